@@ -1,0 +1,70 @@
+// The AdmissionReview protocol (SPEC section 6): decode a request, route it to the mutation
+// rules, encode the response. The server and `irsa-webhook mutate` both go through Admit(),
+// so the offline preview is exactly what the cluster gets.
+//
+// Owns: envelope validation (errors here are transport errors: HTTP 400), kind/operation
+// routing, the response envelope (apiVersion/kind/uid echo, base64 JSONPatch, warnings).
+// Never: denies (allowed is always true), has side effects (dryRun gets the same answer), or
+// logs. Performs I/O only through the ServiceAccountLookup it is given.
+// Thread-safety: pure functions; safe from any number of threads.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "irsa/config.h"
+#include "irsa/mutation.h"
+#include "irsa/service_account.h"
+#include "irsa/status.h"
+
+namespace irsa {
+
+struct AdmissionRequest {
+  std::string api_version;  // of the review; echoed in the response
+  std::string uid;
+  std::string group;    // request.kind.group ("" for core)
+  std::string version;  // request.kind.version
+  std::string kind;     // request.kind.kind
+  std::string sub_resource;
+  std::string operation;  // CREATE, UPDATE, DELETE, CONNECT
+  std::string ns;         // request.namespace
+  std::string name;       // request.name
+  bool dry_run = false;
+  nlohmann::json object;  // request.object; null when absent (DELETE)
+};
+
+// Parses and validates an AdmissionReview (admission.k8s.io/v1 or v1beta1). The error message
+// is meant for an HTTP 400 body.
+Result<AdmissionRequest> DecodeAdmissionReview(std::string_view body);
+Result<AdmissionRequest> DecodeAdmissionReview(nlohmann::json review);
+
+struct AdmissionResult {
+  Mutation mutation;        // outcome kError: the object was unreadable (reason says why)
+  std::string ns;           // the namespace the rules used
+  std::string object_name;  // metadata.name, else metadata.generateName, else request.name
+};
+
+// Applies the rules of SPEC sections 4-6 to one request. `lookup` may be nullptr (config only).
+AdmissionResult Admit(const Config& config, const AdmissionRequest& request,
+                      const ServiceAccountLookup* lookup);
+
+// The AdmissionReview response, as JSON value and as the bytes `serve` sends.
+nlohmann::json AdmissionResponseJson(const AdmissionRequest& request, const Mutation& mutation);
+std::string EncodeAdmissionResponse(const AdmissionRequest& request, const Mutation& mutation);
+
+// Standard base64 (RFC 4648, with padding), as the patch field requires.
+std::string Base64Encode(std::string_view data);
+
+// A fixed set of ServiceAccounts: `mutate --service-account` and tests.
+class StaticServiceAccountLookup final : public ServiceAccountLookup {
+ public:
+  void Add(ServiceAccountInfo sa) { accounts_.push_back(std::move(sa)); }
+  std::optional<ServiceAccountInfo> Find(std::string_view ns, std::string_view name) const override;
+
+ private:
+  std::vector<ServiceAccountInfo> accounts_;
+};
+
+}  // namespace irsa

@@ -1,0 +1,35 @@
+// Reading and writing Kubernetes documents: JSON or YAML text <-> nlohmann::json.
+//
+// Owns: the one place where user-supplied text becomes a JSON value (with a nesting limit, so
+// no recursive code downstream can be driven into a stack overflow), YAML 1.2 core-schema
+// scalar typing (quoted "true" stays a string), and YAML output that round-trips.
+// Never: interprets Kubernetes semantics.
+// Thread-safety: stateless functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "irsa/status.h"
+
+namespace irsa {
+
+// Parses JSON strictly (RFC 8259, UTF-8 checked, depth <= kMaxNestingDepth).
+Result<nlohmann::json> ParseJson(std::string_view text);
+// Parses one JSON or YAML document (JSON is tried first). Several YAML documents are an error.
+Result<nlohmann::json> ParseDocument(std::string_view text);
+// Reads a file ("-" = stdin) and parses it with ParseDocument; errors name the file.
+Result<nlohmann::json> LoadDocumentFile(const std::string& path);
+// Reads a whole file ("-" = stdin).
+Result<std::string> ReadFileText(const std::string& path);
+
+// Block-style YAML that ParseDocument reads back to the same JSON value.
+std::string ToYaml(const nlohmann::json& value);
+
+// Longest chain of nested arrays/objects in JSON text, counted without parsing (strings are
+// skipped). Used to refuse hostile nesting before a parser recurses into it.
+std::size_t JsonNestingDepth(std::string_view text);
+
+}  // namespace irsa

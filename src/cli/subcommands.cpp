@@ -1,0 +1,32 @@
+#include "subcommands.h"
+
+#include <iostream>
+
+#include "mutate_command.h"
+
+namespace irsa::cli {
+namespace {
+
+CommandStatus RunVersion(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] != "--help" && args[0] != "-h") {
+    return CommandStatus::Usage("version takes no arguments");
+  }
+  std::cout << "irsa-webhook " << IRSA_VERSION << "\n";
+  return CommandStatus::Ok();
+}
+
+constexpr Subcommand kSubcommands[] = {
+    {"mutate", RunMutate},
+    {"version", RunVersion},
+};
+
+}  // namespace
+
+const Subcommand* FindSubcommand(std::string_view name) {
+  for (const auto& sub : kSubcommands) {
+    if (sub.name == name) return &sub;
+  }
+  return nullptr;
+}
+
+}  // namespace irsa::cli

@@ -1,0 +1,269 @@
+// Pod CREATE mutation (SPEC section 4).
+#include <algorithm>
+#include <charconv>
+#include <optional>
+
+#include "irsa/constants.h"
+#include "irsa/kube_names.h"
+#include "irsa/mutation.h"
+#include "mutation_support.h"
+#include "pod_reader.h"
+
+namespace irsa {
+namespace {
+
+using internal::ContainerView;
+using internal::PodView;
+using nlohmann::json;
+
+// Settings in force for one pod after precedence (pod > ServiceAccount > config).
+struct TokenSettings {
+  std::string_view audience;
+  std::int64_t expiration_seconds = kDefaultTokenExpirationSeconds;
+  bool sts_regional = false;
+};
+
+// "86400" -> 86400; below the minimum -> the minimum; empty, garbage or above the Kubernetes
+// maximum -> nullopt (the next level of precedence applies).
+std::optional<std::int64_t> ParseExpiration(const std::string* text) {
+  if (text == nullptr || text->empty()) return std::nullopt;
+  std::int64_t value = 0;
+  const char* end = text->data() + text->size();
+  const auto [ptr, ec] = std::from_chars(text->data(), end, value);
+  if (ec != std::errc() || ptr != end || value > kMaxTokenExpirationSeconds) return std::nullopt;
+  return std::max(value, kMinTokenExpirationSeconds);
+}
+
+// Go's strconv.ParseBool spellings, as aws/amazon-eks-pod-identity-webhook accepts them.
+std::optional<bool> ParseBool(const std::string* text) {
+  if (text == nullptr) return std::nullopt;
+  static constexpr std::string_view kTrue[] = {"1", "t", "T", "true", "TRUE", "True"};
+  static constexpr std::string_view kFalse[] = {"0", "f", "F", "false", "FALSE", "False"};
+  if (std::find(std::begin(kTrue), std::end(kTrue), *text) != std::end(kTrue)) return true;
+  if (std::find(std::begin(kFalse), std::end(kFalse), *text) != std::end(kFalse)) return false;
+  return std::nullopt;
+}
+
+TokenSettings ResolveSettings(const Config& config, const PodView& pod,
+                              const ServiceAccountInfo* sa) {
+  const AnnotationKeys& keys = config.keys;
+  TokenSettings s;
+  s.audience = config.audience;
+  s.expiration_seconds = config.token_expiration_seconds;
+  s.sts_regional = config.sts_regional_endpoints;
+  if (sa != nullptr) {
+    if (const std::string* audience = sa->Annotation(keys.audience); audience && !audience->empty()) {
+      s.audience = *audience;
+    }
+    if (auto sts = ParseBool(sa->Annotation(keys.sts_regional_endpoints))) s.sts_regional = *sts;
+    if (auto exp = ParseExpiration(sa->Annotation(keys.token_expiration))) s.expiration_seconds = *exp;
+  }
+  if (auto exp = ParseExpiration(pod.Annotation(keys.token_expiration))) s.expiration_seconds = *exp;
+  return s;
+}
+
+// Names listed in the skip-containers annotation ("a, b ,c").
+std::vector<std::string_view> SkippedContainers(const PodView& pod, const AnnotationKeys& keys) {
+  std::vector<std::string_view> names;
+  const std::string* list = pod.Annotation(keys.skip_containers);
+  if (list == nullptr) return names;
+  std::string_view rest = *list;
+  while (!rest.empty()) {
+    const std::size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (!item.empty()) names.push_back(item);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return names;
+}
+
+std::string_view TrimTrailingSlashes(std::string_view path) {
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  return path;
+}
+
+std::string TokenFilePath(std::string_view mount_dir, bool windows) {
+  std::string path(TrimTrailingSlashes(mount_dir));
+  if (path != "/") path.push_back('/');
+  path.append(kTokenFileName);
+  if (windows) {
+    std::replace(path.begin(), path.end(), '/', '\\');
+    path.insert(0, "C:");
+  }
+  return path;
+}
+
+json EnvVar(std::string_view name, std::string_view value) {
+  return json{{"name", name}, {"value", value}};
+}
+
+enum class VolumeState { kAbsent, kProjectedToken, kForeign };
+
+VolumeState TokenVolumeState(const PodView& pod) {
+  if (pod.volumes == nullptr) return VolumeState::kAbsent;
+  for (const auto& volume : *pod.volumes) {
+    if (!volume.is_object()) continue;
+    const auto name = volume.find("name");
+    if (name == volume.end() || !name->is_string() || name->get_ref<const std::string&>() != kTokenVolumeName) {
+      continue;
+    }
+    const auto projected = volume.find("projected");
+    if (projected != volume.end() && projected->is_object()) {
+      const auto sources = projected->find("sources");
+      if (sources != projected->end() && sources->is_array()) {
+        for (const auto& source : *sources) {
+          if (source.is_object() && source.contains("serviceAccountToken")) return VolumeState::kProjectedToken;
+        }
+      }
+    }
+    return VolumeState::kForeign;
+  }
+  return VolumeState::kAbsent;
+}
+
+struct RoleChoice {
+  std::string role_arn;
+  const Binding* binding = nullptr;  // nullptr: the role came from the ServiceAccount annotation
+};
+
+// Role resolution, SPEC section 4, steps 1-3. Returns nullopt with m.outcome/reason/warnings set
+// when the pod gets no role.
+std::optional<RoleChoice> ResolveRole(const Config& config, const PodView& pod, std::string_view ns,
+                                      const ServiceAccountInfo* sa, Mutation& m) {
+  const Binding* covering = nullptr;
+  for (const auto& binding : config.bindings) {
+    if (!binding.CoversNamespace(ns) || !binding.CoversServiceAccount(pod.service_account)) continue;
+    if (binding.SelectsPod(pod.labels)) return RoleChoice{binding.role_arn, &binding};
+    if (covering == nullptr) covering = &binding;
+  }
+  if (covering != nullptr) {
+    // The bindings alone decide who in this ServiceAccount gets a role; the annotation this
+    // webhook adds to the SA must not widen them.
+    m.reason = "binding \"" + covering->name + "\" covers the ServiceAccount but does not select this pod";
+    return std::nullopt;
+  }
+  if (sa != nullptr) {
+    if (const std::string* arn = sa->Annotation(config.keys.role_arn); arn != nullptr) {
+      if (IsValidRoleArn(*arn)) return RoleChoice{*arn, nullptr};
+      internal::AddWarning(m, "ServiceAccount " + std::string(ns) + "/" + std::string(pod.service_account) +
+                                  ": annotation " + config.keys.role_arn + " is not a valid IAM role ARN (\"" +
+                                  *arn + "\"); no credentials injected");
+      m.reason = "invalid role-arn annotation on the ServiceAccount";
+      return std::nullopt;
+    }
+  }
+  m.reason = "no binding or ServiceAccount role for this pod";
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<Mutation> MutatePod(const Config& config, const json& pod, std::string_view ns,
+                           const ServiceAccountLookup* service_accounts) {
+  PodView view;
+  IRSA_ASSIGN_OR_RETURN(view, internal::ReadPod(pod));
+  Mutation m;
+  m.outcome = Outcome::kSkipped;
+  if (view.labels.count(config.keys.skip_pod_label) != 0) {
+    m.reason = "pod has the " + config.keys.skip_pod_label + " label";
+    return m;
+  }
+  std::optional<ServiceAccountInfo> found;
+  if (service_accounts != nullptr) found = service_accounts->Find(ns, view.service_account);
+  const ServiceAccountInfo* service_account = found ? &*found : nullptr;
+  const std::optional<RoleChoice> role = ResolveRole(config, view, ns, service_account, m);
+  if (!role) return m;
+  m.role_arn = role->role_arn;
+  if (role->binding != nullptr) m.binding = role->binding->name;
+
+  const VolumeState volume = TokenVolumeState(view);
+  if (volume == VolumeState::kForeign) {
+    internal::AddWarning(m, "pod already has a volume named " + std::string(kTokenVolumeName) +
+                                " that is not a projected service account token; no credentials injected");
+    m.reason = "conflicting " + std::string(kTokenVolumeName) + " volume";
+    return m;
+  }
+
+  const TokenSettings settings = ResolveSettings(config, view, service_account);
+  const std::vector<std::string_view> skipped = SkippedContainers(view, config.keys);
+  const std::string_view mount_dir = TrimTrailingSlashes(config.token_mount_path);
+  const std::string default_token_file = TokenFilePath(mount_dir, view.windows);
+  const json mount = {{"name", kTokenVolumeName}, {"mountPath", mount_dir}, {"readOnly", true}};
+
+  JsonPatch container_ops;
+  std::size_t eligible = 0;
+  for (const ContainerView& c : view.containers) {
+    if (std::find(skipped.begin(), skipped.end(), c.name) != skipped.end()) continue;
+    if (role->binding != nullptr && !role->binding->AllowsContainer(c.name)) continue;
+
+    // Where the token is mounted in this container, or a reason to leave it alone.
+    std::optional<std::string_view> existing_mount;
+    bool path_taken = false;
+    for (const auto& mv : c.mount_views) {
+      if (mv.name == kTokenVolumeName) {
+        existing_mount = mv.mount_path;
+        break;
+      }
+      if (TrimTrailingSlashes(mv.mount_path) == mount_dir) path_taken = true;
+    }
+    if (!existing_mount && path_taken) {
+      internal::AddWarning(m, "container \"" + std::string(c.name) + "\" already mounts another volume at " +
+                                  std::string(mount_dir) + "; no credentials injected into it");
+      continue;
+    }
+    ++eligible;
+
+    const JsonPointer base =
+        JsonPointer().Child("spec").Child(c.init ? "initContainers" : "containers").Index(c.index);
+    json env = json::array();
+    if (settings.sts_regional && !c.HasEnv(kEnvStsRegionalEndpoints)) {
+      env.push_back(EnvVar(kEnvStsRegionalEndpoints, kStsRegionalValue));
+    }
+    if (!config.region.empty() && !c.HasEnv(kEnvDefaultRegion) && !c.HasEnv(kEnvRegion)) {
+      env.push_back(EnvVar(kEnvDefaultRegion, config.region));
+      env.push_back(EnvVar(kEnvRegion, config.region));
+    }
+    if (!c.HasEnv(kEnvRoleArn) && !c.HasEnv(kEnvWebIdentityTokenFile)) {
+      env.push_back(EnvVar(kEnvRoleArn, role->role_arn));
+      env.push_back(EnvVar(kEnvWebIdentityTokenFile,
+                           existing_mount ? TokenFilePath(*existing_mount, view.windows) : default_token_file));
+    }
+    if (config.role_session_name && !c.HasEnv(kEnvRoleSessionName)) {
+      env.push_back({{"name", kEnvRoleSessionName},
+                     {"valueFrom", {{"fieldRef", {{"fieldPath", "metadata.name"}}}}}});
+    }
+    internal::AppendAll(container_ops, base.Child("env"), c.env != nullptr, std::move(env));
+    if (!existing_mount) {
+      internal::AppendAll(container_ops, base.Child("volumeMounts"), c.mounts != nullptr, json::array({mount}));
+    }
+    if (c.HasEnv(kEnvAccessKeyId)) {
+      internal::AddWarning(m, "container \"" + std::string(c.name) + "\" sets " + std::string(kEnvAccessKeyId) +
+                                  ": AWS SDKs use these static keys before the injected role");
+    }
+  }
+
+  if (eligible == 0) {
+    m.reason = "no eligible container";
+    return m;
+  }
+  if (volume == VolumeState::kAbsent) {
+    json token_volume = {
+        {"name", kTokenVolumeName},
+        {"projected",
+         {{"sources", json::array({{{"serviceAccountToken",
+                                     {{"audience", settings.audience},
+                                      {"expirationSeconds", settings.expiration_seconds},
+                                      {"path", kTokenFileName}}}}})}}}};
+    internal::AppendAll(m.patch, JsonPointer().Child("spec").Child("volumes"), view.volumes != nullptr,
+                        json::array({std::move(token_volume)}));
+  }
+  m.patch.Append(std::move(container_ops));
+  m.outcome = m.patch.empty() ? Outcome::kUnchanged : Outcome::kMutated;
+  m.reason = m.patch.empty() ? "already injected" : "injected";
+  return m;
+}
+
+}  // namespace irsa
