@@ -38,7 +38,12 @@ struct AdmissionRequest {
 // Parses and validates an AdmissionReview (admission.k8s.io/v1 or v1beta1). The error message
 // is meant for an HTTP 400 body.
 Result<AdmissionRequest> DecodeAdmissionReview(std::string_view body);
-Result<AdmissionRequest> DecodeAdmissionReview(nlohmann::json review);
+Result<AdmissionRequest> DecodeParsedAdmissionReview(nlohmann::json review);
+
+// Wraps a bare Pod / ServiceAccount / PerconaServerMongoDB manifest as the CREATE request the
+// API server would send (`mutate -f pod.yaml`). Namespace: `ns` if non-empty, else
+// metadata.namespace, else "default". Other kinds are an error naming the kinds accepted.
+Result<AdmissionRequest> RequestFromManifest(nlohmann::json manifest, std::string_view ns);
 
 struct AdmissionResult {
   Mutation mutation;        // outcome kError: the object was unreadable (reason says why)

@@ -18,36 +18,6 @@ std::string StringField(const json& obj, std::string_view key) {
   return (it != obj.end() && it->is_string()) ? it->get<std::string>() : std::string();
 }
 
-// A bare Pod / ServiceAccount / PerconaServerMongoDB manifest becomes a CREATE request, as the
-// API server would send it.
-Result<AdmissionRequest> WrapManifest(json manifest, const std::string& namespace_flag) {
-  if (!manifest.is_object()) return Status::Error("input must be a Kubernetes object (a mapping)");
-  const std::string kind = StringField(manifest, "kind");
-  const std::string api_version = StringField(manifest, "apiVersion");
-  if (kind.empty()) return Status::Error("input has no kind (expected Pod, ServiceAccount, PerconaServerMongoDB or AdmissionReview)");
-  AdmissionRequest r;
-  r.api_version = std::string(kAdmissionV1);
-  r.uid = "00000000-0000-0000-0000-000000000000";
-  r.kind = kind;
-  r.operation = "CREATE";
-  const auto slash = api_version.find('/');
-  r.group = slash == std::string::npos ? "" : api_version.substr(0, slash);
-  r.version = slash == std::string::npos ? api_version : api_version.substr(slash + 1);
-  const bool known = (r.group.empty() && (kind == "Pod" || kind == "ServiceAccount")) ||
-                     (r.group == kPerconaGroup && kind == kPerconaKind);
-  if (!known) {
-    return Status::Error("unknown kind " + (api_version.empty() ? "" : api_version + "/") + kind +
-                         " (expected v1 Pod, v1 ServiceAccount, psmdb.percona.com PerconaServerMongoDB or an "
-                         "AdmissionReview)");
-  }
-  const json* metadata = manifest.contains("metadata") ? &manifest["metadata"] : nullptr;
-  r.name = metadata ? StringField(*metadata, "name") : "";
-  r.ns = !namespace_flag.empty() ? namespace_flag : (metadata ? StringField(*metadata, "namespace") : "");
-  if (r.ns.empty()) r.ns = "default";
-  r.object = std::move(manifest);
-  return r;
-}
-
 }  // namespace
 
 CommandStatus RunMutate(const std::vector<std::string>& args) {
@@ -84,9 +54,9 @@ CommandStatus RunMutate(const std::vector<std::string>& args) {
 
   Result<AdmissionRequest> request = Status::Ok();
   if (StringField(*input, "kind") == kAdmissionReviewKind) {
-    request = DecodeAdmissionReview(std::move(input).value());
+    request = DecodeParsedAdmissionReview(std::move(input).value());
   } else {
-    request = WrapManifest(std::move(input).value(), flags.Get("namespace"));
+    request = RequestFromManifest(std::move(input).value(), flags.Get("namespace"));
   }
   if (!request.ok()) return CommandStatus::Runtime(input_name + ": " + request.error());
 

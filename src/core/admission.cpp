@@ -38,10 +38,10 @@ bool IsCreateOrUpdate(const AdmissionRequest& r) { return r.operation == "CREATE
 Result<AdmissionRequest> DecodeAdmissionReview(std::string_view body) {
   json review;
   IRSA_ASSIGN_OR_RETURN(review, ParseJson(body));
-  return DecodeAdmissionReview(std::move(review));
+  return DecodeParsedAdmissionReview(std::move(review));
 }
 
-Result<AdmissionRequest> DecodeAdmissionReview(json review) {
+Result<AdmissionRequest> DecodeParsedAdmissionReview(json review) {
   if (!review.is_object()) return Status::Error("body: must be an AdmissionReview object");
   AdmissionRequest r;
   if (auto s = ReadString(review, "apiVersion", "apiVersion", true, r.api_version); !s.ok()) return s;
@@ -75,6 +75,36 @@ Result<AdmissionRequest> DecodeAdmissionReview(json review) {
   if (const auto object = request->find("object"); object != request->end()) {
     r.object = std::move(*object);  // the review is ours: no copy of the (large) object
   }
+  return r;
+}
+
+Result<AdmissionRequest> RequestFromManifest(json manifest, std::string_view ns) {
+  if (!manifest.is_object()) return Status::Error("input must be a Kubernetes object (a mapping)");
+  const std::string kind = manifest.value("kind", json()).is_string() ? manifest["kind"].get<std::string>() : "";
+  const std::string api_version =
+      manifest.value("apiVersion", json()).is_string() ? manifest["apiVersion"].get<std::string>() : "";
+  if (kind.empty()) {
+    return Status::Error("input has no kind (expected Pod, ServiceAccount, PerconaServerMongoDB or AdmissionReview)");
+  }
+  AdmissionRequest r;
+  r.api_version = std::string(kAdmissionV1);
+  r.uid = "00000000-0000-0000-0000-000000000000";
+  r.kind = kind;
+  r.operation = "CREATE";
+  const auto slash = api_version.find('/');
+  r.group = slash == std::string::npos ? "" : api_version.substr(0, slash);
+  r.version = slash == std::string::npos ? api_version : api_version.substr(slash + 1);
+  const bool known = (r.group.empty() && (kind == "Pod" || kind == "ServiceAccount")) ||
+                     (r.group == kPerconaGroup && kind == kPerconaKind);
+  if (!known) {
+    return Status::Error("unknown kind " + (api_version.empty() ? "" : api_version + "/") + kind +
+                         " (expected v1 Pod, v1 ServiceAccount, psmdb.percona.com PerconaServerMongoDB or an "
+                         "AdmissionReview)");
+  }
+  r.name = MetadataString(manifest, "name");
+  r.ns = !ns.empty() ? std::string(ns) : MetadataString(manifest, "namespace");
+  if (r.ns.empty()) r.ns = "default";
+  r.object = std::move(manifest);
   return r;
 }
 
