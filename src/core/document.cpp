@@ -24,7 +24,7 @@ using nlohmann::json;
 
 // Upper bound on values produced from one YAML document: aliases can expand exponentially
 // ("billion laughs"), and a budget turns that into an error instead of an out-of-memory kill.
-constexpr std::size_t kMaxYamlValues = 4'000'000;
+constexpr std::size_t kMaxYamlValues = 1'000'000;
 
 std::string CleanJsonError(const std::string& what) {
   // "[json.exception.parse_error.101] parse error at line 1..." -> "parse error at line 1..."
