@@ -7,13 +7,16 @@
 #include "irsa/kube_names.h"
 #include "irsa/mutation.h"
 #include "mutation_support.h"
-#include "pod_reader.h"
+#include "pod_view.h"
 
 namespace irsa {
 namespace {
 
 using internal::ContainerView;
 using internal::PodView;
+using internal::TokenVolume;
+using internal::AddWarning;
+using internal::AppendAll;
 using nlohmann::json;
 
 // Settings in force for one pod after precedence (pod > ServiceAccount > config).
@@ -25,8 +28,8 @@ struct TokenSettings {
 
 // "86400" -> 86400; below the minimum -> the minimum; empty, garbage or above the Kubernetes
 // maximum -> nullopt (the next level of precedence applies).
-std::optional<std::int64_t> ParseExpiration(const std::string* text) {
-  if (text == nullptr || text->empty()) return std::nullopt;
+std::optional<std::int64_t> ParseExpiration(std::optional<std::string_view> text) {
+  if (!text || text->empty()) return std::nullopt;
   std::int64_t value = 0;
   const char* end = text->data() + text->size();
   const auto [ptr, ec] = std::from_chars(text->data(), end, value);
@@ -35,13 +38,17 @@ std::optional<std::int64_t> ParseExpiration(const std::string* text) {
 }
 
 // Go's strconv.ParseBool spellings, as aws/amazon-eks-pod-identity-webhook accepts them.
-std::optional<bool> ParseBool(const std::string* text) {
-  if (text == nullptr) return std::nullopt;
+std::optional<bool> ParseBool(std::optional<std::string_view> text) {
+  if (!text) return std::nullopt;
   static constexpr std::string_view kTrue[] = {"1", "t", "T", "true", "TRUE", "True"};
   static constexpr std::string_view kFalse[] = {"0", "f", "F", "false", "FALSE", "False"};
   if (std::find(std::begin(kTrue), std::end(kTrue), *text) != std::end(kTrue)) return true;
   if (std::find(std::begin(kFalse), std::end(kFalse), *text) != std::end(kFalse)) return false;
   return std::nullopt;
+}
+
+std::optional<std::string_view> AsView(const std::string* s) {
+  return s == nullptr ? std::nullopt : std::optional<std::string_view>(*s);
 }
 
 TokenSettings ResolveSettings(const Config& config, const PodView& pod,
@@ -55,8 +62,8 @@ TokenSettings ResolveSettings(const Config& config, const PodView& pod,
     if (const std::string* audience = sa->Annotation(keys.audience); audience && !audience->empty()) {
       s.audience = *audience;
     }
-    if (auto sts = ParseBool(sa->Annotation(keys.sts_regional_endpoints))) s.sts_regional = *sts;
-    if (auto exp = ParseExpiration(sa->Annotation(keys.token_expiration))) s.expiration_seconds = *exp;
+    if (auto sts = ParseBool(AsView(sa->Annotation(keys.sts_regional_endpoints)))) s.sts_regional = *sts;
+    if (auto exp = ParseExpiration(AsView(sa->Annotation(keys.token_expiration)))) s.expiration_seconds = *exp;
   }
   if (auto exp = ParseExpiration(pod.Annotation(keys.token_expiration))) s.expiration_seconds = *exp;
   return s;
@@ -65,8 +72,8 @@ TokenSettings ResolveSettings(const Config& config, const PodView& pod,
 // Names listed in the skip-containers annotation ("a, b ,c").
 std::vector<std::string_view> SkippedContainers(const PodView& pod, const AnnotationKeys& keys) {
   std::vector<std::string_view> names;
-  const std::string* list = pod.Annotation(keys.skip_containers);
-  if (list == nullptr) return names;
+  const std::optional<std::string_view> list = pod.Annotation(keys.skip_containers);
+  if (!list) return names;
   std::string_view rest = *list;
   while (!rest.empty()) {
     const std::size_t comma = rest.find(',');
@@ -100,30 +107,6 @@ json EnvVar(std::string_view name, std::string_view value) {
   return json{{"name", name}, {"value", value}};
 }
 
-enum class VolumeState { kAbsent, kProjectedToken, kForeign };
-
-VolumeState TokenVolumeState(const PodView& pod) {
-  if (pod.volumes == nullptr) return VolumeState::kAbsent;
-  for (const auto& volume : *pod.volumes) {
-    if (!volume.is_object()) continue;
-    const auto name = volume.find("name");
-    if (name == volume.end() || !name->is_string() || name->get_ref<const std::string&>() != kTokenVolumeName) {
-      continue;
-    }
-    const auto projected = volume.find("projected");
-    if (projected != volume.end() && projected->is_object()) {
-      const auto sources = projected->find("sources");
-      if (sources != projected->end() && sources->is_array()) {
-        for (const auto& source : *sources) {
-          if (source.is_object() && source.contains("serviceAccountToken")) return VolumeState::kProjectedToken;
-        }
-      }
-    }
-    return VolumeState::kForeign;
-  }
-  return VolumeState::kAbsent;
-}
-
 struct RoleChoice {
   std::string role_arn;
   const Binding* binding = nullptr;  // nullptr: the role came from the ServiceAccount annotation
@@ -148,7 +131,7 @@ std::optional<RoleChoice> ResolveRole(const Config& config, const PodView& pod, 
   if (sa != nullptr) {
     if (const std::string* arn = sa->Annotation(config.keys.role_arn); arn != nullptr) {
       if (IsValidRoleArn(*arn)) return RoleChoice{*arn, nullptr};
-      internal::AddWarning(m, "ServiceAccount " + std::string(ns) + "/" + std::string(pod.service_account) +
+      AddWarning(m, "ServiceAccount " + std::string(ns) + "/" + std::string(pod.service_account) +
                                   ": annotation " + config.keys.role_arn + " is not a valid IAM role ARN (\"" +
                                   *arn + "\"); no credentials injected");
       m.reason = "invalid role-arn annotation on the ServiceAccount";
@@ -163,8 +146,15 @@ std::optional<RoleChoice> ResolveRole(const Config& config, const PodView& pod, 
 
 Result<Mutation> MutatePod(const Config& config, const json& pod, std::string_view ns,
                            const ServiceAccountLookup* service_accounts) {
-  PodView view;
-  IRSA_ASSIGN_OR_RETURN(view, internal::ReadPod(pod));
+  auto view = internal::ReadPod(pod);
+  if (!view.ok()) return view.status();
+  return internal::MutatePodView(config, *view, ns, service_accounts);
+}
+
+namespace internal {
+
+Mutation MutatePodView(const Config& config, const PodView& view, std::string_view ns,
+                       const ServiceAccountLookup* service_accounts) {
   Mutation m;
   m.outcome = Outcome::kSkipped;
   if (view.labels.count(config.keys.skip_pod_label) != 0) {
@@ -179,9 +169,8 @@ Result<Mutation> MutatePod(const Config& config, const json& pod, std::string_vi
   m.role_arn = role->role_arn;
   if (role->binding != nullptr) m.binding = role->binding->name;
 
-  const VolumeState volume = TokenVolumeState(view);
-  if (volume == VolumeState::kForeign) {
-    internal::AddWarning(m, "pod already has a volume named " + std::string(kTokenVolumeName) +
+  if (view.token_volume == TokenVolume::kForeign) {
+    AddWarning(m, "pod already has a volume named " + std::string(kTokenVolumeName) +
                                 " that is not a projected service account token; no credentials injected");
     m.reason = "conflicting " + std::string(kTokenVolumeName) + " volume";
     return m;
@@ -202,7 +191,7 @@ Result<Mutation> MutatePod(const Config& config, const json& pod, std::string_vi
     // Where the token is mounted in this container, or a reason to leave it alone.
     std::optional<std::string_view> existing_mount;
     bool path_taken = false;
-    for (const auto& mv : c.mount_views) {
+    for (const auto& mv : c.mounts) {
       if (mv.name == kTokenVolumeName) {
         existing_mount = mv.mount_path;
         break;
@@ -210,7 +199,7 @@ Result<Mutation> MutatePod(const Config& config, const json& pod, std::string_vi
       if (TrimTrailingSlashes(mv.mount_path) == mount_dir) path_taken = true;
     }
     if (!existing_mount && path_taken) {
-      internal::AddWarning(m, "container \"" + std::string(c.name) + "\" already mounts another volume at " +
+      AddWarning(m, "container \"" + std::string(c.name) + "\" already mounts another volume at " +
                                   std::string(mount_dir) + "; no credentials injected into it");
       continue;
     }
@@ -235,12 +224,12 @@ Result<Mutation> MutatePod(const Config& config, const json& pod, std::string_vi
       env.push_back({{"name", kEnvRoleSessionName},
                      {"valueFrom", {{"fieldRef", {{"fieldPath", "metadata.name"}}}}}});
     }
-    internal::AppendAll(container_ops, base.Child("env"), c.env != nullptr, std::move(env));
+    AppendAll(container_ops, base.Child("env"), c.has_env_list, std::move(env));
     if (!existing_mount) {
-      internal::AppendAll(container_ops, base.Child("volumeMounts"), c.mounts != nullptr, json::array({mount}));
+      AppendAll(container_ops, base.Child("volumeMounts"), c.has_mount_list, json::array({mount}));
     }
     if (c.HasEnv(kEnvAccessKeyId)) {
-      internal::AddWarning(m, "container \"" + std::string(c.name) + "\" sets " + std::string(kEnvAccessKeyId) +
+      AddWarning(m, "container \"" + std::string(c.name) + "\" sets " + std::string(kEnvAccessKeyId) +
                                   ": AWS SDKs use these static keys before the injected role");
     }
   }
@@ -249,7 +238,7 @@ Result<Mutation> MutatePod(const Config& config, const json& pod, std::string_vi
     m.reason = "no eligible container";
     return m;
   }
-  if (volume == VolumeState::kAbsent) {
+  if (view.token_volume == TokenVolume::kAbsent) {
     json token_volume = {
         {"name", kTokenVolumeName},
         {"projected",
@@ -257,7 +246,7 @@ Result<Mutation> MutatePod(const Config& config, const json& pod, std::string_vi
                                      {{"audience", settings.audience},
                                       {"expirationSeconds", settings.expiration_seconds},
                                       {"path", kTokenFileName}}}}})}}}};
-    internal::AppendAll(m.patch, JsonPointer().Child("spec").Child("volumes"), view.volumes != nullptr,
+    AppendAll(m.patch, JsonPointer().Child("spec").Child("volumes"), view.has_volume_list,
                         json::array({std::move(token_volume)}));
   }
   m.patch.Append(std::move(container_ops));
@@ -266,4 +255,5 @@ Result<Mutation> MutatePod(const Config& config, const json& pod, std::string_vi
   return m;
 }
 
+}  // namespace internal
 }  // namespace irsa

@@ -1,8 +1,8 @@
-#include "pod_reader.h"
-
+// ReadPod for documents parsed by nlohmann::json (CLI, tests, and the server's fallback path).
 #include <algorithm>
 
 #include "irsa/constants.h"
+#include "pod_view.h"
 
 namespace irsa::internal {
 namespace {
@@ -18,8 +18,7 @@ const json* Member(const json& obj, std::string_view key) {
   return &*it;
 }
 
-Status ReadOptionalString(const json& obj, std::string_view key, std::string_view path,
-                          std::string_view& out) {
+Status ReadOptionalString(const json& obj, std::string_view key, std::string_view path, std::string_view& out) {
   const json* value = Member(obj, key);
   if (value == nullptr) return Status::Ok();
   if (!value->is_string()) return Status::Error(std::string(path) + ": must be a string");
@@ -41,24 +40,24 @@ Status ReadContainer(const json& item, std::string_view list, std::size_t index,
   if (name == nullptr || !name->is_string()) return error(".name", "must be a string");
   c.name = name->get_ref<const std::string&>();
 
-  if ((c.env = Member(item, "env")) != nullptr) {
-    if (!c.env->is_array()) return error(".env", "must be a list");
-    c.env_names.reserve(c.env->size());
-    for (std::size_t i = 0; i < c.env->size(); ++i) {
-      const json& var = (*c.env)[i];
+  if (const json* env = Member(item, "env"); env != nullptr) {
+    if (!env->is_array()) return error(".env", "must be a list");
+    c.has_env_list = true;
+    c.env_names.reserve(env->size());
+    for (std::size_t i = 0; i < env->size(); ++i) {
+      const json& var = (*env)[i];
       if (!var.is_object()) return error(ItemPath(".env", i), "must be an object");
       const json* var_name = Member(var, "name");
-      if (var_name == nullptr || !var_name->is_string()) {
-        return error(ItemPath(".env", i) + ".name", "must be a string");
-      }
+      if (var_name == nullptr || !var_name->is_string()) return error(ItemPath(".env", i) + ".name", "must be a string");
       c.env_names.push_back(var_name->get_ref<const std::string&>());
     }
   }
-  if ((c.mounts = Member(item, "volumeMounts")) != nullptr) {
-    if (!c.mounts->is_array()) return error(".volumeMounts", "must be a list");
-    c.mount_views.reserve(c.mounts->size());
-    for (std::size_t i = 0; i < c.mounts->size(); ++i) {
-      const json& mount = (*c.mounts)[i];
+  if (const json* mounts = Member(item, "volumeMounts"); mounts != nullptr) {
+    if (!mounts->is_array()) return error(".volumeMounts", "must be a list");
+    c.has_mount_list = true;
+    c.mounts.reserve(mounts->size());
+    for (std::size_t i = 0; i < mounts->size(); ++i) {
+      const json& mount = (*mounts)[i];
       if (!mount.is_object()) return error(ItemPath(".volumeMounts", i), "must be an object");
       MountView view;
       for (const auto& [key, out] : {std::pair{"name", &view.name}, std::pair{"mountPath", &view.mount_path}}) {
@@ -67,16 +66,16 @@ Status ReadContainer(const json& item, std::string_view list, std::size_t index,
         if (!value->is_string()) return error(ItemPath(".volumeMounts", i) + "." + key, "must be a string");
         *out = value->get_ref<const std::string&>();
       }
-      c.mount_views.push_back(view);
+      c.mounts.push_back(view);
     }
   }
   return Status::Ok();
 }
 
-Status ReadContainerList(const json& spec, std::string_view key, bool init, PodView& pod) {
-  const json* list = Member(spec, key);
-  if (list == nullptr) return Status::Ok();
+Status ReadContainerList(const json& spec, bool init, PodView& pod) {
   const std::string_view path = init ? "spec.initContainers" : "spec.containers";
+  const json* list = Member(spec, init ? "initContainers" : "containers");
+  if (list == nullptr) return Status::Ok();
   if (!list->is_array()) return Status::Error(std::string(path) + ": must be a list");
   for (std::size_t i = 0; i < list->size(); ++i) {
     ContainerView c;
@@ -88,59 +87,66 @@ Status ReadContainerList(const json& spec, std::string_view key, bool init, PodV
   return Status::Ok();
 }
 
+bool IsString(const json* value, std::string_view expected) {
+  return value != nullptr && value->is_string() && value->get_ref<const std::string&>() == expected;
+}
+
 bool IsWindows(const json& spec) {
   if (const json* selector = Member(spec, "nodeSelector"); selector != nullptr && selector->is_object()) {
-    for (const auto key : {kNodeSelectorOs, kNodeSelectorOsBeta}) {
-      const json* os = Member(*selector, key);
-      if (os != nullptr && os->is_string() && os->get_ref<const std::string&>() == kWindowsOs) return true;
+    if (IsString(Member(*selector, kNodeSelectorOs), kWindowsOs) ||
+        IsString(Member(*selector, kNodeSelectorOsBeta), kWindowsOs)) {
+      return true;
     }
   }
   // spec.os.name (Kubernetes 1.25+) says the same thing more directly.
-  if (const json* os = Member(spec, "os"); os != nullptr && os->is_object()) {
-    const json* name = Member(*os, "name");
-    if (name != nullptr && name->is_string() && name->get_ref<const std::string&>() == kWindowsOs) return true;
+  const json* os = Member(spec, "os");
+  return os != nullptr && os->is_object() && IsString(Member(*os, "name"), kWindowsOs);
+}
+
+TokenVolume ReadTokenVolume(const json& volumes) {
+  for (const auto& volume : volumes) {
+    if (!volume.is_object() || !IsString(Member(volume, "name"), kTokenVolumeName)) continue;
+    const json* projected = Member(volume, "projected");
+    const json* sources = projected != nullptr && projected->is_object() ? Member(*projected, "sources") : nullptr;
+    if (sources != nullptr && sources->is_array()) {
+      for (const auto& source : *sources) {
+        if (source.is_object() && Member(source, "serviceAccountToken") != nullptr) return TokenVolume::kProjectedToken;
+      }
+    }
+    return TokenVolume::kForeign;
   }
-  return false;
+  return TokenVolume::kAbsent;
 }
 
-}  // namespace
-
-bool ContainerView::HasEnv(std::string_view env_name) const {
-  return std::find(env_names.begin(), env_names.end(), env_name) != env_names.end();
-}
-
-const std::string* PodView::Annotation(const std::string& key) const {
-  if (annotations == nullptr) return nullptr;
-  const json* value = Member(*annotations, key);
-  if (value == nullptr || !value->is_string()) return nullptr;
-  return &value->get_ref<const std::string&>();
-}
-
-Status ReadLabels(const json& metadata, Labels& labels) {
-  const json* object = Member(metadata, "labels");
-  if (object == nullptr) return Status::Ok();
-  if (!object->is_object()) return Status::Error("metadata.labels: must be a mapping of strings");
-  for (const auto& [key, value] : object->items()) {
-    if (!value.is_string()) return Status::Error("metadata.labels[" + Quote(key) + "]: must be a string");
-    labels.emplace(key, value.get<std::string>());
+Status ReadMetadata(const json& metadata, PodView& view) {
+  if (!metadata.is_object()) return Status::Error("metadata: must be an object");
+  if (auto s = ReadOptionalString(metadata, "name", "metadata.name", view.name); !s.ok()) return s;
+  if (auto s = ReadOptionalString(metadata, "generateName", "metadata.generateName", view.generate_name); !s.ok()) {
+    return s;
+  }
+  if (const json* labels = Member(metadata, "labels"); labels != nullptr) {
+    if (!labels->is_object()) return Status::Error("metadata.labels: must be a mapping of strings");
+    for (const auto& [key, value] : labels->items()) {
+      if (!value.is_string()) return Status::Error("metadata.labels[" + Quote(key) + "]: must be a string");
+      view.labels.emplace(key, value.get_ref<const std::string&>());
+    }
+  }
+  if (const json* annotations = Member(metadata, "annotations"); annotations != nullptr) {
+    if (!annotations->is_object()) return Status::Error("metadata.annotations: must be a mapping of strings");
+    for (const auto& [key, value] : annotations->items()) {
+      if (value.is_string()) view.annotations.emplace_back(key, value.get_ref<const std::string&>());
+    }
   }
   return Status::Ok();
 }
+
+}  // namespace
 
 Result<PodView> ReadPod(const json& pod) {
   if (!pod.is_object()) return Status::Error("the Pod must be an object");
   PodView view;
   if (const json* metadata = Member(pod, "metadata"); metadata != nullptr) {
-    if (!metadata->is_object()) return Status::Error("metadata: must be an object");
-    if (auto s = ReadOptionalString(*metadata, "name", "metadata.name", view.name); !s.ok()) return s;
-    if (auto s = ReadOptionalString(*metadata, "generateName", "metadata.generateName", view.generate_name);
-        !s.ok()) {
-      return s;
-    }
-    if (auto s = ReadLabels(*metadata, view.labels); !s.ok()) return s;
-    if ((view.annotations = Member(*metadata, "annotations")) != nullptr && !view.annotations->is_object()) {
-      return Status::Error("metadata.annotations: must be a mapping of strings");
-    }
+    if (auto s = ReadMetadata(*metadata, view); !s.ok()) return s;
   }
   const json* spec = Member(pod, "spec");
   if (spec == nullptr) return Status::Error("spec: required (the Pod has no spec)");
@@ -154,14 +160,16 @@ Result<PodView> ReadPod(const json& pod) {
   if (auto s = ReadOptionalString(*spec, "serviceAccountName", "spec.serviceAccountName", name); !s.ok()) return s;
   if (!name.empty()) view.service_account = name;
 
-  if (auto s = ReadContainerList(*spec, "initContainers", true, view); !s.ok()) return s;
+  if (auto s = ReadContainerList(*spec, true, view); !s.ok()) return s;
   const std::size_t init_count = view.containers.size();
-  if (auto s = ReadContainerList(*spec, "containers", false, view); !s.ok()) return s;
+  if (auto s = ReadContainerList(*spec, false, view); !s.ok()) return s;
   if (view.containers.size() == init_count) {
     return Status::Error("spec.containers: required (a Pod needs at least one container)");
   }
-  if ((view.volumes = Member(*spec, "volumes")) != nullptr && !view.volumes->is_array()) {
-    return Status::Error("spec.volumes: must be a list");
+  if (const json* volumes = Member(*spec, "volumes"); volumes != nullptr) {
+    if (!volumes->is_array()) return Status::Error("spec.volumes: must be a list");
+    view.has_volume_list = true;
+    view.token_volume = ReadTokenVolume(*volumes);
   }
   view.windows = IsWindows(*spec);
   return view;
