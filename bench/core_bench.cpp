@@ -1,7 +1,9 @@
 // Core admission cost against the floor. Run: build/release/bench/core_bench
 //   BM_Floor/<input>      json::parse(body).dump(): reading and writing the bytes, nothing else
-//   BM_Admission/<input>  DecodeAdmissionReview + Admit + EncodeAdmissionResponse, exactly what
-//                         `serve` does per request (minus HTTP)
+//   BM_Admission/<input>  DecodeAdmissionReview + Admit + EncodeAdmissionResponse: the reference
+//                         path (`mutate`, and the server's fallback for non-pod kinds)
+//   BM_Reviewer/<input>   AdmissionReviewer::Review: what `serve` runs per request (minus HTTP);
+//                         simdjson for Pod CREATE
 // Inputs: the ~10 KB rs0 Percona review (bench/data), the operator pod, a 50-container pod, an
 // already-mutated rs0 pod (empty patch), and a ServiceAccount.
 #include <benchmark/benchmark.h>
@@ -93,12 +95,25 @@ void BM_Admission(benchmark::State& state, const std::string& input) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * body.size()));
 }
 
+// The server's path: simdjson for Pod CREATE, the reference path for the rest.
+void BM_Reviewer(benchmark::State& state, const std::string& input) {
+  const Fixtures& f = GetFixtures();
+  const std::string& body = f.bodies.at(input);
+  irsa::AdmissionReviewer reviewer;
+  for (auto _ : state) {
+    auto reviewed = reviewer.Review(f.config, body, nullptr);
+    benchmark::DoNotOptimize(reviewed);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * body.size()));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   for (const char* input : {"rs0", "operator", "50-containers", "already-mutated", "serviceaccount"}) {
     benchmark::RegisterBenchmark((std::string("BM_Floor/") + input).c_str(), BM_Floor, std::string(input));
     benchmark::RegisterBenchmark((std::string("BM_Admission/") + input).c_str(), BM_Admission, std::string(input));
+    benchmark::RegisterBenchmark((std::string("BM_Reviewer/") + input).c_str(), BM_Reviewer, std::string(input));
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

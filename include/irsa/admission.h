@@ -9,6 +9,7 @@
 // Thread-safety: pure functions; safe from any number of threads.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -58,6 +59,34 @@ AdmissionResult Admit(const Config& config, const AdmissionRequest& request,
 // The AdmissionReview response, as JSON value and as the bytes `serve` sends.
 nlohmann::json AdmissionResponseJson(const AdmissionRequest& request, const Mutation& mutation);
 std::string EncodeAdmissionResponse(const AdmissionRequest& request, const Mutation& mutation);
+
+// The server's path: AdmissionReview bytes in, response bytes out, parsed once. Pod CREATE (the
+// hot path) is read with simdjson straight from the request; every other kind, and anything
+// simdjson or the fast pod reader will not take, goes through DecodeAdmissionReview + Admit, so
+// both paths give the same answer (tests/core/review_parity_test.cpp runs every golden case
+// through both, and fuzz/ compares them on arbitrary input).
+// Thread-safety: not thread-safe; keep one per thread (it reuses the parser's buffers).
+class AdmissionReviewer {
+ public:
+  struct Reviewed {
+    std::string response;      // the AdmissionReview response body
+    AdmissionRequest request;  // envelope fields; `object` is left null
+    AdmissionResult result;
+    bool fast_path = false;    // answered without the nlohmann fallback
+  };
+
+  AdmissionReviewer();
+  ~AdmissionReviewer();
+  AdmissionReviewer(const AdmissionReviewer&) = delete;
+  AdmissionReviewer& operator=(const AdmissionReviewer&) = delete;
+
+  // Error: the body is not an acceptable AdmissionReview (HTTP 400, message for the body).
+  Result<Reviewed> Review(const Config& config, std::string_view body, const ServiceAccountLookup* lookup);
+
+ private:
+  struct Parser;
+  std::unique_ptr<Parser> parser_;
+};
 
 // Standard base64 (RFC 4648, with padding), as the patch field requires.
 std::string Base64Encode(std::string_view data);

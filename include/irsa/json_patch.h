@@ -1,11 +1,13 @@
 // JSON Patch (RFC 6902) built from what changed: `add` operations only.
 //
-// Owns: JSON Pointer escaping (RFC 6901: "~" -> "~0", "/" -> "~1") and the patch array.
+// Owns: JSON Pointer escaping (RFC 6901: "~" -> "~0", "/" -> "~1"), the patch, and writing JSON
+// text directly (the admission hot path builds the patch as text: no intermediate JSON values).
 // Never: replaces or removes, and never re-serializes a whole existing array: callers append
 // with "/-" or create a missing field, so fields this code does not know survive untouched.
 // Thread-safety: a JsonPatch is a value; not shared.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -17,7 +19,11 @@ namespace irsa {
 // "eks.amazonaws.com~1role-arn".
 std::string EscapeJsonPointerToken(std::string_view token);
 
-// A JSON Pointer under construction: JsonPointer("/spec").Child("containers").Index(0).
+// Appends `s` as a JSON string literal (quotes, escapes for '"', '\\' and control characters).
+// `s` must be valid UTF-8 (it comes from parsed JSON or a validated config).
+void AppendJsonString(std::string& out, std::string_view s);
+
+// A JSON Pointer under construction: JsonPointer().Child("spec").Child("containers").Index(0).
 class JsonPointer {
  public:
   JsonPointer() = default;
@@ -33,16 +39,21 @@ class JsonPointer {
 
 class JsonPatch {
  public:
-  void Add(const JsonPointer& path, nlohmann::json value);
+  // Adds `value` at `path`.
+  void Add(const JsonPointer& path, const nlohmann::json& value);
+  // Adds a value given as JSON text (built with AppendJsonString and friends).
+  void AddSerialized(const JsonPointer& path, std::string_view value_json);
   // Moves every operation of `other` to the end of this patch.
   void Append(JsonPatch&& other);
-  bool empty() const { return operations_.empty(); }
-  std::size_t size() const { return operations_.size(); }
-  const nlohmann::json& operations() const { return operations_; }  // a JSON array
-  std::string Serialize() const;
+
+  bool empty() const { return count_ == 0; }
+  std::size_t size() const { return count_; }
+  std::string Serialize() const;          // the JSON array, compact
+  nlohmann::json operations() const;      // the same, parsed (CLI output, tests)
 
  private:
-  nlohmann::json operations_ = nlohmann::json::array();
+  std::string operations_text_;  // serialized operations, comma separated
+  std::size_t count_ = 0;
 };
 
 }  // namespace irsa

@@ -150,18 +150,36 @@ AdmissionResult Admit(const Config& config, const AdmissionRequest& request,
   return result;
 }
 
-json AdmissionResponseJson(const AdmissionRequest& request, const Mutation& mutation) {
-  json response = {{"uid", request.uid}, {"allowed", true}};
-  if (!mutation.patch.empty()) {
-    response["patchType"] = "JSONPatch";
-    response["patch"] = Base64Encode(mutation.patch.Serialize());
+std::string EncodeAdmissionResponse(const AdmissionRequest& request, const Mutation& mutation) {
+  // Written directly: this runs on every admission, and the patch is already JSON text.
+  std::string patch_base64;
+  if (!mutation.patch.empty()) patch_base64 = Base64Encode(mutation.patch.Serialize());
+  std::string out;
+  out.reserve(128 + request.uid.size() + patch_base64.size());
+  out += R"({"apiVersion":)";
+  AppendJsonString(out, request.api_version);
+  out += R"(,"kind":"AdmissionReview","response":{"uid":)";
+  AppendJsonString(out, request.uid);
+  out += R"(,"allowed":true)";
+  if (!patch_base64.empty()) {
+    out += R"(,"patchType":"JSONPatch","patch":")";
+    out += patch_base64;
+    out.push_back('"');
   }
-  if (!mutation.warnings.empty()) response["warnings"] = mutation.warnings;
-  return json{{"apiVersion", request.api_version}, {"kind", kAdmissionReviewKind}, {"response", std::move(response)}};
+  if (!mutation.warnings.empty()) {
+    out += R"(,"warnings":[)";
+    for (std::size_t i = 0; i < mutation.warnings.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      AppendJsonString(out, mutation.warnings[i]);
+    }
+    out.push_back(']');
+  }
+  out += "}}";
+  return out;
 }
 
-std::string EncodeAdmissionResponse(const AdmissionRequest& request, const Mutation& mutation) {
-  return AdmissionResponseJson(request, mutation).dump();
+json AdmissionResponseJson(const AdmissionRequest& request, const Mutation& mutation) {
+  return json::parse(EncodeAdmissionResponse(request, mutation));
 }
 
 std::string Base64Encode(std::string_view data) {

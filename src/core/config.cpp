@@ -220,6 +220,11 @@ Result<Config> ParseConfig(const json& document, std::string_view source) {
   if (document.is_null()) return config;  // an empty file: defaults, no bindings
   const FieldReader r(std::string(source) + ": ");
   if (!document.is_object()) return Status::Error(r.where() + "the config must be a mapping");
+  try {
+    (void)document.dump();  // every string ends up in JSON responses: it must be valid UTF-8
+  } catch (const nlohmann::json::type_error&) {
+    return Status::Error(r.where() + "the config is not valid UTF-8");
+  }
 
   for (const auto& [field, value] : document.items()) {
     if (value.is_null() && field != "bindings") continue;  // "key:" with no value keeps the default

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -19,16 +20,23 @@ inline void AddWarning(Mutation& m, std::string warning) {
   if (m.warnings.size() < kMaxWarnings) m.warnings.push_back(std::move(warning));
 }
 
-// Appends `items` (a JSON array) to the list at `path`: one "add .../-" per item when the list
-// exists, else one "add" that creates it. Never rewrites an existing list.
-inline void AppendAll(JsonPatch& patch, const JsonPointer& path, bool list_exists, nlohmann::json items) {
+// Appends `items` (each one JSON text) to the list at `path`: one "add .../-" per item when the
+// list exists, else one "add" that creates it. Never rewrites an existing list.
+inline void AppendAll(JsonPatch& patch, const JsonPointer& path, bool list_exists,
+                      const std::vector<std::string>& items) {
   if (items.empty()) return;
-  if (!list_exists) {
-    patch.Add(path, std::move(items));
+  if (list_exists) {
+    const JsonPointer end = path.End();
+    for (const auto& item : items) patch.AddSerialized(end, item);
     return;
   }
-  const JsonPointer end = path.End();
-  for (auto& item : items) patch.Add(end, std::move(item));
+  std::string list = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) list.push_back(',');
+    list += items[i];
+  }
+  list.push_back(']');
+  patch.AddSerialized(path, list);
 }
 
 }  // namespace irsa::internal

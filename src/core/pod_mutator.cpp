@@ -103,8 +103,36 @@ std::string TokenFilePath(std::string_view mount_dir, bool windows) {
   return path;
 }
 
-json EnvVar(std::string_view name, std::string_view value) {
-  return json{{"name", name}, {"value", value}};
+// {"name":<name>,"value":<value>}
+std::string EnvVar(std::string_view name, std::string_view value) {
+  std::string out = R"({"name":)";
+  AppendJsonString(out, name);
+  out += R"(,"value":)";
+  AppendJsonString(out, value);
+  out.push_back('}');
+  return out;
+}
+
+std::string TokenMount(std::string_view mount_dir) {
+  std::string out = R"({"name":)";
+  AppendJsonString(out, kTokenVolumeName);
+  out += R"(,"mountPath":)";
+  AppendJsonString(out, mount_dir);
+  out += R"(,"readOnly":true})";
+  return out;
+}
+
+std::string TokenVolumeSource(const TokenSettings& settings) {
+  std::string out = R"({"name":)";
+  AppendJsonString(out, kTokenVolumeName);
+  out += R"(,"projected":{"sources":[{"serviceAccountToken":{"audience":)";
+  AppendJsonString(out, settings.audience);
+  out += R"(,"expirationSeconds":)";
+  out += std::to_string(settings.expiration_seconds);
+  out += R"(,"path":)";
+  AppendJsonString(out, kTokenFileName);
+  out += "}}]}}";
+  return out;
 }
 
 struct RoleChoice {
@@ -180,7 +208,7 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
   const std::vector<std::string_view> skipped = SkippedContainers(view, config.keys);
   const std::string_view mount_dir = TrimTrailingSlashes(config.token_mount_path);
   const std::string default_token_file = TokenFilePath(mount_dir, view.windows);
-  const json mount = {{"name", kTokenVolumeName}, {"mountPath", mount_dir}, {"readOnly", true}};
+  const std::vector<std::string> mount = {TokenMount(mount_dir)};
 
   JsonPatch container_ops;
   std::size_t eligible = 0;
@@ -207,7 +235,7 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
 
     const JsonPointer base =
         JsonPointer().Child("spec").Child(c.init ? "initContainers" : "containers").Index(c.index);
-    json env = json::array();
+    std::vector<std::string> env;
     if (settings.sts_regional && !c.HasEnv(kEnvStsRegionalEndpoints)) {
       env.push_back(EnvVar(kEnvStsRegionalEndpoints, kStsRegionalValue));
     }
@@ -221,12 +249,12 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
                            existing_mount ? TokenFilePath(*existing_mount, view.windows) : default_token_file));
     }
     if (config.role_session_name && !c.HasEnv(kEnvRoleSessionName)) {
-      env.push_back({{"name", kEnvRoleSessionName},
-                     {"valueFrom", {{"fieldRef", {{"fieldPath", "metadata.name"}}}}}});
+      env.push_back(R"({"name":")" + std::string(kEnvRoleSessionName) +
+                    R"(","valueFrom":{"fieldRef":{"fieldPath":"metadata.name"}}})");
     }
-    AppendAll(container_ops, base.Child("env"), c.has_env_list, std::move(env));
+    AppendAll(container_ops, base.Child("env"), c.has_env_list, env);
     if (!existing_mount) {
-      AppendAll(container_ops, base.Child("volumeMounts"), c.has_mount_list, json::array({mount}));
+      AppendAll(container_ops, base.Child("volumeMounts"), c.has_mount_list, mount);
     }
     if (c.HasEnv(kEnvAccessKeyId)) {
       AddWarning(m, "container \"" + std::string(c.name) + "\" sets " + std::string(kEnvAccessKeyId) +
@@ -239,15 +267,8 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
     return m;
   }
   if (view.token_volume == TokenVolume::kAbsent) {
-    json token_volume = {
-        {"name", kTokenVolumeName},
-        {"projected",
-         {{"sources", json::array({{{"serviceAccountToken",
-                                     {{"audience", settings.audience},
-                                      {"expirationSeconds", settings.expiration_seconds},
-                                      {"path", kTokenFileName}}}}})}}}};
     AppendAll(m.patch, JsonPointer().Child("spec").Child("volumes"), view.has_volume_list,
-                        json::array({std::move(token_volume)}));
+              {TokenVolumeSource(settings)});
   }
   m.patch.Append(std::move(container_ops));
   m.outcome = m.patch.empty() ? Outcome::kUnchanged : Outcome::kMutated;

@@ -8,6 +8,7 @@ namespace irsa {
 namespace {
 
 using nlohmann::json;
+using testing::Base64Decode;
 using testing::MakeConfig;
 
 const char* const kConfig = R"(
@@ -22,23 +23,6 @@ std::string Review(const std::string& api_version, const std::string& request) {
 const char* const kPodRequest = R"({"uid": "u-1", "kind": {"group": "", "version": "v1", "kind": "Pod"},
   "namespace": "psmdb", "operation": "CREATE", "object": {"metadata": {"generateName": "web-"},
   "spec": {"containers": [{"name": "c"}]}}})";
-
-std::string Base64Decode(const std::string& in) {
-  static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  unsigned buffer = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    buffer = (buffer << 6U) | static_cast<unsigned>(kAlphabet.find(c));
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((buffer >> static_cast<unsigned>(bits)) & 0xFFU));
-    }
-  }
-  return out;
-}
 
 TEST(AdmissionTest, V1AndV1beta1EchoEnvelopeAndCarryBase64Patch) {
   const Config config = MakeConfig(kConfig);

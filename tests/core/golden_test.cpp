@@ -1,7 +1,7 @@
 // Golden cases: tests/testdata/<case>/{input.yaml, config.yaml?, serviceaccount.yaml?,
 // expected.yaml}. Each input goes through Admit() exactly as `serve` and `mutate` run it; the
 // outcome, warnings, patch, response and mutated object are compared as parsed JSON with
-// expected.yaml. The patch is also applied with Kubernetes' own patcher (kubectl patch --local
+// expected.yaml (the response's base64 patch decoded). The patch is also applied with Kubernetes' own patcher (kubectl patch --local
 // --type=json) and must give the same object. UPDATE_GOLDEN=1 rewrites expected.yaml for review.
 #include <gtest/gtest.h>
 
@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "irsa/admission.h"
-#include "irsa/document.h"
+#include "golden_cases.h"
+#include "test_support.h"
 
 namespace irsa {
 namespace {
@@ -19,24 +19,10 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const fs::path kTestdata = IRSA_TESTDATA_DIR;
+using testing::GoldenCaseNames;
+using testing::kTestdata;
 
-std::vector<std::string> CaseNames() {
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(kTestdata)) {
-    if (entry.is_directory() && fs::exists(entry.path() / "input.yaml")) {
-      names.push_back(entry.path().filename().string());
-    }
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-json Load(const fs::path& path) {
-  auto doc = LoadDocumentFile(path.string());
-  if (!doc.ok()) ADD_FAILURE() << doc.error();
-  return doc.ok() ? *doc : json();
-}
+json Load(const fs::path& path) { return testing::LoadDocument(path); }
 
 void WriteFile(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
@@ -66,32 +52,18 @@ struct GoldenResult {
 };
 
 GoldenResult Evaluate(const std::string& name) {
-  const fs::path dir = kTestdata / name;
-  const fs::path config_path =
-      fs::exists(dir / "config.yaml") ? dir / "config.yaml" : kTestdata / "default-config.yaml";
-  auto config = LoadConfigFile(config_path.string());
-  EXPECT_TRUE(config.ok()) << config.error();
-
-  json input = Load(dir / "input.yaml");
-  const bool is_review = input.is_object() && input.value("kind", "") == "AdmissionReview";
-  auto request = is_review ? DecodeParsedAdmissionReview(input) : RequestFromManifest(input, "");
-  EXPECT_TRUE(request.ok()) << request.error();
-
-  StaticServiceAccountLookup lookup;
-  if (fs::exists(dir / "serviceaccount.yaml")) {
-    auto sa = ReadServiceAccount(Load(dir / "serviceaccount.yaml"), config->annotation_prefix);
-    EXPECT_TRUE(sa.ok()) << sa.error();
-    lookup.Add(*sa);
-  }
-  const AdmissionResult result = Admit(*config, *request, &lookup);
-
+  const auto c = testing::LoadGoldenCase(name);
+  const AdmissionResult result = Admit(c->config, c->request, &c->service_accounts);
   GoldenResult g;
-  g.object = request->object;
+  g.object = c->request.object;
   g.patch = result.mutation.patch.operations();
   g.expected = {{"outcome", OutcomeName(result.mutation.outcome)},
                 {"warnings", result.mutation.warnings},
                 {"patch", g.patch},
-                {"response", AdmissionResponseJson(*request, result.mutation)}};
+                {"response", AdmissionResponseJson(c->request, result.mutation)}};
+  // The response as sent, except that its base64 patch is shown decoded, for review.
+  json& response = g.expected["response"]["response"];
+  if (response.contains("patch")) response["patch"] = json::parse(testing::Base64Decode(response["patch"]));
   if (!result.mutation.role_arn.empty()) g.expected["role"] = result.mutation.role_arn;
   if (!g.object.is_null()) g.expected["object"] = g.object.patch(g.patch);
   return g;
@@ -137,7 +109,7 @@ TEST_P(GoldenTest, KubectlAppliesPatch) {
   EXPECT_EQ(*patched, expected) << json::diff(expected, *patched).dump(2);
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, GoldenTest, ::testing::ValuesIn(CaseNames()),
+INSTANTIATE_TEST_SUITE_P(Cases, GoldenTest, ::testing::ValuesIn(GoldenCaseNames()),
                          [](const auto& p) {
                            std::string name = p.param;
                            for (auto& c : name) {

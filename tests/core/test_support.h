@@ -24,4 +24,22 @@ inline Config MakeConfig(const std::string& yaml) {
   return config.ok() ? *config : Config();
 }
 
+// Standard base64 decoding (the patch field of responses).
+inline std::string Base64Decode(const std::string& in) {
+  static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  unsigned buffer = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == '=') break;
+    buffer = (buffer << 6U) | static_cast<unsigned>(kAlphabet.find(c));
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buffer >> static_cast<unsigned>(bits)) & 0xFFU));
+    }
+  }
+  return out;
+}
+
 }  // namespace irsa::testing

@@ -1,0 +1,15 @@
+// ReadPod over a simdjson DOM element: the server's hot path (see pod_view.h for the contract).
+// Kept out of pod_view.h so only the files that parse with simdjson include it.
+#pragma once
+
+#include <simdjson.h>
+
+#include "pod_view.h"
+
+namespace irsa::internal {
+
+// The same view as ReadPod(const nlohmann::json&) for every pod that reader accepts. Any error
+// means "use the nlohmann path", which owns the error messages.
+Result<PodView> ReadPod(simdjson::dom::element pod);
+
+}  // namespace irsa::internal

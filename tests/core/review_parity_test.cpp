@@ -1,0 +1,130 @@
+// The server's AdmissionReviewer (simdjson fast path) must answer exactly like the reference
+// path (DecodeAdmissionReview + Admit + EncodeAdmissionResponse) that `mutate` and the golden
+// cases use: same response bytes, same errors.
+#include <gtest/gtest.h>
+
+#include "golden_cases.h"
+
+namespace irsa {
+namespace {
+
+using nlohmann::json;
+
+struct Reference {
+  bool ok = false;
+  std::string response_or_error;
+};
+
+Reference ReferenceAnswer(const Config& config, std::string_view body, const ServiceAccountLookup* lookup) {
+  auto request = DecodeAdmissionReview(body);
+  if (!request.ok()) return {false, request.error()};
+  return {true, EncodeAdmissionResponse(*request, Admit(config, *request, lookup).mutation)};
+}
+
+void ExpectParity(const Config& config, const std::string& body, const ServiceAccountLookup* lookup,
+                  bool expect_fast_path) {
+  AdmissionReviewer reviewer;
+  const Reference reference = ReferenceAnswer(config, body, lookup);
+  for (int round = 0; round < 2; ++round) {  // the second round reuses the parser's buffers
+    auto reviewed = reviewer.Review(config, body, lookup);
+    ASSERT_EQ(reviewed.ok(), reference.ok) << body;
+    if (!reviewed.ok()) {
+      EXPECT_EQ(reviewed.error(), reference.response_or_error);
+      continue;
+    }
+    EXPECT_EQ(reviewed->response, reference.response_or_error);
+    EXPECT_EQ(reviewed->fast_path, expect_fast_path) << body.substr(0, 300);
+  }
+}
+
+class ReviewParityTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ReviewParityTest, GoldenCaseSameAnswerOnBothPaths) {
+  const auto c = testing::LoadGoldenCase(GetParam());
+  const AdmissionResult reference = Admit(c->config, c->request, &c->service_accounts);
+  const bool pod_create = c->request.group.empty() && c->request.kind == "Pod" && c->request.operation == "CREATE" &&
+                          c->request.sub_resource.empty() && c->request.object.is_object();
+  // Pods the reference path cannot read are answered by the fallback (it words the error).
+  ExpectParity(c->config, testing::ReviewBody(c->request), &c->service_accounts,
+               pod_create && reference.mutation.outcome != Outcome::kError);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, ReviewParityTest, ::testing::ValuesIn(testing::GoldenCaseNames()),
+                         [](const auto& p) {
+                           std::string name = p.param;
+                           for (auto& ch : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           }
+                           return name;
+                         });
+
+struct BodyCase {
+  const char* name;
+  std::string body;
+  bool fast_path;
+};
+
+const char* const kConfig = R"(
+region: us-east-1
+bindings:
+  - {name: b, roleArn: "arn:aws:iam::111122223333:role/b", namespaces: [psmdb], serviceAccounts: [default]}
+)";
+
+std::string PodReview(const std::string& request_extra, const std::string& pod) {
+  return R"({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"uid": "u",
+    "kind": {"group": "", "version": "v1", "kind": "Pod"}, "operation": "CREATE")" +
+         request_extra + R"(, "object": )" + pod + "}}";
+}
+
+class ReviewParityBodyTest : public ::testing::TestWithParam<BodyCase> {};
+
+TEST_P(ReviewParityBodyTest, SameAnswer) {
+  auto config = ParseConfig(*ParseDocument(kConfig), "test");
+  ASSERT_TRUE(config.ok());
+  ExpectParity(*config, GetParam().body, nullptr, GetParam().fast_path);
+}
+
+const std::string kPod = R"({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}})";
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ReviewParityBodyTest,
+    ::testing::Values(
+        BodyCase{"Plain", PodReview(R"(, "namespace": "psmdb")", kPod), true},
+        BodyCase{"NamespaceFromMetadata",
+                 PodReview("", R"({"metadata": {"namespace": "psmdb"}, "spec": {"containers": [{"name": "c"}]}})"), true},
+        BodyCase{"DefaultNamespace", PodReview("", kPod), true},
+        BodyCase{"DryRun", PodReview(R"(, "namespace": "psmdb", "dryRun": true)", kPod), true},
+        BodyCase{"DuplicateKeysLastWins",
+                 PodReview(R"(, "namespace": "other", "namespace": "psmdb", "uid": "second")",
+                           R"({"spec": {"containers": [{"name": "x", "name": "c", "env": [{"name": "A", "name": "AWS_ROLE_ARN"}]}]},
+                               "metadata": {"labels": {"a": "1", "a": "2"}, "name": "p"}})"),
+                 true},
+        BodyCase{"NullSpecAfterSpec", PodReview("", R"({"spec": {"containers": [{"name": "c"}]}, "spec": null})"), false},
+        BodyCase{"MalformedPodFallsBack", PodReview("", R"({"spec": {"containers": [{"name": 1}]}})"), false},
+        BodyCase{"NullEnvAndMounts",
+                 PodReview(R"(, "namespace": "psmdb")",
+                           R"({"spec": {"volumes": null, "containers": [{"name": "c", "env": null, "volumeMounts": null}]}})"),
+                 true},
+        BodyCase{"ForeignTokenVolume",
+                 PodReview(R"(, "namespace": "psmdb")",
+                           R"({"spec": {"volumes": [{"name": "aws-iam-token", "emptyDir": {}}], "containers": [{"name": "c"}]}})"),
+                 true},
+        BodyCase{"SubresourceFallsBack", PodReview(R"(, "subResource": "status")", kPod), false},
+        BodyCase{"OtherGroupFallsBack",
+                 R"({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"uid": "u",
+                    "kind": {"group": "x.io", "kind": "Pod"}, "operation": "CREATE", "object": {}}})",
+                 false},
+        BodyCase{"UidNumberIsError", PodReview(R"(, "uid": 5)", kPod), false},
+        BodyCase{"NotJson", "{nope", false},
+        BodyCase{"BadUtf8", PodReview(R"(, "namespace": "ps\xffmdb")", kPod), false},
+        BodyCase{"LoneSurrogate", PodReview(R"(, "namespace": "\ud800")", kPod), false},
+        BodyCase{"DeepNesting",
+                 PodReview(R"(, "namespace": "psmdb", "extra": )" + std::string(600, '[') + std::string(600, ']'), kPod),
+                 false},
+        BodyCase{"DeepButAllowedNesting",
+                 PodReview(R"(, "namespace": "psmdb", "extra": )" + std::string(400, '[') + std::string(400, ']'), kPod),
+                 true}),
+    [](const auto& p) { return std::string(p.param.name); });
+
+}  // namespace
+}  // namespace irsa
