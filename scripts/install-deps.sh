@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl unzip openssl
   clang libclang-rt-14-dev
-  nlohmann-json3-dev libyaml-cpp-dev libsimdjson-dev libspdlog-dev libssl-dev libcpp-httplib-dev
+  nlohmann-json3-dev libyaml-dev libsimdjson-dev libspdlog-dev libssl-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm
   wrk nginx-light

@@ -187,7 +187,7 @@ std::string Base64Encode(std::string_view data) {
   std::string out;
   out.reserve((data.size() + 2) / 3 * 4);
   std::size_t i = 0;
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(data[k]); };
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(data[k])); };
   for (; i + 3 <= data.size(); i += 3) {
     const unsigned v = (byte(i) << 16U) | (byte(i + 1) << 8U) | byte(i + 2);
     out.push_back(kAlphabet[(v >> 18U) & 63U]);

@@ -1,0 +1,64 @@
+// Differential fuzzing of the admission path: for any bytes, the server's AdmissionReviewer
+// (simdjson fast path) and the reference path (DecodeAdmissionReview + Admit + Encode) must give
+// the same answer, never crash, and every response must be valid JSON with allowed: true.
+#include <cstdint>
+#include <cstdlib>
+#include <iostream>
+#include <string_view>
+
+#include "irsa/admission.h"
+#include "irsa/document.h"
+
+namespace {
+
+const irsa::Config& FuzzConfig() {
+  static const irsa::Config config = [] {
+    auto doc = irsa::ParseDocument(R"(
+region: us-east-1
+stsRegionalEndpoints: true
+roleSessionName: true
+bindings:
+  - {name: psmdb, roleArn: "arn:aws:iam::111122223333:role/psmdb", namespaces: [psmdb], serviceAccounts: [default],
+     preset: percona-server-mongodb}
+  - {name: sel, roleArn: "arn:aws:iam::111122223333:role/sel", namespaces: ["*"], serviceAccounts: [app],
+     podSelector: {matchExpressions: [{key: tier, operator: NotIn, values: [canary]}]}, containers: [main]}
+)");
+    return *irsa::ParseConfig(*doc, "fuzz");
+  }();
+  return config;
+}
+
+const irsa::ServiceAccountLookup& FuzzServiceAccounts() {
+  static const irsa::StaticServiceAccountLookup lookup = [] {
+    irsa::StaticServiceAccountLookup l;
+    l.Add({"apps", "reader", {{"eks.amazonaws.com/role-arn", "arn:aws:iam::444455556666:role/reader"},
+                              {"eks.amazonaws.com/token-expiration", "700"}}});
+    return l;
+  }();
+  return lookup;
+}
+
+[[noreturn]] void Fail(const std::string& what, std::string_view input) {
+  std::cerr << "PARITY FAILURE: " << what << "\ninput: " << input.substr(0, 2000) << "\n";
+  std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view body(reinterpret_cast<const char*>(data), size);
+  static irsa::AdmissionReviewer reviewer;
+  auto fast = reviewer.Review(FuzzConfig(), body, &FuzzServiceAccounts());
+  auto request = irsa::DecodeAdmissionReview(body);
+  if (fast.ok() != request.ok()) Fail("one path accepted the body, the other did not", body);
+  if (!request.ok()) {
+    if (fast.error() != request.error()) Fail("different errors", body);
+    return 0;
+  }
+  const std::string reference =
+      irsa::EncodeAdmissionResponse(*request, irsa::Admit(FuzzConfig(), *request, &FuzzServiceAccounts()).mutation);
+  if (fast->response != reference) Fail("different responses:\n" + fast->response + "\n" + reference, body);
+  auto parsed = irsa::ParseJson(reference);
+  if (!parsed.ok() || (*parsed)["response"]["allowed"] != true) Fail("response is not allowed JSON", body);
+  return 0;
+}
