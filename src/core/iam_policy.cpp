@@ -56,9 +56,8 @@ std::string Join(const std::vector<std::string>& items, std::string_view separat
 
 // Partition names as ARNs spell them: aws, aws-cn, aws-us-gov, aws-iso-b, ...
 bool IsPartition(std::string_view p) {
-  return StartsWith(p, "aws") && std::all_of(p.begin() + 3, p.end(), [](char c) {
-           return IsLowerAlnum(c) || c == '-';
-         });
+  return StartsWith(p, "aws") &&
+         std::all_of(p.begin() + 3, p.end(), [](char c) { return IsLowerAlnum(c) || c == '-'; });
 }
 
 bool IsKnownPartition(std::string_view p) {
@@ -115,12 +114,14 @@ Status CheckIssuer(std::string_view issuer, std::string_view what) {
   if (slash == std::string_view::npos) return Status::Ok();
   const std::string_view path = issuer.substr(slash + 1);
   for (const std::string_view segment : Split(path, '/')) {
-    const bool segment_ok = !segment.empty() && std::all_of(segment.begin(), segment.end(), [](char c) {
-      return IsAlnum(c) || c == '.' || c == '_' || c == '~' || c == '-';
-    });
+    const bool segment_ok =
+        !segment.empty() && std::all_of(segment.begin(), segment.end(), [](char c) {
+          return IsAlnum(c) || c == '.' || c == '_' || c == '~' || c == '-';
+        });
     if (!segment_ok) {
-      return Status::Error(where + "the issuer path must be segments of [A-Za-z0-9._~-] "
-                                   "(EKS: /id/<hex>), without empty segments or a trailing \"/\"");
+      return Status::Error(where +
+                           "the issuer path must be segments of [A-Za-z0-9._~-] "
+                           "(EKS: /id/<hex>), without empty segments or a trailing \"/\"");
     }
   }
   return Status::Ok();
@@ -143,7 +144,8 @@ std::string Subject(std::string_view ns, std::string_view sa) {
 
 // Characters IAM counts against the trust policy quota (it ignores whitespace).
 std::size_t QuotaLength(const PolicyDocument& document) {
-  const std::string compact = document.dump(-1, ' ', false, PolicyDocument::error_handler_t::replace);
+  const std::string compact =
+      document.dump(-1, ' ', false, PolicyDocument::error_handler_t::replace);
   return static_cast<std::size_t>(std::count_if(compact.begin(), compact.end(), [](char c) {
     return c != ' ' && c != '\n' && c != '\t' && c != '\r';
   }));
@@ -153,11 +155,13 @@ Result<OidcProvider> ResolveProvider(const TrustPolicyOptions& options) {
   const bool by_arn = !options.oidc_provider_arn.empty();
   const bool by_issuer = !options.account_id.empty() || !options.oidc_issuer_url.empty();
   if (by_arn && by_issuer) {
-    return Status::Error("name the OIDC provider either by its ARN or by account ID and issuer URL, not both");
+    return Status::Error(
+        "name the OIDC provider either by its ARN or by account ID and issuer URL, not both");
   }
   if (by_arn) return ParseOidcProviderArn(options.oidc_provider_arn);
   if (options.account_id.empty() || options.oidc_issuer_url.empty()) {
-    return Status::Error("the OIDC provider needs its ARN, or both an account ID and an issuer URL");
+    return Status::Error(
+        "the OIDC provider needs its ARN, or both an account ID and an issuer URL");
   }
   // The partition comes from each role; "aws" here only validates the other inputs early.
   return OidcProviderFromIssuer("aws", options.account_id, options.oidc_issuer_url);
@@ -172,8 +176,9 @@ std::string WildcardWarning(std::string_view role_arn, std::string_view ns, std:
            origin + ": any pod in the cluster can take the role";
   }
   if (ns == kWildcard && sa == "default") {
-    return std::string(role_arn) + " is assumable by the \"default\" ServiceAccount of every namespace" +
-           origin + ": almost any pod in the cluster can take the role";
+    return std::string(role_arn) +
+           " is assumable by the \"default\" ServiceAccount of every namespace" + origin +
+           ": almost any pod in the cluster can take the role";
   }
   if (ns == kWildcard) {
     return std::string(role_arn) + " is assumable by a ServiceAccount named " + Quote(sa) +
@@ -224,19 +229,23 @@ Result<OidcProvider> ParseOidcProviderArn(std::string_view arn) {
 Result<OidcProvider> OidcProviderFromIssuer(std::string_view partition, std::string_view account_id,
                                             std::string_view issuer_url) {
   if (!IsValidAccountId(account_id)) {
-    return Status::Error("account ID " + Quote(account_id) +
-                         " is not a 12-digit AWS account ID (the account of the IAM role and its OIDC "
-                         "provider; `aws sts get-caller-identity --query Account --output text`)");
+    return Status::Error(
+        "account ID " + Quote(account_id) +
+        " is not a 12-digit AWS account ID (the account of the IAM role and its OIDC "
+        "provider; `aws sts get-caller-identity --query Account --output text`)");
   }
-  if (!IsPartition(partition)) return Status::Error("partition " + Quote(partition) + " is not an AWS partition");
+  if (!IsPartition(partition))
+    return Status::Error("partition " + Quote(partition) + " is not an AWS partition");
   std::string lower_scheme(issuer_url.substr(0, 8));
-  std::transform(lower_scheme.begin(), lower_scheme.end(), lower_scheme.begin(),
-                 [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); });
+  std::transform(lower_scheme.begin(), lower_scheme.end(), lower_scheme.begin(), [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  });
   if (lower_scheme != "https://") {
-    return Status::Error("OIDC issuer " + Quote(issuer_url) + " must be an https:// URL such as " +
-                         std::string(kExampleIssuer) +
-                         " (`aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer "
-                         "--output text`)");
+    return Status::Error(
+        "OIDC issuer " + Quote(issuer_url) + " must be an https:// URL such as " +
+        std::string(kExampleIssuer) +
+        " (`aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer "
+        "--output text`)");
   }
   std::string_view issuer = issuer_url.substr(8);
   while (!issuer.empty() && issuer.back() == '/') issuer.remove_suffix(1);
@@ -259,18 +268,21 @@ Result<TrustPolicies> BuildTrustPolicies(const Config& config, const TrustPolicy
   std::map<std::string, std::vector<const Binding*>> roles;
   for (const auto& b : config.bindings) roles[b.role_arn].push_back(&b);
   if (roles.empty()) {
-    return Status::Error("the config has no bindings, so there is no role to write a trust policy for");
+    return Status::Error(
+        "the config has no bindings, so there is no role to write a trust policy for");
   }
   if (!options.role_arn.empty()) {
     if (!IsValidRoleArn(options.role_arn)) {
-      return Status::Error("role ARN " + Quote(options.role_arn) +
-                           " is not a valid IAM role ARN (expected arn:aws:iam::<12-digit account>:role/<name>)");
+      return Status::Error(
+          "role ARN " + Quote(options.role_arn) +
+          " is not a valid IAM role ARN (expected arn:aws:iam::<12-digit account>:role/<name>)");
     }
     if (roles.count(options.role_arn) == 0) {
       std::vector<std::string> known;
       for (const auto& [arn, unused] : roles) known.push_back(arn);
-      return Status::Error("role " + options.role_arn + " is not the roleArn of any binding (the config's roles: " +
-                           Join(known, ", ") + ")");
+      return Status::Error(
+          "role " + options.role_arn +
+          " is not the roleArn of any binding (the config's roles: " + Join(known, ", ") + ")");
     }
     for (auto it = roles.begin(); it != roles.end();) {
       it = it->first == options.role_arn ? std::next(it) : roles.erase(it);
@@ -288,14 +300,16 @@ Result<TrustPolicies> BuildTrustPolicies(const Config& config, const TrustPolicy
     }
     if (!by_arn) {
       provider.partition = role.partition;
-      provider.arn = "arn:" + role.partition + ":iam::" + provider.account_id + ":oidc-provider/" + provider.issuer;
+      provider.arn = "arn:" + role.partition + ":iam::" + provider.account_id + ":oidc-provider/" +
+                     provider.issuer;
     }
     if (provider.account_id != role.account_id) {
-      return Status::Error("role " + role_arn + " is in account " + role.account_id +
-                           " but the OIDC provider is in account " + provider.account_id +
-                           ": a role trusts only OIDC providers registered in its own account (register the "
-                           "cluster's issuer there with `aws iam create-open-id-connect-provider`, or pick "
-                           "another role with --role-arn)");
+      return Status::Error(
+          "role " + role_arn + " is in account " + role.account_id +
+          " but the OIDC provider is in account " + provider.account_id +
+          ": a role trusts only OIDC providers registered in its own account (register the "
+          "cluster's issuer there with `aws iam create-open-id-connect-provider`, or pick "
+          "another role with --role-arn)");
     }
 
     RoleTrustPolicy policy;
@@ -343,38 +357,44 @@ Result<TrustPolicies> BuildTrustPolicies(const Config& config, const TrustPolicy
     policy.document["Version"] = kIamPolicyVersion;
     policy.document["Statement"] = PolicyDocument::array({std::move(statement)});
 
-    out.notes.push_back({PolicyNote::Level::kNote,
-                         "trust policy for " + role_arn + " (binding" + (bindings.size() > 1 ? "s " : " ") +
-                             Join(policy.bindings, ", ") + "; provider " + provider.arn + ")"});
+    out.notes.push_back({PolicyNote::Level::kNote, "trust policy for " + role_arn + " (binding" +
+                                                       (bindings.size() > 1 ? "s " : " ") +
+                                                       Join(policy.bindings, ", ") + "; provider " +
+                                                       provider.arn + ")"});
     for (const auto& [subject, b] : patterns) {
       if (covered(subject)) continue;
-      const std::vector<std::string_view> parts = Split(std::string_view(subject).substr(kSubjectPrefix.size()), ':');
-      out.notes.push_back({PolicyNote::Level::kWarning, WildcardWarning(role_arn, parts[0], parts[1], b->name)});
+      const std::vector<std::string_view> parts =
+          Split(std::string_view(subject).substr(kSubjectPrefix.size()), ':');
+      out.notes.push_back(
+          {PolicyNote::Level::kWarning, WildcardWarning(role_arn, parts[0], parts[1], b->name)});
     }
     for (const auto& [subject, b] : exact) {
       if (covered(subject) || !EndsWith(subject, ":default")) continue;
-      out.notes.push_back({PolicyNote::Level::kWarning,
-                           role_arn + " is assumable by the \"default\" ServiceAccount (binding " + Quote(b->name) +
-                               ": " + subject +
-                               "): every pod of that namespace that names no ServiceAccount can take the role; "
-                               "prefer a dedicated ServiceAccount (PerconaServerMongoDB: serviceAccountName)"});
+      out.notes.push_back(
+          {PolicyNote::Level::kWarning,
+           role_arn + " is assumable by the \"default\" ServiceAccount (binding " + Quote(b->name) +
+               ": " + subject +
+               "): every pod of that namespace that names no ServiceAccount can take the role; "
+               "prefer a dedicated ServiceAccount (PerconaServerMongoDB: serviceAccountName)"});
     }
     for (const Binding* b : bindings) {
       if (b->preset == Preset::kNone && !b->pod_selector && b->containers.empty()) continue;
-      out.notes.push_back({PolicyNote::Level::kNote,
-                           "binding " + Quote(b->name) +
-                               " narrows which pods get the role injected (preset, podSelector or containers), "
-                               "but a trust policy names whole ServiceAccounts: any pod running as one of them "
-                               "can mount a token for audience " + Quote(config.audience) + " and assume " +
-                               role_arn});
+      out.notes.push_back(
+          {PolicyNote::Level::kNote,
+           "binding " + Quote(b->name) +
+               " narrows which pods get the role injected (preset, podSelector or containers), "
+               "but a trust policy names whole ServiceAccounts: any pod running as one of them "
+               "can mount a token for audience " +
+               Quote(config.audience) + " and assume " + role_arn});
     }
     if (const std::size_t length = QuotaLength(policy.document); length > kTrustPolicyQuotaChars) {
-      out.notes.push_back({PolicyNote::Level::kWarning,
-                           "the trust policy for " + role_arn + " has " + std::to_string(length) +
-                               " characters without whitespace, over IAM's default quota of " +
-                               std::to_string(kTrustPolicyQuotaChars) +
-                               " for a role trust policy: raise \"Role trust policy length\" in Service "
-                               "Quotas (up to 4096) or name fewer ServiceAccounts"});
+      out.notes.push_back(
+          {PolicyNote::Level::kWarning,
+           "the trust policy for " + role_arn + " has " + std::to_string(length) +
+               " characters without whitespace, over IAM's default quota of " +
+               std::to_string(kTrustPolicyQuotaChars) +
+               " for a role trust policy: raise \"Role trust policy length\" in Service "
+               "Quotas (up to 4096) or name fewer ServiceAccounts"});
     }
     out.roles.push_back(std::move(policy));
   }
@@ -390,7 +410,8 @@ PolicyDocument TrustPolicyOutput(const TrustPolicies& policies) {
 
 std::string BucketNameProblem(std::string_view bucket) {
   if (bucket.size() < 3 || bucket.size() > 63) return "must be 3 to 63 characters long";
-  if (!std::all_of(bucket.begin(), bucket.end(), [](char c) { return IsLowerAlnum(c) || c == '.' || c == '-'; })) {
+  if (!std::all_of(bucket.begin(), bucket.end(),
+                   [](char c) { return IsLowerAlnum(c) || c == '.' || c == '-'; })) {
     return "may contain only lowercase letters, digits, dots and hyphens";
   }
   if (!IsLowerAlnum(bucket.front()) || !IsLowerAlnum(bucket.back())) {
@@ -404,10 +425,12 @@ std::string BucketNameProblem(std::string_view bucket) {
     return "must not be formatted as an IP address";
   }
   for (const std::string_view reserved : {"xn--", "sthree-", "amzn-s3-demo-"}) {
-    if (StartsWith(bucket, reserved)) return "must not start with the reserved prefix " + Quote(reserved);
+    if (StartsWith(bucket, reserved))
+      return "must not start with the reserved prefix " + Quote(reserved);
   }
   for (const std::string_view reserved : {"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"}) {
-    if (EndsWith(bucket, reserved)) return "must not end with the reserved suffix " + Quote(reserved);
+    if (EndsWith(bucket, reserved))
+      return "must not end with the reserved suffix " + Quote(reserved);
   }
   return {};
 }
@@ -418,25 +441,29 @@ Result<std::string> NormalizePrefix(std::string_view prefix) {
   const std::string where = "prefix " + Quote(prefix) + ": ";
   if (prefix.empty()) return std::string();
   if (prefix.front() == '/') {
-    return Status::Error(where + "must not start with \"/\" (PBM joins it to object names, so write e.g. "
-                                 "\"psmdb/backups\", as in the storage's s3.prefix)");
+    return Status::Error(where +
+                         "must not start with \"/\" (PBM joins it to object names, so write e.g. "
+                         "\"psmdb/backups\", as in the storage's s3.prefix)");
   }
   while (!prefix.empty() && prefix.back() == '/') prefix.remove_suffix(1);
-  if (prefix.size() > kMaxObjectKeyBytes) return Status::Error(where + "longer than an S3 object key can be");
+  if (prefix.size() > kMaxObjectKeyBytes)
+    return Status::Error(where + "longer than an S3 object key can be");
   for (const char c : prefix) {
     if (c < 0x20 || c > 0x7e) {
       return Status::Error(where + "only printable ASCII characters are supported");
     }
     if (c == '*' || c == '?' || c == '$') {
-      return Status::Error(where + "must not contain '*', '?' or '$', which IAM reads as wildcards or "
-                                   "policy variables");
+      return Status::Error(where +
+                           "must not contain '*', '?' or '$', which IAM reads as wildcards or "
+                           "policy variables");
     }
   }
   for (const std::string_view segment : Split(prefix, '/')) {
     if (segment.empty()) return Status::Error(where + "must not contain an empty segment (\"//\")");
     if (segment == "." || segment == "..") {
-      return Status::Error(where + "must not contain \".\" or \"..\" segments (PBM's path.Join would "
-                                   "rewrite them, so the policy would not match its object names)");
+      return Status::Error(where +
+                           "must not contain \".\" or \"..\" segments (PBM's path.Join would "
+                           "rewrite them, so the policy would not match its object names)");
     }
   }
   return std::string(prefix);
@@ -452,21 +479,26 @@ Result<KmsKey> ParseKmsKeyArn(std::string_view arn) {
       "expected arn:aws:kms:<region>:<12-digit account>:key/<key-id>, e.g. "
       "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
   if (!StartsWith(arn, "arn:")) {
-    return Status::Error("KMS key " + Quote(arn) + ": IAM policies need the key's full ARN (" + expected +
-                         "; `aws kms describe-key --key-id " + std::string(arn) +
+    return Status::Error("KMS key " + Quote(arn) + ": IAM policies need the key's full ARN (" +
+                         expected + "; `aws kms describe-key --key-id " + std::string(arn) +
                          " --query KeyMetadata.Arn --output text`)");
   }
   const std::vector<std::string_view> fields = Split(arn, ':');
   if (fields.size() == 6 && StartsWith(fields[5], "alias/")) {
-    return Status::Error("KMS key ARN " + Quote(arn) +
-                         " names an alias: IAM policies must name the key itself (find it with `aws kms "
-                         "describe-key --key-id " + std::string(fields[5]) +
-                         " --region " + std::string(fields[3]) + " --query KeyMetadata.Arn --output text`)");
+    return Status::Error(
+        "KMS key ARN " + Quote(arn) +
+        " names an alias: IAM policies must name the key itself (find it with `aws kms "
+        "describe-key --key-id " +
+        std::string(fields[5]) + " --region " + std::string(fields[3]) +
+        " --query KeyMetadata.Arn --output text`)");
   }
-  const bool ok = fields.size() == 6 && IsPartition(fields[1]) && fields[2] == "kms" && IsValidRegion(fields[3]) &&
-                  IsValidAccountId(fields[4]) && StartsWith(fields[5], "key/") && fields[5].size() > 4 &&
-                  std::all_of(fields[5].begin() + 4, fields[5].end(), [](char c) { return IsAlnum(c) || c == '-'; });
-  if (!ok) return Status::Error("KMS key ARN " + Quote(arn) + " is not a KMS key ARN (" + expected + ")");
+  const bool ok = fields.size() == 6 && IsPartition(fields[1]) && fields[2] == "kms" &&
+                  IsValidRegion(fields[3]) && IsValidAccountId(fields[4]) &&
+                  StartsWith(fields[5], "key/") && fields[5].size() > 4 &&
+                  std::all_of(fields[5].begin() + 4, fields[5].end(),
+                              [](char c) { return IsAlnum(c) || c == '-'; });
+  if (!ok)
+    return Status::Error("KMS key ARN " + Quote(arn) + " is not a KMS key ARN (" + expected + ")");
   return KmsKey{std::string(arn), std::string(fields[1])};
 }
 
@@ -478,21 +510,24 @@ Result<S3Policy> BuildS3Policy(const S3PolicyOptions& options) {
                          ": give the bucket name only (e.g. psmdb-backups), not a URL or an ARN");
   }
   if (const std::string problem = BucketNameProblem(options.bucket); !problem.empty()) {
-    return Status::Error("bucket " + Quote(options.bucket) + " is not a valid S3 bucket name: it " + problem);
+    return Status::Error("bucket " + Quote(options.bucket) + " is not a valid S3 bucket name: it " +
+                         problem);
   }
   std::string prefix;
   IRSA_ASSIGN_OR_RETURN(prefix, NormalizePrefix(options.prefix));
   std::string partition = options.partition;
   if (!partition.empty() && !IsKnownPartition(partition)) {
-    return Status::Error("partition " + Quote(partition) + " is not one of " + KnownPartitionList());
+    return Status::Error("partition " + Quote(partition) + " is not one of " +
+                         KnownPartitionList());
   }
   KmsKey key;
   if (!options.kms_key_arn.empty()) {
     IRSA_ASSIGN_OR_RETURN(key, ParseKmsKeyArn(options.kms_key_arn));
     if (partition.empty()) partition = key.partition;
     if (key.partition != partition) {
-      return Status::Error("KMS key " + key.arn + " is in partition " + key.partition + " but the partition is " +
-                           partition + ": the bucket and its key live in one partition");
+      return Status::Error("KMS key " + key.arn + " is in partition " + key.partition +
+                           " but the partition is " + partition +
+                           ": the bucket and its key live in one partition");
     }
   }
   if (partition.empty()) partition = "aws";
@@ -507,7 +542,8 @@ Result<S3Policy> BuildS3Policy(const S3PolicyOptions& options) {
   list["Effect"] = "Allow";
   list["Action"] = "s3:ListBucket";
   list["Resource"] = bucket_arn;
-  if (!prefix.empty()) list["Condition"]["StringLike"]["s3:prefix"] = PolicyDocument::array({prefix + "/*"});
+  if (!prefix.empty())
+    list["Condition"]["StringLike"]["s3:prefix"] = PolicyDocument::array({prefix + "/*"});
   statements.push_back(std::move(list));
 
   // Separate from ListBucket: a GetBucketLocation request carries no s3:prefix, so the
@@ -522,8 +558,8 @@ Result<S3Policy> BuildS3Policy(const S3PolicyOptions& options) {
   PolicyDocument objects;
   objects["Sid"] = "ReadWriteBackups";
   objects["Effect"] = "Allow";
-  objects["Action"] = {"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListMultipartUploadParts",
-                       "s3:PutObject"};
+  objects["Action"] = {"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject",
+                       "s3:ListMultipartUploadParts", "s3:PutObject"};
   objects["Resource"] = bucket_arn + "/" + (prefix.empty() ? std::string("*") : prefix + "/*");
   statements.push_back(std::move(objects));
 
@@ -534,20 +570,23 @@ Result<S3Policy> BuildS3Policy(const S3PolicyOptions& options) {
     kms["Action"] = {"kms:Decrypt", "kms:GenerateDataKey"};
     kms["Resource"] = key.arn;
     statements.push_back(std::move(kms));
-    out.notes.push_back({PolicyNote::Level::kNote,
-                         "the key policy of " + key.arn +
-                             " must also let this role use the key (the default key policy delegates to IAM "
-                             "policies); set the storage's s3.serverSideEncryption to {sseAlgorithm: aws:kms, "
-                             "kmsKeyID: <that ARN>}"});
+    out.notes.push_back(
+        {PolicyNote::Level::kNote,
+         "the key policy of " + key.arn +
+             " must also let this role use the key (the default key policy delegates to IAM "
+             "policies); set the storage's s3.serverSideEncryption to {sseAlgorithm: aws:kms, "
+             "kmsKeyID: <that ARN>}"});
   } else {
-    out.notes.push_back({PolicyNote::Level::kNote,
-                         "no KMS statement: if the bucket's default encryption or the storage's "
-                         "serverSideEncryption uses a customer managed KMS key, add --kms-key-arn"});
+    out.notes.push_back(
+        {PolicyNote::Level::kNote,
+         "no KMS statement: if the bucket's default encryption or the storage's "
+         "serverSideEncryption uses a customer managed KMS key, add --kms-key-arn"});
   }
   if (prefix.empty()) {
-    out.notes.push_back({PolicyNote::Level::kNote,
-                         "no prefix: the role may read, overwrite and delete every object of bucket " +
-                             options.bucket + "; give the storage's s3.prefix to confine it"});
+    out.notes.push_back(
+        {PolicyNote::Level::kNote,
+         "no prefix: the role may read, overwrite and delete every object of bucket " +
+             options.bucket + "; give the storage's s3.prefix to confine it"});
   }
   out.document["Version"] = kIamPolicyVersion;
   out.document["Statement"] = std::move(statements);

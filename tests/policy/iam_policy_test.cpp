@@ -14,9 +14,11 @@ namespace {
 using nlohmann::json;
 using testing::TrustAllows;
 
-constexpr const char* kIssuer = "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
+constexpr const char* kIssuer =
+    "oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
 constexpr const char* kProviderArn =
-    "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
+    "arn:aws:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/"
+    "EXAMPLED539D4633E53DE1B71EXAMPLE";
 constexpr const char* kRole = "arn:aws:iam::111122223333:role/psmdb-backup";
 
 Config ConfigFrom(const std::string& yaml) {
@@ -75,22 +77,36 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, ProviderArnTest,
     ::testing::Values(
         ProviderArnCase{"Eks", kProviderArn, "", kIssuer, "aws"},
-        ProviderArnCase{"China", "arn:aws-cn:iam::111122223333:oidc-provider/oidc.eks.cn-north-1.amazonaws.com.cn/id/AB",
-                        "", "oidc.eks.cn-north-1.amazonaws.com.cn/id/AB", "aws-cn"},
-        ProviderArnCase{"GovCloud", "arn:aws-us-gov:iam::111122223333:oidc-provider/oidc.eks.us-gov-west-1.amazonaws.com/id/AB",
+        ProviderArnCase{
+            "China",
+            "arn:aws-cn:iam::111122223333:oidc-provider/oidc.eks.cn-north-1.amazonaws.com.cn/id/AB",
+            "", "oidc.eks.cn-north-1.amazonaws.com.cn/id/AB", "aws-cn"},
+        ProviderArnCase{"GovCloud",
+                        "arn:aws-us-gov:iam::111122223333:oidc-provider/"
+                        "oidc.eks.us-gov-west-1.amazonaws.com/id/AB",
                         "", "oidc.eks.us-gov-west-1.amazonaws.com/id/AB", "aws-us-gov"},
-        ProviderArnCase{"HostOnly", "arn:aws:iam::111122223333:oidc-provider/issuer.example.com", "", "issuer.example.com",
-                        "aws"},
-        ProviderArnCase{"IssuerUrlInstead", std::string("https://") + kIssuer, "is an issuer URL, not an ARN"},
-        ProviderArnCase{"ShortAccount", "arn:aws:iam::11112222333:oidc-provider/x.example.com", "list-open-id-connect-providers"},
-        ProviderArnCase{"WrongService", "arn:aws:sts::111122223333:oidc-provider/x.example.com", "not an IAM OIDC provider ARN"},
-        ProviderArnCase{"Region", "arn:aws:iam:us-east-1:111122223333:oidc-provider/x.example.com", "not an IAM OIDC provider ARN"},
-        ProviderArnCase{"SamlProvider", "arn:aws:iam::111122223333:saml-provider/x", "not an IAM OIDC provider ARN"},
-        ProviderArnCase{"NoIssuer", "arn:aws:iam::111122223333:oidc-provider/", "issuer host is missing"},
-        ProviderArnCase{"Port", "arn:aws:iam::111122223333:oidc-provider/x.example.com:8443/id", "port"},
-        ProviderArnCase{"TrailingSlash", "arn:aws:iam::111122223333:oidc-provider/x.example.com/id/", "trailing"},
-        ProviderArnCase{"Query", "arn:aws:iam::111122223333:oidc-provider/x.example.com/id?a=b", "query"},
-        ProviderArnCase{"Wildcard", "arn:aws:iam::111122223333:oidc-provider/*.example.com", "not a DNS name"}),
+        ProviderArnCase{"HostOnly", "arn:aws:iam::111122223333:oidc-provider/issuer.example.com",
+                        "", "issuer.example.com", "aws"},
+        ProviderArnCase{"IssuerUrlInstead", std::string("https://") + kIssuer,
+                        "is an issuer URL, not an ARN"},
+        ProviderArnCase{"ShortAccount", "arn:aws:iam::11112222333:oidc-provider/x.example.com",
+                        "list-open-id-connect-providers"},
+        ProviderArnCase{"WrongService", "arn:aws:sts::111122223333:oidc-provider/x.example.com",
+                        "not an IAM OIDC provider ARN"},
+        ProviderArnCase{"Region", "arn:aws:iam:us-east-1:111122223333:oidc-provider/x.example.com",
+                        "not an IAM OIDC provider ARN"},
+        ProviderArnCase{"SamlProvider", "arn:aws:iam::111122223333:saml-provider/x",
+                        "not an IAM OIDC provider ARN"},
+        ProviderArnCase{"NoIssuer", "arn:aws:iam::111122223333:oidc-provider/",
+                        "issuer host is missing"},
+        ProviderArnCase{"Port", "arn:aws:iam::111122223333:oidc-provider/x.example.com:8443/id",
+                        "port"},
+        ProviderArnCase{"TrailingSlash",
+                        "arn:aws:iam::111122223333:oidc-provider/x.example.com/id/", "trailing"},
+        ProviderArnCase{"Query", "arn:aws:iam::111122223333:oidc-provider/x.example.com/id?a=b",
+                        "query"},
+        ProviderArnCase{"Wildcard", "arn:aws:iam::111122223333:oidc-provider/*.example.com",
+                        "not a DNS name"}),
     [](const auto& param_info) { return param_info.param.name; });
 
 struct IssuerCase {
@@ -119,15 +135,19 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, IssuerTest,
     ::testing::Values(
         IssuerCase{"Eks", "111122223333", std::string("https://") + kIssuer, "", kProviderArn},
-        IssuerCase{"TrailingSlashDropped", "111122223333", std::string("https://") + kIssuer + "/", "", kProviderArn},
-        IssuerCase{"UpperCaseScheme", "111122223333", std::string("HTTPS://") + kIssuer, "", kProviderArn},
-        IssuerCase{"Http", "111122223333", std::string("http://") + kIssuer, "must be an https:// URL"},
+        IssuerCase{"TrailingSlashDropped", "111122223333", std::string("https://") + kIssuer + "/",
+                   "", kProviderArn},
+        IssuerCase{"UpperCaseScheme", "111122223333", std::string("HTTPS://") + kIssuer, "",
+                   kProviderArn},
+        IssuerCase{"Http", "111122223333", std::string("http://") + kIssuer,
+                   "must be an https:// URL"},
         IssuerCase{"NoScheme", "111122223333", kIssuer, "describe-cluster"},
         IssuerCase{"Port", "111122223333", "https://issuer.example.com:443/id/x", "port"},
         IssuerCase{"UserInfo", "111122223333", "https://user@issuer.example.com", "user name"},
         IssuerCase{"EmptyHost", "111122223333", "https://", "missing"},
         IssuerCase{"AccountTooShort", "11112222333", std::string("https://") + kIssuer, "12-digit"},
-        IssuerCase{"AccountLetters", "11112222333a", std::string("https://") + kIssuer, "get-caller-identity"}),
+        IssuerCase{"AccountLetters", "11112222333a", std::string("https://") + kIssuer,
+                   "get-caller-identity"}),
     [](const auto& param_info) { return param_info.param.name; });
 
 // --- Trust policies ---
@@ -159,8 +179,9 @@ bindings:
   - {name: a, roleArn: "arn:aws:iam::111122223333:role/r", namespaces: [n], serviceAccounts: [s]})");
   const auto single = BuildTrustPolicies(one, ByArn());
   ASSERT_TRUE(single.ok());
-  EXPECT_TRUE(Doc(single->roles[0].document)["Statement"][0]["Condition"]["StringEquals"][std::string(kIssuer) + ":sub"]
-                  .is_array());
+  EXPECT_TRUE(Doc(single->roles[0].document)["Statement"][0]["Condition"]["StringEquals"]
+                                            [std::string(kIssuer) + ":sub"]
+                                                .is_array());
 }
 
 TEST(TrustPolicyTest, AudienceComesFromConfig) {
@@ -195,12 +216,17 @@ TEST_P(TrustWildcardTest, LetsInExactlyTheBoundServiceAccounts) {
   ASSERT_EQ(policies->roles.size(), 1u);
   const json doc = Doc(policies->roles[0].document);
   const json& condition = doc["Statement"][0]["Condition"];
-  EXPECT_FALSE(condition["StringEquals"].contains(std::string(kIssuer) + ":sub")) << condition.dump();
+  EXPECT_FALSE(condition["StringEquals"].contains(std::string(kIssuer) + ":sub"))
+      << condition.dump();
   ASSERT_TRUE(condition.contains("StringLike")) << condition.dump();
-  EXPECT_EQ(condition["StringLike"][std::string(kIssuer) + ":sub"].size(), c.subjects) << condition.dump();
-  for (const auto& [ns, sa] : c.allowed) EXPECT_TRUE(TrustAllows(doc, kIssuer, ns, sa, "sts.amazonaws.com")) << ns << "/" << sa;
-  for (const auto& [ns, sa] : c.refused) EXPECT_FALSE(TrustAllows(doc, kIssuer, ns, sa, "sts.amazonaws.com")) << ns << "/" << sa;
-  EXPECT_NE(Messages(policies->notes, PolicyNote::Level::kWarning).find(c.warning), std::string::npos)
+  EXPECT_EQ(condition["StringLike"][std::string(kIssuer) + ":sub"].size(), c.subjects)
+      << condition.dump();
+  for (const auto& [ns, sa] : c.allowed)
+    EXPECT_TRUE(TrustAllows(doc, kIssuer, ns, sa, "sts.amazonaws.com")) << ns << "/" << sa;
+  for (const auto& [ns, sa] : c.refused)
+    EXPECT_FALSE(TrustAllows(doc, kIssuer, ns, sa, "sts.amazonaws.com")) << ns << "/" << sa;
+  EXPECT_NE(Messages(policies->notes, PolicyNote::Level::kWarning).find(c.warning),
+            std::string::npos)
       << Messages(policies->notes, PolicyNote::Level::kWarning);
   EXPECT_TRUE(testing::PolicyShapeProblems(doc, testing::PolicyKind::kTrust).empty());
 }
@@ -209,45 +235,55 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, TrustWildcardTest,
     ::testing::Values(
         WildcardCase{"AnyNamespace",
-                     "  - {name: a, roleArn: \"arn:aws:iam::111122223333:role/psmdb-backup\", namespaces: [\"*\"], "
+                     "  - {name: a, roleArn: \"arn:aws:iam::111122223333:role/psmdb-backup\", "
+                     "namespaces: [\"*\"], "
                      "serviceAccounts: [backup]}\n"
-                     "  - {name: b, roleArn: \"arn:aws:iam::111122223333:role/psmdb-backup\", namespaces: [psmdb], "
+                     "  - {name: b, roleArn: \"arn:aws:iam::111122223333:role/psmdb-backup\", "
+                     "namespaces: [psmdb], "
                      "serviceAccounts: [operator]}\n",
                      {{"psmdb", "backup"}, {"anything", "backup"}, {"psmdb", "operator"}},
                      {{"psmdb", "other"}, {"other", "operator"}},
                      "a ServiceAccount named \"backup\" in any namespace",
                      2},
         WildcardCase{"AnyServiceAccount",
-                     "  - {name: a, roleArn: \"arn:aws:iam::111122223333:role/psmdb-backup\", namespaces: [psmdb], "
+                     "  - {name: a, roleArn: \"arn:aws:iam::111122223333:role/psmdb-backup\", "
+                     "namespaces: [psmdb], "
                      "serviceAccounts: [\"*\"]}\n"
-                     "  - {name: b, roleArn: \"arn:aws:iam::111122223333:role/psmdb-backup\", namespaces: [ops], "
+                     "  - {name: b, roleArn: \"arn:aws:iam::111122223333:role/psmdb-backup\", "
+                     "namespaces: [ops], "
                      "serviceAccounts: [operator]}\n",
                      {{"psmdb", "anything"}, {"ops", "operator"}},
                      {{"ops", "other"}, {"psmdb-other", "x"}},
                      "every ServiceAccount in namespace \"psmdb\"",
                      2},
         WildcardCase{"CoveredSubjectsDropped",
-                     "  - {name: a, roleArn: \"arn:aws:iam::111122223333:role/psmdb-backup\", namespaces: [psmdb], "
+                     "  - {name: a, roleArn: \"arn:aws:iam::111122223333:role/psmdb-backup\", "
+                     "namespaces: [psmdb], "
                      "serviceAccounts: [\"*\"]}\n"
-                     "  - {name: b, roleArn: \"arn:aws:iam::111122223333:role/psmdb-backup\", namespaces: [psmdb], "
+                     "  - {name: b, roleArn: \"arn:aws:iam::111122223333:role/psmdb-backup\", "
+                     "namespaces: [psmdb], "
                      "serviceAccounts: [operator, default]}\n",
                      {{"psmdb", "operator"}, {"psmdb", "x"}},
                      {{"other", "operator"}},
                      "every ServiceAccount in namespace \"psmdb\"",
                      1},
         WildcardCase{"Everything",
-                     "  - {name: a, roleArn: \"arn:aws:iam::111122223333:role/psmdb-backup\", namespaces: [\"*\"], "
+                     "  - {name: a, roleArn: \"arn:aws:iam::111122223333:role/psmdb-backup\", "
+                     "namespaces: [\"*\"], "
                      "serviceAccounts: [\"*\"]}\n"
-                     "  - {name: b, roleArn: \"arn:aws:iam::111122223333:role/psmdb-backup\", namespaces: [\"*\"], "
+                     "  - {name: b, roleArn: \"arn:aws:iam::111122223333:role/psmdb-backup\", "
+                     "namespaces: [\"*\"], "
                      "serviceAccounts: [backup]}\n"
-                     "  - {name: c, roleArn: \"arn:aws:iam::111122223333:role/psmdb-backup\", namespaces: [psmdb], "
+                     "  - {name: c, roleArn: \"arn:aws:iam::111122223333:role/psmdb-backup\", "
+                     "namespaces: [psmdb], "
                      "serviceAccounts: [\"*\"]}\n",
                      {{"a", "b"}, {"kube-system", "default"}},
                      {},
                      "every ServiceAccount in every namespace",
                      1},
         WildcardCase{"DefaultEverywhere",
-                     "  - {name: a, roleArn: \"arn:aws:iam::111122223333:role/psmdb-backup\", namespaces: [\"*\"], "
+                     "  - {name: a, roleArn: \"arn:aws:iam::111122223333:role/psmdb-backup\", "
+                     "namespaces: [\"*\"], "
                      "serviceAccounts: [default]}\n",
                      {{"psmdb", "default"}, {"kube-system", "default"}},
                      {{"psmdb", "operator"}},
@@ -268,11 +304,17 @@ bindings:
   EXPECT_EQ(policies->roles[1].bindings, (std::vector<std::string>{"z", "x"}));
   const json output = Doc(TrustPolicyOutput(*policies));
   ASSERT_EQ(output.size(), 2u);
-  EXPECT_TRUE(TrustAllows(output["arn:aws:iam::111122223333:role/zz"], kIssuer, "c", "s", "sts.amazonaws.com"));
-  EXPECT_FALSE(TrustAllows(output["arn:aws:iam::111122223333:role/aa"], kIssuer, "c", "s", "sts.amazonaws.com"));
+  EXPECT_TRUE(TrustAllows(output["arn:aws:iam::111122223333:role/zz"], kIssuer, "c", "s",
+                          "sts.amazonaws.com"));
+  EXPECT_FALSE(TrustAllows(output["arn:aws:iam::111122223333:role/aa"], kIssuer, "c", "s",
+                           "sts.amazonaws.com"));
   const std::string notes = Messages(policies->notes, PolicyNote::Level::kNote);
-  EXPECT_NE(notes.find("trust policy for arn:aws:iam::111122223333:role/aa (binding y;"), std::string::npos) << notes;
-  EXPECT_NE(notes.find("trust policy for arn:aws:iam::111122223333:role/zz (bindings z, x;"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("trust policy for arn:aws:iam::111122223333:role/aa (binding y;"),
+            std::string::npos)
+      << notes;
+  EXPECT_NE(notes.find("trust policy for arn:aws:iam::111122223333:role/zz (bindings z, x;"),
+            std::string::npos)
+      << notes;
 
   const auto selected = BuildTrustPolicies(config, ByArn("arn:aws:iam::111122223333:role/zz"));
   ASSERT_TRUE(selected.ok());
@@ -315,7 +357,8 @@ TEST_P(TrustErrorTest, RefusesWithActionableMessage) {
   EXPECT_EQ(policies.error().find('\n'), std::string::npos) << "one line";
 }
 
-TrustPolicyOptions Options(std::string provider_arn, std::string account, std::string issuer, std::string role) {
+TrustPolicyOptions Options(std::string provider_arn, std::string account, std::string issuer,
+                           std::string role) {
   TrustPolicyOptions o;
   o.oidc_provider_arn = std::move(provider_arn);
   o.account_id = std::move(account);
@@ -331,24 +374,32 @@ bindings:
 INSTANTIATE_TEST_SUITE_P(
     Cases, TrustErrorTest,
     ::testing::Values(
-        TrustErrorCase{"NoBindings", "region: us-east-1", Options(kProviderArn, "", "", ""), "no bindings"},
+        TrustErrorCase{"NoBindings", "region: us-east-1", Options(kProviderArn, "", "", ""),
+                       "no bindings"},
         TrustErrorCase{"RoleNotInConfig", kOneBinding,
                        Options(kProviderArn, "", "", "arn:aws:iam::111122223333:role/other"),
-                       "not the roleArn of any binding (the config's roles: arn:aws:iam::111122223333:role/psmdb-backup)"},
-        TrustErrorCase{"RoleArnMalformed", kOneBinding, Options(kProviderArn, "", "", "psmdb-backup"),
-                       "not a valid IAM role ARN"},
+                       "not the roleArn of any binding (the config's roles: "
+                       "arn:aws:iam::111122223333:role/psmdb-backup)"},
+        TrustErrorCase{"RoleArnMalformed", kOneBinding,
+                       Options(kProviderArn, "", "", "psmdb-backup"), "not a valid IAM role ARN"},
         TrustErrorCase{"BothProviderForms", kOneBinding,
-                       Options(kProviderArn, "111122223333", "https://issuer.example.com", ""), "not both"},
-        TrustErrorCase{"AccountWithoutIssuer", kOneBinding, Options("", "111122223333", "", ""), "both an account ID"},
-        TrustErrorCase{"ProviderOtherAccount", kOneBinding,
-                       Options("arn:aws:iam::444455556666:oidc-provider/issuer.example.com", "", "", ""),
-                       "registered in its own account"},
+                       Options(kProviderArn, "111122223333", "https://issuer.example.com", ""),
+                       "not both"},
+        TrustErrorCase{"AccountWithoutIssuer", kOneBinding, Options("", "111122223333", "", ""),
+                       "both an account ID"},
+        TrustErrorCase{
+            "ProviderOtherAccount", kOneBinding,
+            Options("arn:aws:iam::444455556666:oidc-provider/issuer.example.com", "", "", ""),
+            "registered in its own account"},
         TrustErrorCase{"AccountIdOtherAccount", kOneBinding,
-                       Options("", "444455556666", "https://issuer.example.com", ""), "is in account 111122223333"},
-        TrustErrorCase{"ProviderOtherPartition", kOneBinding,
-                       Options("arn:aws-cn:iam::111122223333:oidc-provider/issuer.example.com", "", "", ""),
-                       "partition aws but OIDC provider"},
-        TrustErrorCase{"BadProviderArn", kOneBinding, Options("arn:aws:iam::111122223333:role/x", "", "", ""),
+                       Options("", "444455556666", "https://issuer.example.com", ""),
+                       "is in account 111122223333"},
+        TrustErrorCase{
+            "ProviderOtherPartition", kOneBinding,
+            Options("arn:aws-cn:iam::111122223333:oidc-provider/issuer.example.com", "", "", ""),
+            "partition aws but OIDC provider"},
+        TrustErrorCase{"BadProviderArn", kOneBinding,
+                       Options("arn:aws:iam::111122223333:role/x", "", "", ""),
                        "not an IAM OIDC provider ARN"}),
     [](const auto& param_info) { return param_info.param.name; });
 
@@ -363,21 +414,27 @@ bindings:
   const auto policies = BuildTrustPolicies(config, ByArn());
   ASSERT_TRUE(policies.ok());
   const std::string warnings = Messages(policies->notes, PolicyNote::Level::kWarning);
-  EXPECT_NE(warnings.find("the \"default\" ServiceAccount (binding \"psmdb\": system:serviceaccount:psmdb:default)"),
+  EXPECT_NE(warnings.find("the \"default\" ServiceAccount (binding \"psmdb\": "
+                          "system:serviceaccount:psmdb:default)"),
             std::string::npos)
       << warnings;
-  EXPECT_EQ(warnings.find("operator"), std::string::npos) << "no warning for a dedicated ServiceAccount";
+  EXPECT_EQ(warnings.find("operator"), std::string::npos)
+      << "no warning for a dedicated ServiceAccount";
   const std::string notes = Messages(policies->notes, PolicyNote::Level::kNote);
-  EXPECT_NE(notes.find("binding \"psmdb\" narrows which pods get the role injected"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("binding \"psmdb\" narrows which pods get the role injected"),
+            std::string::npos)
+      << notes;
 }
 
 TEST(TrustPolicyTest, WarnsWhenOverTheTrustPolicyQuota) {
-  std::string yaml = "bindings:\n  - name: many\n    roleArn: arn:aws:iam::111122223333:role/r\n    namespaces: [";
+  std::string yaml =
+      "bindings:\n  - name: many\n    roleArn: arn:aws:iam::111122223333:role/r\n    namespaces: [";
   for (int i = 0; i < 40; ++i) yaml += (i ? ", ns-" : "ns-") + std::to_string(i);
   yaml += "]\n    serviceAccounts: [percona-server-mongodb-operator]\n";
   const auto policies = BuildTrustPolicies(ConfigFrom(yaml), ByArn());
   ASSERT_TRUE(policies.ok());
-  EXPECT_NE(Messages(policies->notes, PolicyNote::Level::kWarning).find("over IAM's default quota of 2048"),
+  EXPECT_NE(Messages(policies->notes, PolicyNote::Level::kWarning)
+                .find("over IAM's default quota of 2048"),
             std::string::npos);
   const auto small = BuildTrustPolicies(ConfigFrom(kOneBinding), ByArn());
   ASSERT_TRUE(small.ok());
@@ -386,11 +443,14 @@ TEST(TrustPolicyTest, WarnsWhenOverTheTrustPolicyQuota) {
 
 // --- S3 policies ---
 
-S3PolicyOptions S3(std::string bucket, std::string prefix = "", std::string kms = "", std::string partition = "") {
-  return S3PolicyOptions{std::move(bucket), std::move(prefix), std::move(kms), std::move(partition)};
+S3PolicyOptions S3(std::string bucket, std::string prefix = "", std::string kms = "",
+                   std::string partition = "") {
+  return S3PolicyOptions{std::move(bucket), std::move(prefix), std::move(kms),
+                         std::move(partition)};
 }
 
-constexpr const char* kKey = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+constexpr const char* kKey =
+    "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
 TEST(S3PolicyTest, PrefixConfinesListingAndObjects) {
   const auto policy = BuildS3Policy(S3("psmdb-backups", "psmdb/prod/"));
@@ -404,9 +464,10 @@ TEST(S3PolicyTest, PrefixConfinesListingAndObjects) {
   EXPECT_TRUE(Allows(doc, "s3:ListBucket", bucket, {{"s3:prefix", "psmdb/prod/"}}));
   EXPECT_TRUE(Allows(doc, "s3:ListBucket", bucket, {{"s3:prefix", "psmdb/prod/pbmPitr/rs0/"}}));
   EXPECT_TRUE(Allows(doc, "s3:GetBucketLocation", bucket, {}));
-  for (const char* action : {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
-                             "s3:ListMultipartUploadParts"}) {
-    EXPECT_TRUE(Allows(doc, action, bucket + "/psmdb/prod/2025-01-01T00:00:00Z.pbm.json", {})) << action;
+  for (const char* action : {"s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+                             "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}) {
+    EXPECT_TRUE(Allows(doc, action, bucket + "/psmdb/prod/2025-01-01T00:00:00Z.pbm.json", {}))
+        << action;
     EXPECT_FALSE(Allows(doc, action, bucket + "/psmdb/other/x", {})) << action;
     EXPECT_FALSE(Allows(doc, action, bucket + "/psmdb/prod-evil/x", {})) << action;
   }
@@ -426,7 +487,8 @@ TEST(S3PolicyTest, WithoutPrefixTheWholeBucket) {
   const json doc = Doc(policy->document);
   EXPECT_TRUE(testing::Allows(doc, "s3:ListBucket", "arn:aws:s3:::psmdb-backups", {}));
   EXPECT_TRUE(testing::Allows(doc, "s3:GetObject", "arn:aws:s3:::psmdb-backups/anything", {}));
-  EXPECT_NE(Messages(policy->notes, PolicyNote::Level::kNote).find("every object of bucket psmdb-backups"),
+  EXPECT_NE(Messages(policy->notes, PolicyNote::Level::kNote)
+                .find("every object of bucket psmdb-backups"),
             std::string::npos);
 }
 
@@ -437,8 +499,10 @@ TEST(S3PolicyTest, KmsKeyAddsDecryptAndGenerateDataKeyOnThatKeyOnly) {
   EXPECT_TRUE(testing::Allows(doc, "kms:Decrypt", kKey, {}));
   EXPECT_TRUE(testing::Allows(doc, "kms:GenerateDataKey", kKey, {}));
   EXPECT_FALSE(testing::Allows(doc, "kms:Encrypt", kKey, {}));
-  EXPECT_FALSE(testing::Allows(doc, "kms:Decrypt", "arn:aws:kms:us-east-1:111122223333:key/other", {}));
-  EXPECT_NE(Messages(policy->notes, PolicyNote::Level::kNote).find("key policy"), std::string::npos);
+  EXPECT_FALSE(
+      testing::Allows(doc, "kms:Decrypt", "arn:aws:kms:us-east-1:111122223333:key/other", {}));
+  EXPECT_NE(Messages(policy->notes, PolicyNote::Level::kNote).find("key policy"),
+            std::string::npos);
 }
 
 struct PartitionCase {
@@ -467,17 +531,20 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         PartitionCase{"DefaultAws", S3("b-1"), "arn:aws:s3:::b-1"},
         PartitionCase{"Flag", S3("b-1", "", "", "aws-us-gov"), "arn:aws-us-gov:s3:::b-1"},
-        PartitionCase{"FromKmsKey", S3("b-1", "", "arn:aws-cn:kms:cn-north-1:111122223333:key/k-1"), "arn:aws-cn:s3:::b-1"},
-        PartitionCase{"FlagAgreesWithKey", S3("b-1", "", "arn:aws-cn:kms:cn-north-1:111122223333:key/k-1", "aws-cn"),
+        PartitionCase{"FromKmsKey", S3("b-1", "", "arn:aws-cn:kms:cn-north-1:111122223333:key/k-1"),
+                      "arn:aws-cn:s3:::b-1"},
+        PartitionCase{"FlagAgreesWithKey",
+                      S3("b-1", "", "arn:aws-cn:kms:cn-north-1:111122223333:key/k-1", "aws-cn"),
                       "arn:aws-cn:s3:::b-1"},
         PartitionCase{"FlagDisagreesWithKey", S3("b-1", "", kKey, "aws-cn"), "", "one partition"},
-        PartitionCase{"UnknownPartition", S3("b-1", "", "", "aws-iso"), "", "not one of aws, aws-cn, aws-us-gov"}),
+        PartitionCase{"UnknownPartition", S3("b-1", "", "", "aws-iso"), "",
+                      "not one of aws, aws-cn, aws-us-gov"}),
     [](const auto& param_info) { return param_info.param.name; });
 
 struct S3InputCase {
   std::string name;
   S3PolicyOptions options;
-  std::string error;  // substring; empty = valid
+  std::string error;         // substring; empty = valid
   std::string objects = "";  // expected object Resource when valid
 };
 
@@ -501,7 +568,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         S3InputCase{"Prefix", S3("bkt", "pbm"), "", "arn:aws:s3:::bkt/pbm/*"},
         S3InputCase{"TrailingSlashNormalised", S3("bkt", "a/b//"), "", "arn:aws:s3:::bkt/a/b/*"},
-        S3InputCase{"DottedBucket", S3("backups.example.com"), "", "arn:aws:s3:::backups.example.com/*"},
+        S3InputCase{"DottedBucket", S3("backups.example.com"), "",
+                    "arn:aws:s3:::backups.example.com/*"},
         S3InputCase{"LeadingSlash", S3("bkt", "/pbm"), "must not start with \"/\""},
         S3InputCase{"OnlySlash", S3("bkt", "/"), "must not start with \"/\""},
         S3InputCase{"EmptySegment", S3("bkt", "a//b"), "empty segment"},
@@ -512,8 +580,10 @@ INSTANTIATE_TEST_SUITE_P(
         S3InputCase{"ControlCharacter", S3("bkt", "a\tb"), "printable ASCII"},
         S3InputCase{"BucketUrl", S3("s3://bkt"), "bucket name only"},
         S3InputCase{"BucketArn", S3("arn:aws:s3:::bkt"), "bucket name only"},
-        S3InputCase{"BucketUpperCase", S3("Backups"), "lowercase letters, digits, dots and hyphens"},
-        S3InputCase{"BucketUnderscore", S3("my_backups"), "lowercase letters, digits, dots and hyphens"},
+        S3InputCase{"BucketUpperCase", S3("Backups"),
+                    "lowercase letters, digits, dots and hyphens"},
+        S3InputCase{"BucketUnderscore", S3("my_backups"),
+                    "lowercase letters, digits, dots and hyphens"},
         S3InputCase{"BucketTooShort", S3("ab"), "3 to 63"},
         S3InputCase{"BucketTooLong", S3(std::string(64, 'a')), "3 to 63"},
         S3InputCase{"BucketEmpty", S3(""), "3 to 63"},
@@ -524,18 +594,24 @@ INSTANTIATE_TEST_SUITE_P(
         S3InputCase{"BucketSthree", S3("sthree-backups"), "\"sthree-\""},
         S3InputCase{"BucketAlias", S3("backups-s3alias"), "\"-s3alias\""},
         S3InputCase{"BucketDirectory", S3("backups--x-s3"), "\"--x-s3\""},
-        S3InputCase{"KmsAlias", S3("bkt", "", "arn:aws:kms:us-east-1:111122223333:alias/backups"), "describe-key --key-id alias/backups"},
-        S3InputCase{"KmsKeyIdOnly", S3("bkt", "", "1234abcd-12ab-34cd-56ef-1234567890ab"), "full ARN"},
-        S3InputCase{"KmsWrongService", S3("bkt", "", "arn:aws:s3:us-east-1:111122223333:key/k"), "not a KMS key ARN"},
-        S3InputCase{"KmsNoRegion", S3("bkt", "", "arn:aws:kms::111122223333:key/k"), "not a KMS key ARN"},
-        S3InputCase{"KmsBadAccount", S3("bkt", "", "arn:aws:kms:us-east-1:1111:key/k"), "not a KMS key ARN"}),
+        S3InputCase{"KmsAlias", S3("bkt", "", "arn:aws:kms:us-east-1:111122223333:alias/backups"),
+                    "describe-key --key-id alias/backups"},
+        S3InputCase{"KmsKeyIdOnly", S3("bkt", "", "1234abcd-12ab-34cd-56ef-1234567890ab"),
+                    "full ARN"},
+        S3InputCase{"KmsWrongService", S3("bkt", "", "arn:aws:s3:us-east-1:111122223333:key/k"),
+                    "not a KMS key ARN"},
+        S3InputCase{"KmsNoRegion", S3("bkt", "", "arn:aws:kms::111122223333:key/k"),
+                    "not a KMS key ARN"},
+        S3InputCase{"KmsBadAccount", S3("bkt", "", "arn:aws:kms:us-east-1:1111:key/k"),
+                    "not a KMS key ARN"}),
     [](const auto& param_info) { return param_info.param.name; });
 
 TEST(S3PolicyTest, FormatIsTwoSpaceIndentedWithFinalNewline) {
   const auto policy = BuildS3Policy(S3("bkt"));
   ASSERT_TRUE(policy.ok());
   const std::string text = FormatPolicyDocument(policy->document);
-  EXPECT_EQ(text.rfind("{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\n", 0), 0u) << text;
+  EXPECT_EQ(text.rfind("{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\n", 0), 0u)
+      << text;
   EXPECT_EQ(text.back(), '\n');
 }
 

@@ -25,7 +25,8 @@ const fs::path kCases = fs::path(IRSA_TESTDATA_DIR) / "policies";
 std::vector<std::string> CaseNames() {
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(kCases)) {
-    if (entry.is_directory() && fs::exists(entry.path() / "args")) names.push_back(entry.path().filename().string());
+    if (entry.is_directory() && fs::exists(entry.path() / "args"))
+      names.push_back(entry.path().filename().string());
   }
   std::sort(names.begin(), names.end());
   return names;
@@ -68,7 +69,8 @@ TEST_P(PolicyGoldenTest, MatchesExpected) {
     std::ofstream(dir / "expected.json", std::ios::binary) << out.str();
     std::ofstream(dir / "expected-stderr.txt", std::ios::binary) << stderr_text;
   }
-  ASSERT_TRUE(fs::exists(dir / "expected.json")) << "missing expected.json (run with UPDATE_GOLDEN=1)";
+  ASSERT_TRUE(fs::exists(dir / "expected.json"))
+      << "missing expected.json (run with UPDATE_GOLDEN=1)";
   const std::string expected = ReadFile(dir / "expected.json");
   const json expected_json = json::parse(expected);
   const json actual_json = json::parse(out.str());
@@ -90,7 +92,8 @@ TEST_P(PolicyGoldenTest, DocumentsHaveIamShape) {
   if (!trust || printed.contains("Version")) {
     documents.push_back(printed);
   } else {
-    ASSERT_TRUE(printed.is_object() && printed.size() >= 2) << "several roles print an object of documents";
+    ASSERT_TRUE(printed.is_object() && printed.size() >= 2)
+        << "several roles print an object of documents";
     for (const auto& [role_arn, document] : printed.items()) {
       EXPECT_EQ(role_arn.rfind("arn:aws", 0), 0u) << role_arn;
       EXPECT_NE(role_arn.find(":role/"), std::string::npos) << role_arn;
@@ -100,19 +103,20 @@ TEST_P(PolicyGoldenTest, DocumentsHaveIamShape) {
     }
   }
   for (const auto& document : documents) {
-    const auto problems =
-        testing::PolicyShapeProblems(document, trust ? testing::PolicyKind::kTrust : testing::PolicyKind::kPermission);
+    const auto problems = testing::PolicyShapeProblems(
+        document, trust ? testing::PolicyKind::kTrust : testing::PolicyKind::kPermission);
     EXPECT_TRUE(problems.empty()) << ::testing::PrintToString(problems) << "\n" << document.dump(2);
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, PolicyGoldenTest, ::testing::ValuesIn(CaseNames()), [](const auto& param_info) {
-  std::string name = param_info.param;
-  for (auto& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return name;
-});
+INSTANTIATE_TEST_SUITE_P(Cases, PolicyGoldenTest, ::testing::ValuesIn(CaseNames()),
+                         [](const auto& param_info) {
+                           std::string name = param_info.param;
+                           for (auto& c : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace irsa

@@ -8,10 +8,9 @@
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace irsa::testing {
 
@@ -44,14 +43,16 @@ inline std::vector<std::string> StringOrList(const nlohmann::json& v) {
 inline bool IsStringOrNonEmptyStringList(const nlohmann::json& v) {
   if (v.is_string()) return !v.get<std::string>().empty();
   if (!v.is_array() || v.empty()) return false;
-  return std::all_of(v.begin(), v.end(), [](const auto& item) { return item.is_string() && !item.empty(); });
+  return std::all_of(v.begin(), v.end(),
+                     [](const auto& item) { return item.is_string() && !item.empty(); });
 }
 
 inline bool IsActionName(const std::string& action) {
   const std::size_t colon = action.find(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == action.size()) return false;
-  return std::all_of(action.begin(), action.begin() + static_cast<long>(colon),
-                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }) &&
+  return std::all_of(
+             action.begin(), action.begin() + static_cast<long>(colon),
+             [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }) &&
          std::all_of(action.begin() + static_cast<long>(colon) + 1, action.end(),
                      [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); });
 }
@@ -76,17 +77,20 @@ inline std::vector<std::string> PolicyShapeProblems(const nlohmann::json& doc, P
       continue;
     }
     for (const auto& [key, unused] : s.items()) {
-      if (key != "Sid" && key != "Effect" && key != "Principal" && key != "Action" && key != "Resource" &&
-          key != "Condition") {
+      if (key != "Sid" && key != "Effect" && key != "Principal" && key != "Action" &&
+          key != "Resource" && key != "Condition") {
         p.push_back("unexpected statement key " + key);
       }
     }
     if (s.contains("Sid")) {
       const std::string sid = s["Sid"].is_string() ? s["Sid"].get<std::string>() : "";
-      if (sid.empty() || !std::all_of(sid.begin(), sid.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); })) {
+      if (sid.empty() || !std::all_of(sid.begin(), sid.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c));
+          })) {
         p.push_back("Sid must be alphanumeric");
       }
-      if (std::find(sids.begin(), sids.end(), sid) != sids.end()) p.push_back("duplicate Sid " + sid);
+      if (std::find(sids.begin(), sids.end(), sid) != sids.end())
+        p.push_back("duplicate Sid " + sid);
       sids.push_back(sid);
     }
     if (s.value("Effect", "") != "Allow") p.push_back("Effect is not \"Allow\"");
@@ -98,20 +102,26 @@ inline std::vector<std::string> PolicyShapeProblems(const nlohmann::json& doc, P
         if (!IsActionName(a)) p.push_back("Action " + a + " is not service:Name");
       }
       std::sort(actions.begin(), actions.end());
-      if (std::adjacent_find(actions.begin(), actions.end()) != actions.end()) p.push_back("duplicate action");
+      if (std::adjacent_find(actions.begin(), actions.end()) != actions.end())
+        p.push_back("duplicate action");
     }
     if (s.contains("Condition")) {
       const auto& condition = s["Condition"];
-      if (!condition.is_object() || condition.empty()) p.push_back("Condition is not a non-empty object");
+      if (!condition.is_object() || condition.empty())
+        p.push_back("Condition is not a non-empty object");
       for (const auto& [op, block] : condition.items()) {
-        if (op != "StringEquals" && op != "StringLike") p.push_back("unexpected condition operator " + op);
-        if (!block.is_object() || block.empty()) p.push_back("condition block " + op + " is not a non-empty object");
+        if (op != "StringEquals" && op != "StringLike")
+          p.push_back("unexpected condition operator " + op);
+        if (!block.is_object() || block.empty())
+          p.push_back("condition block " + op + " is not a non-empty object");
         for (const auto& [key, values] : block.items()) {
-          if (!IsStringOrNonEmptyStringList(values)) p.push_back("condition " + op + " " + key + " has no values");
+          if (!IsStringOrNonEmptyStringList(values))
+            p.push_back("condition " + op + " " + key + " has no values");
           if (op == "StringEquals") {
             for (const auto& v : StringOrList(values)) {
               if (v.find_first_of("*?") != std::string::npos) {
-                p.push_back("StringEquals " + key + " has a pattern " + v + " that would only match literally");
+                p.push_back("StringEquals " + key + " has a pattern " + v +
+                            " that would only match literally");
               }
             }
           }
@@ -120,7 +130,8 @@ inline std::vector<std::string> PolicyShapeProblems(const nlohmann::json& doc, P
     }
     if (kind == PolicyKind::kTrust) {
       if (s.contains("Resource")) p.push_back("a trust policy statement has a Resource");
-      if (s.value("Action", "") != "sts:AssumeRoleWithWebIdentity") p.push_back("trust Action is not sts:AssumeRoleWithWebIdentity");
+      if (s.value("Action", "") != "sts:AssumeRoleWithWebIdentity")
+        p.push_back("trust Action is not sts:AssumeRoleWithWebIdentity");
       const auto principal = s.value("Principal", nlohmann::json());
       const std::string federated = principal.is_object() ? principal.value("Federated", "") : "";
       if (!principal.is_object() || principal.size() != 1 || federated.rfind("arn:aws", 0) != 0 ||
@@ -137,12 +148,14 @@ inline std::vector<std::string> PolicyShapeProblems(const nlohmann::json& doc, P
       int sub_blocks = 0;
       for (const auto& [op, block] : condition.items()) {
         for (const auto& [key, values] : block.items()) {
-          if (key.rfind(issuer + ":", 0) != 0) p.push_back("condition key " + key + " is not the provider's");
+          if (key.rfind(issuer + ":", 0) != 0)
+            p.push_back("condition key " + key + " is not the provider's");
           if (key != issuer + ":sub") continue;
           ++sub_blocks;
           if (!values.is_array()) p.push_back("sub is not a list");
           for (const auto& v : StringOrList(values)) {
-            if (v.rfind("system:serviceaccount:", 0) != 0) p.push_back("sub " + v + " is not a ServiceAccount");
+            if (v.rfind("system:serviceaccount:", 0) != 0)
+              p.push_back("sub " + v + " is not a ServiceAccount");
           }
         }
       }
@@ -170,7 +183,8 @@ inline bool ConditionHolds(const nlohmann::json& condition, const RequestContext
       if (it == context.end()) return false;  // no IfExists: a missing key fails the condition
       bool any = false;
       for (const auto& v : StringOrList(values)) {
-        any = any || (op == "StringEquals" ? v == it->second : op == "StringLike" && IamGlob(v, it->second));
+        any = any || (op == "StringEquals" ? v == it->second
+                                           : op == "StringLike" && IamGlob(v, it->second));
       }
       if (!any) return false;
     }
@@ -179,15 +193,16 @@ inline bool ConditionHolds(const nlohmann::json& condition, const RequestContext
 }
 
 // Does any Allow statement grant `action` on `resource` (empty: a trust policy, no Resource)?
-inline bool Allows(const nlohmann::json& doc, const std::string& action, const std::string& resource,
-                   const RequestContext& context) {
+inline bool Allows(const nlohmann::json& doc, const std::string& action,
+                   const std::string& resource, const RequestContext& context) {
   for (const auto& s : doc.value("Statement", nlohmann::json::array())) {
     if (s.value("Effect", "") != "Allow") continue;
     const auto actions = StringOrList(s.value("Action", nlohmann::json()));
     if (std::find(actions.begin(), actions.end(), action) == actions.end()) continue;
     if (!resource.empty()) {
       const auto resources = StringOrList(s.value("Resource", nlohmann::json()));
-      if (!std::any_of(resources.begin(), resources.end(), [&](const auto& r) { return IamGlob(r, resource); })) {
+      if (!std::any_of(resources.begin(), resources.end(),
+                       [&](const auto& r) { return IamGlob(r, resource); })) {
         continue;
       }
     }
@@ -199,8 +214,9 @@ inline bool Allows(const nlohmann::json& doc, const std::string& action, const s
 // A web-identity token of `issuer` for ServiceAccount ns/sa and `audience`: may it assume the role?
 inline bool TrustAllows(const nlohmann::json& doc, const std::string& issuer, const std::string& ns,
                         const std::string& sa, const std::string& audience) {
-  return Allows(doc, "sts:AssumeRoleWithWebIdentity", "",
-                {{issuer + ":aud", audience}, {issuer + ":sub", "system:serviceaccount:" + ns + ":" + sa}});
+  return Allows(
+      doc, "sts:AssumeRoleWithWebIdentity", "",
+      {{issuer + ":aud", audience}, {issuer + ":sub", "system:serviceaccount:" + ns + ":" + sa}});
 }
 
 }  // namespace irsa::testing
