@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "mutate_command.h"
+#include "policy_command.h"
 
 namespace irsa::cli {
 namespace {
@@ -17,6 +18,7 @@ CommandStatus RunVersion(const std::vector<std::string>& args) {
 
 constexpr Subcommand kSubcommands[] = {
     {"mutate", RunMutate},
+    {"policy", RunPolicy},
     {"version", RunVersion},
 };
 
