@@ -1,0 +1,125 @@
+{{/* Names, labels and the checks that values.schema.json cannot express. */}}
+
+{{- define "irsa-webhook.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fullname: at most 52 characters, so that "<fullname>-reconcile" and friends stay within 63. */}}
+{{- define "irsa-webhook.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "irsa-webhook.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "irsa-webhook.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "irsa-webhook.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "irsa-webhook.labels" -}}
+helm.sh/chart: {{ include "irsa-webhook.chart" . }}
+{{ include "irsa-webhook.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "irsa-webhook.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "irsa-webhook.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "irsa-webhook.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{- define "irsa-webhook.testImage" -}}
+{{- printf "%s:%s" .Values.testImage.repository .Values.testImage.tag }}
+{{- end }}
+
+{{/* Secret holding the serving certificate (tls.crt, tls.key) that the pods mount. */}}
+{{- define "irsa-webhook.tlsSecretName" -}}
+{{- if eq .Values.certificates.mode "existing-secret" }}
+{{- required "certificates.existingSecret.name is required with certificates.mode=existing-secret: the name of a kubernetes.io/tls Secret in the release namespace" .Values.certificates.existingSecret.name }}
+{{- else }}
+{{- printf "%s-tls" (include "irsa-webhook.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/* DNS names the serving certificate must cover: how the kube-apiserver dials the Service. */}}
+{{- define "irsa-webhook.dnsNames" -}}
+{{- $svc := include "irsa-webhook.fullname" . }}
+{{- $ns := .Release.Namespace }}
+{{- list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.%s" $svc $ns .Values.certificates.clusterDomain) | toJson }}
+{{- end }}
+
+{{/* Suffix of the webhook names: unique per release, fully qualified as the API requires. */}}
+{{- define "irsa-webhook.webhookNameSuffix" -}}
+{{- printf "%s.%s.svc" (include "irsa-webhook.fullname" .) .Release.Namespace }}
+{{- end }}
+
+{{/* The label that opts a pod out of mutation. */}}
+{{- define "irsa-webhook.skipLabel" -}}
+{{- printf "%s/skip-pod-identity-webhook" .Values.config.annotationPrefix }}
+{{- end }}
+
+{{- define "irsa-webhook.configDir" -}}/etc/irsa-webhook/config{{- end }}
+{{- define "irsa-webhook.tlsDir" -}}/etc/irsa-webhook/tls{{- end }}
+{{- define "irsa-webhook.clientCADir" -}}/etc/irsa-webhook/client-ca{{- end }}
+
+{{/* True ("true") when some binding covers every namespace: reconcile then lists namespaces. */}}
+{{- define "irsa-webhook.anyNamespaceBinding" -}}
+{{- $any := false }}
+{{- range .Values.config.bindings }}
+{{- if has "*" .namespaces }}{{ $any = true }}{{ end }}
+{{- end }}
+{{- $any }}
+{{- end }}
+
+{{/*
+Checks across values that JSON Schema cannot express. Included by every template that depends
+on them, so `helm template`, `helm lint` and `helm install` all fail with the same message.
+*/}}
+{{- define "irsa-webhook.validate" -}}
+{{- $names := dict }}
+{{- range $i, $b := .Values.config.bindings }}
+{{- if hasKey $names $b.name }}
+{{- fail (printf "config.bindings[%d]: duplicate binding name %q (names must be unique)" $i $b.name) }}
+{{- end }}
+{{- $_ := set $names $b.name true }}
+{{- end }}
+{{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.server.shutdownGraceSeconds) }}
+{{- fail (printf "terminationGracePeriodSeconds (%v) must exceed server.shutdownGraceSeconds (%v), or the kubelet kills the server before in-flight admissions finish" .Values.terminationGracePeriodSeconds .Values.server.shutdownGraceSeconds) }}
+{{- end }}
+{{- if eq .Values.server.port .Values.server.metricsPort }}
+{{- fail "server.port and server.metricsPort must differ" }}
+{{- end }}
+{{- if and (eq .Values.webhook.failurePolicy "Fail") (lt (int .Values.replicaCount) 2) }}
+{{- fail "webhook.failurePolicy=Fail needs replicaCount >= 2: with a single replica every restart of the webhook blocks pod creation in the selected namespaces" }}
+{{- end }}
+{{- $ss := .Values.certificates.selfSigned }}
+{{- if or (le (int $ss.caValidityDays) (int $ss.renewBeforeDays)) (le (int $ss.certValidityDays) (int $ss.renewBeforeDays)) }}
+{{- fail "certificates.selfSigned: caValidityDays and certValidityDays must exceed renewBeforeDays, or every upgrade renews the certificates" }}
+{{- end }}
+{{- if and .Values.reconcile.restartWorkloads (not .Values.reconcile.enabled) }}
+{{- fail "reconcile.restartWorkloads needs reconcile.enabled=true" }}
+{{- end }}
+{{- end }}
