@@ -306,12 +306,14 @@ describe("workload: Deployment, security, probes, config mount", () => {
     assert.equal(volumes.tls.secret.secretName, `${fullname}-tls`);
   });
 
-  test("checksum annotations only where a restart is needed (client CA)", () => {
+  test("no checksum annotations: config, certificate and client CA reload live", () => {
     for (const [name, objects] of Object.entries(rendered)) {
       const annotations = podTemplateMetadataOf(one(objects, "Deployment")).annotations ?? {};
       const checksums = Object.keys(annotations).filter((k) => k.startsWith("checksum/"));
-      assert.deepEqual(checksums, name === "everything on" ? ["checksum/client-ca"] : [], name);
+      assert.deepEqual(checksums, [], name);
     }
+    assert.deepEqual(podTemplateMetadataOf(one(rendered["everything on"], "Deployment")).annotations,
+      { "example.com/team": "platform" });
     const everything = rendered["everything on"];
     const args = podSpecOf(one(everything, "Deployment")).containers[0].args;
     assert.ok(args.includes("--client-ca-file=/etc/irsa-webhook/client-ca/ca.crt"));
@@ -379,11 +381,11 @@ describe("RBAC per mode", () => {
     assert.deepEqual(find(rendered["config-only"], "Role"), []);
   });
 
-  test("reconcile without restarts: serviceaccounts get/list/patch, nothing else", () => {
+  test("reconcile without restarts: serviceaccounts list/patch, nothing else", () => {
     const objects = rendered["reconcile without restarts"];
     assert.deepEqual(rules(objects, fullname), webhookRules);
     assert.deepEqual(rules(objects, `${fullname}-reconcile`), [
-      { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["get", "list", "patch"] },
+      { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["list", "patch"] },
     ]);
     const job = one(objects, "Job", `${fullname}-reconcile`);
     assert.deepEqual(podSpecOf(job).containers[0].args,
@@ -391,14 +393,16 @@ describe("RBAC per mode", () => {
     assert.equal(podSpecOf(job).initContainers, undefined);
   });
 
-  test("reconcile with restarts: pods list, replicasets get, workloads get/patch", () => {
+  const restartRules = [
+    { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["list", "patch"] },
+    { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
+    { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get"] },
+    { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["patch"] },
+  ];
+
+  test("reconcile with restarts: pods list, replicasets get, workloads patch", () => {
     const objects = rendered["percona example"];
-    assert.deepEqual(rules(objects, `${fullname}-reconcile`), [
-      { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["get", "list", "patch"] },
-      { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
-      { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get"] },
-      { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["get", "patch"] },
-    ]);
+    assert.deepEqual(rules(objects, `${fullname}-reconcile`), restartRules);
     const job = one(objects, "Job", `${fullname}-reconcile`);
     assert.deepEqual(podSpecOf(job).containers[0].args,
       ["reconcile", "--config=/etc/irsa-webhook/config/config.yaml", "--restart-workloads", "-o", "text"]);
@@ -408,11 +412,9 @@ describe("RBAC per mode", () => {
       [{ kind: "ServiceAccount", name: `${fullname}-reconcile`, namespace }]);
   });
 
-  test("a binding over every namespace adds namespaces list", () => {
-    const r = rules(rendered["everything on"], `${fullname}-reconcile`);
-    assert.deepEqual(r.find((x) => x.resources.includes("namespaces")), { apiGroups: [""], resources: ["namespaces"], verbs: ["list"] });
-    assert.equal(rules(rendered["percona example"], `${fullname}-reconcile`).find((x) => x.resources.includes("namespaces")), undefined);
-    assert.deepEqual(rules(rendered["everything on"], "custom-webhook-sa".length ? fullname : fullname), webhookRules);
+  test("a binding over every namespace needs no namespaces access (reconcile lists cluster-wide)", () => {
+    assert.deepEqual(rules(rendered["everything on"], `${fullname}-reconcile`), restartRules);
+    assert.deepEqual(rules(rendered["everything on"], fullname), webhookRules);
     assert.deepEqual(one(rendered["everything on"], "ClusterRoleBinding", fullname).subjects,
       [{ kind: "ServiceAccount", name: "custom-webhook-sa", namespace }]);
   });

@@ -85,15 +85,6 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "irsa-webhook.tlsDir" -}}/etc/irsa-webhook/tls{{- end }}
 {{- define "irsa-webhook.clientCADir" -}}/etc/irsa-webhook/client-ca{{- end }}
 
-{{/* True ("true") when some binding covers every namespace: reconcile then lists namespaces. */}}
-{{- define "irsa-webhook.anyNamespaceBinding" -}}
-{{- $any := false }}
-{{- range .Values.config.bindings }}
-{{- if has "*" .namespaces }}{{ $any = true }}{{ end }}
-{{- end }}
-{{- $any }}
-{{- end }}
-
 {{/*
 Checks across values that JSON Schema cannot express. Included by every template that depends
 on them, so `helm template`, `helm lint` and `helm install` all fail with the same message.
