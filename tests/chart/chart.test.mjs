@@ -735,6 +735,38 @@ describe("deploy/", () => {
   });
 });
 
+describe("docs", () => {
+  // Maps whose keys are the user's (or fixed by the schema), documented as one row.
+  const freeForm = new Set(["resources", "reconcile.resources", "nodeSelector", "podSecurityContext", "securityContext"]);
+  const leaves = (node, prefix = "") => Object.entries(node).flatMap(([k, v]) => {
+    const key = prefix ? `${prefix}.${k}` : k;
+    const isMap = v !== null && typeof v === "object" && !Array.isArray(v);
+    return isMap && Object.keys(v).length > 0 && !freeForm.has(key) ? leaves(v, key) : [key];
+  });
+
+  test("docs/helm.md documents every value of values.yaml", () => {
+    const doc = fs.readFileSync(path.join(root, "docs/helm.md"), "utf8");
+    const valuesYaml = YAML.parse(fs.readFileSync(path.join(chartDir, "values.yaml"), "utf8"));
+    const missing = leaves(valuesYaml).filter((key) => !doc.includes(`| \`${key}\` |`));
+    assert.deepEqual(missing, []);
+  });
+
+  test("every value of values.yaml is in values.schema.json", () => {
+    const schema = JSON.parse(fs.readFileSync(path.join(chartDir, "values.schema.json"), "utf8"));
+    const valuesYaml = YAML.parse(fs.readFileSync(path.join(chartDir, "values.yaml"), "utf8"));
+    const missing = leaves(valuesYaml).filter((key) => {
+      let node = schema;
+      for (const part of key.split(".")) {
+        if (node.$ref) node = schema.definitions[node.$ref.split("/").pop()];
+        node = node?.properties?.[part];
+        if (!node) return true;
+      }
+      return false;
+    });
+    assert.deepEqual(missing, []);
+  });
+});
+
 describe("acceptance: Percona example through irsa-webhook mutate", { skip: !process.env.IRSA_WEBHOOK_BIN && "IRSA_WEBHOOK_BIN not set" }, () => {
   const bin = process.env.IRSA_WEBHOOK_BIN;
   let configFile;

@@ -4,7 +4,8 @@
 # then runs chart.test.mjs with node's test runner: helm lint --strict, helm template of every
 # certificate mode and the Percona example, strict schema of every object (tsc --strict over
 # kubernetes-models types), webhook/security/RBAC/certificate assertions, values-schema refusals,
-# deploy/ freshness, and the Percona acceptance through `irsa-webhook mutate`.
+# deploy/ freshness, the Percona acceptance through `irsa-webhook mutate`, and (serve.test.mjs,
+# once the binary has `serve`) the rendered Deployment args run against the real server.
 #
 # Usage: tests/chart/run.sh [IRSA_WEBHOOK_BIN]
 #   the irsa-webhook binary comes from the argument, else $IRSA_WEBHOOK_BIN, else build/dev.
@@ -38,4 +39,4 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 
 cd "$here"
-exec node --test chart.test.mjs
+exec node --test chart.test.mjs serve.test.mjs
