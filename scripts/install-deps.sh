@@ -24,6 +24,14 @@ fi
 if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then missing=("${missing[@]/nginx-light}"); fi
 read -r -a missing <<<"${missing[*]}"
 
+# tests/docker/check-runtime-libs.sh resolves Debian dependencies from apt's package lists.
+if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then
+  echo "install-deps: no apt package lists, running apt-get update"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -q
+fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all packages present"
   exit 0

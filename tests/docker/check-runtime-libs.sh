@@ -28,6 +28,9 @@ BASE=(libc6 libstdc++6 libgcc-s1 gcc-12-base zlib1g)
 
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# contains WORD LIST...: exact membership, without a pipe (grep -q closing early makes the writer of
+# a pipeline die of SIGPIPE, which pipefail turns into a false "absent").
+contains() { local word=$1 e; shift; for e in "$@"; do [ "$e" = "$word" ] && return 0; done; return 1; }
 pass() { echo "ok: $*"; }
 
 # --- 4. Dockerfile contract --------------------------------------------------------------------
@@ -36,13 +39,13 @@ grep -Eq '^FROM debian:bookworm AS build' "$dockerfile" && pass "build stage FRO
 grep -Eq 'cmake --preset release' "$dockerfile" && grep -Eq -- '--target irsa-webhook' "$dockerfile" &&
   pass "build uses the release preset, target irsa-webhook" || fail "build must use cmake --preset release and --target irsa-webhook"
 runtime_stage=$(awk '/^FROM /{n++} n==2' "$dockerfile")
-echo "$runtime_stage" | grep -Eq '^FROM debian:bookworm-slim\s*$' && pass "runtime stage FROM debian:bookworm-slim" ||
+grep -Eq '^FROM debian:bookworm-slim\s*$' <<<"$runtime_stage" && pass "runtime stage FROM debian:bookworm-slim" ||
   fail "the second (last) stage must be FROM debian:bookworm-slim"
 [ "$(awk '/^FROM /{n++} END{print n}' "$dockerfile")" = 2 ] || fail "expected exactly two stages"
-echo "$runtime_stage" | grep -Eq '^USER 65532:65532\s*$' && pass "USER 65532:65532" || fail "runtime stage must run as USER 65532:65532"
-echo "$runtime_stage" | grep -Fq 'ENTRYPOINT ["/usr/local/bin/irsa-webhook"]' && pass "ENTRYPOINT" ||
+grep -Eq '^USER 65532:65532\s*$' <<<"$runtime_stage" && pass "USER 65532:65532" || fail "runtime stage must run as USER 65532:65532"
+grep -Fq 'ENTRYPOINT ["/usr/local/bin/irsa-webhook"]' <<<"$runtime_stage" && pass "ENTRYPOINT" ||
   fail 'ENTRYPOINT must be ["/usr/local/bin/irsa-webhook"]'
-echo "$runtime_stage" | grep -Eq '^CMD \["serve"' && pass 'CMD ["serve", ...]' || fail 'CMD must start with "serve"'
+grep -Eq '^CMD \["serve"' <<<"$runtime_stage" && pass 'CMD ["serve", ...]' || fail 'CMD must start with "serve"'
 
 # The runtime stage's apt-get install arguments (backslash continuations joined).
 runtime_packages=$(echo "$runtime_stage" | sed -e ':a' -e '/\\$/N; s/\\\n//; ta' |
@@ -65,42 +68,45 @@ fi
 # Priority: required / Essential package. Follows Pre-Depends and Depends (first alternative, or
 # the provider of a virtual package), never Recommends.
 closure() {
-  python3 - "$avail" "$@" <<'PY'
-import re, sys
-path, mode, seed = sys.argv[1], sys.argv[2], sys.argv[3:]
-recs, provides, cur = {}, {}, {}
-def flush():
-    name = cur.get("Package")
-    if name and name not in recs:
-        recs[name] = dict(cur)
-        for p in filter(None, re.split(r"\s*,\s*", cur.get("Provides", ""))):
-            provides.setdefault(p.split()[0], name)
-with open(path, encoding="utf-8", errors="replace") as f:
-    for line in f:
-        line = line.rstrip("\n")
-        if not line:
-            flush(); cur = {}; continue
-        if line[0] in " \t":
-            continue
-        k, _, v = line.partition(":")
-        cur[k] = v.strip()
-flush()
-if mode == "required":
-    seed = [p for p, r in recs.items() if r.get("Priority") == "required" or r.get("Essential") == "yes"]
-seen, stack = set(), list(seed)
-while stack:
-    p = stack.pop()
-    p = p if p in recs else provides.get(p, p)
-    if p in seen:
-        continue
-    if p not in recs:
-        print("unknown-package:" + p); continue
-    seen.add(p)
-    for field in ("Pre-Depends", "Depends"):
-        for alt in filter(None, re.split(r"\s*,\s*", recs[p].get(field, ""))):
-            stack.append(alt.split("|")[0].strip().split()[0].split(":")[0])
-print("\n".join(sorted(seen)))
-PY
+  node - "$avail" "$@" <<'JS'
+const fs = require("fs");
+const [path, mode, ...seedArgs] = process.argv.slice(2);
+const recs = new Map();
+const provides = new Map();
+for (const para of fs.readFileSync(path, "latin1").split(/\n\n+/)) {
+  const fields = {};
+  for (const line of para.split("\n")) {
+    const m = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(line);
+    if (m) fields[m[1]] = m[2];
+  }
+  const name = fields.Package;
+  if (!name || recs.has(name)) continue;
+  recs.set(name, fields);
+  for (const p of (fields.Provides || "").split(",").map((x) => x.trim()).filter(Boolean)) {
+    const virtual = p.split(/\s/)[0];
+    if (!provides.has(virtual)) provides.set(virtual, name);
+  }
+}
+const seed = mode === "required"
+  ? [...recs].filter(([, r]) => r.Priority === "required" || r.Essential === "yes").map(([n]) => n)
+  : seedArgs;
+const seen = new Set();
+const unknown = [];
+const stack = [...seed];
+while (stack.length) {
+  let p = stack.pop();
+  if (!recs.has(p) && provides.has(p)) p = provides.get(p);
+  if (seen.has(p)) continue;
+  if (!recs.has(p)) { unknown.push(p); continue; }
+  seen.add(p);
+  for (const field of ["Pre-Depends", "Depends"]) {
+    for (const alt of (recs.get(p)[field] || "").split(",").map((x) => x.trim()).filter(Boolean)) {
+      stack.push(alt.split("|")[0].trim().split(/\s/)[0].split(":")[0]);
+    }
+  }
+}
+console.log([...unknown.map((u) => "unknown-package:" + u), ...[...seen].sort()].join("\n"));
+JS
 }
 
 # --- 3. BASE is really in bookworm-slim --------------------------------------------------------
@@ -138,7 +144,7 @@ while read -r lib; do
   fi
   pkg=${pkg%%:*}
   needed+=("$pkg")
-  if printf '%s\n' "${BASE[@]}" | grep -qx "$pkg"; then
+  if contains "$pkg" "${BASE[@]}"; then
     pass "$lib <- $pkg (in bookworm-slim)"
   elif grep -qx "$pkg" <<<"$provided"; then
     pass "$lib <- $pkg (runtime stage)"
@@ -148,7 +154,7 @@ while read -r lib; do
 done < <(awk '/=>/ && $3 ~ /^\// {print $3} !/=>/ && $1 ~ /^\// {print $1}' <<<"$ldd_out" | sort -u)
 
 for p in $runtime_packages; do
-  if ! printf '%s\n' "${needed[@]}" | grep -qx "$p"; then
+  if ! contains "$p" "${needed[@]}"; then
     echo "warning: runtime stage installs $p, which no library of $binary needs (yet)"
   fi
 done
