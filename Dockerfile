@@ -10,7 +10,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
-      nlohmann-json3-dev libyaml-cpp-dev libsimdjson-dev libspdlog-dev libfmt-dev libssl-dev libcpp-httplib-dev \
+      nlohmann-json3-dev libyaml-dev libsimdjson-dev libspdlog-dev libfmt-dev libssl-dev libcpp-httplib-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -27,7 +27,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 # libbrotli1 comes with libcpp-httplib0.11). One per -dev package above; the check keeps them in step.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libcpp-httplib0.11 libfmt9 libsimdjson14 libspdlog1.10 libssl3 libyaml-cpp0.7 \
+      libcpp-httplib0.11 libfmt9 libsimdjson14 libspdlog1.10 libssl3 libyaml-0-2 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /var/log/apt /var/log/dpkg.log
 COPY --from=build /out/irsa-webhook /usr/local/bin/irsa-webhook
 LABEL org.opencontainers.image.title="irsa-webhook" \
