@@ -1,0 +1,128 @@
+#include "serve_command.h"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <iostream>
+
+#include "flags.h"
+#include "server/serve.h"
+
+namespace irsa::cli {
+namespace {
+
+// Defaults of SPEC section 2.
+constexpr const char* kDefaultBindAddress = "0.0.0.0";
+constexpr const char* kDefaultPort = "8443";
+constexpr const char* kDefaultMetricsPort = "9090";
+constexpr const char* kDefaultMaxRequestBytes = "8388608";
+constexpr const char* kDefaultGraceSeconds = "10";
+constexpr const char* kDefaultRequestReadTimeoutSeconds = "10";
+// In-cluster service account credentials, as client-go's rest.InClusterConfig() finds them.
+constexpr const char* kInClusterTokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+Result<long long> ParseInteger(const std::string& flag, const std::string& text, long long min, long long max) {
+  long long value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || value < min || value > max) {
+    return Status::Error("--" + flag + " must be an integer from " + std::to_string(min) + " to " +
+                         std::to_string(max) + ", not \"" + text + "\"");
+  }
+  return value;
+}
+
+Flags ServeFlags() {
+  return Flags(
+      "irsa-webhook serve --tls-cert-file FILE --tls-key-file FILE [--config FILE] [flags]\n\n"
+      "Runs the HTTPS admission server: POST /mutate and GET /healthz on --port (TLS), GET /metrics,\n"
+      "/healthz and /readyz on --metrics-port (plain HTTP). The config and the certificate files are\n"
+      "reloaded when they change (Kubernetes ConfigMap/Secret updates included). On SIGTERM or SIGINT\n"
+      "the server stops accepting, finishes requests in flight within --shutdown-grace-seconds and exits 0.",
+      {{"config", "", false, "FILE", "injection config (YAML or JSON); built-in defaults and no bindings when absent", ""},
+       {"tls-cert-file", "", false, "FILE", "PEM certificate chain of the server (required)", ""},
+       {"tls-key-file", "", false, "FILE", "PEM private key of the server (required)", ""},
+       {"client-ca-file", "", false, "FILE", "require client certificates signed by these CAs (mTLS)", ""},
+       {"tls-min-version", "", false, "VERSION", "1.2 or 1.3", "1.2"},
+       {"bind-address", "", false, "ADDRESS", "address of both listeners", kDefaultBindAddress},
+       {"port", "", false, "PORT", "HTTPS port", kDefaultPort},
+       {"metrics-port", "", false, "PORT", "plain HTTP port for /metrics, /healthz, /readyz; 0 disables", kDefaultMetricsPort},
+       {"kubeconfig", "", false, "FILE", "Kubernetes API access (else in-cluster config, else config-only)", ""},
+       {"max-request-bytes", "", false, "BYTES", "larger request bodies get 413", kDefaultMaxRequestBytes},
+       {"log-level", "", false, "LEVEL", "debug, info, warn or error", "info"},
+       {"log-format", "", false, "FORMAT", "json (one object per line) or text", "json"},
+       {"shutdown-grace-seconds", "", false, "SECONDS", "time to finish requests in flight after SIGTERM/SIGINT", kDefaultGraceSeconds},
+       {"request-read-timeout-seconds", "", false, "SECONDS",
+        "a request (or TLS handshake) must arrive within this time of its first byte; slower connections are closed",
+        kDefaultRequestReadTimeoutSeconds}});
+}
+
+}  // namespace
+
+CommandStatus RunServe(const std::vector<std::string>& args) {
+  Flags flags = ServeFlags();
+  if (auto error = flags.Parse(args)) return CommandStatus::Usage(*error + "\n" + flags.Help());
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return CommandStatus::Ok();
+  }
+  if (!flags.positional().empty()) return CommandStatus::Usage("unexpected argument " + flags.positional()[0]);
+  if (!flags.Has("tls-cert-file") || !flags.Has("tls-key-file")) {
+    return CommandStatus::Usage("--tls-cert-file and --tls-key-file are required");
+  }
+
+  server::ServeOptions options;
+  options.version = IRSA_VERSION;
+  options.config_file = flags.Get("config");
+  options.tls.cert_file = flags.Get("tls-cert-file");
+  options.tls.key_file = flags.Get("tls-key-file");
+  options.tls.client_ca_file = flags.Get("client-ca-file");
+  options.listener.bind_address = flags.Get("bind-address");
+
+  const auto min_version = server::ParseTlsMinVersion(flags.Get("tls-min-version"));
+  if (!min_version.ok()) return CommandStatus::Usage(min_version.error());
+  options.tls_min_version = *min_version;
+  const auto format = server::ParseLogFormat(flags.Get("log-format"));
+  if (!format.ok()) return CommandStatus::Usage(format.error());
+  const auto level = server::ParseLogLevel(flags.Get("log-level"));
+  if (!level.ok()) return CommandStatus::Usage(level.error());
+
+  const auto port = ParseInteger("port", flags.Get("port"), 1, 65535);
+  if (!port.ok()) return CommandStatus::Usage(port.error());
+  const auto metrics_port = ParseInteger("metrics-port", flags.Get("metrics-port"), 0, 65535);
+  if (!metrics_port.ok()) return CommandStatus::Usage(metrics_port.error());
+  if (*metrics_port == *port) return CommandStatus::Usage("--metrics-port must differ from --port");
+  const auto max_bytes = ParseInteger("max-request-bytes", flags.Get("max-request-bytes"), 1024, 1LL << 31);
+  if (!max_bytes.ok()) return CommandStatus::Usage(max_bytes.error());
+  const auto grace = ParseInteger("shutdown-grace-seconds", flags.Get("shutdown-grace-seconds"), 0, 3600);
+  if (!grace.ok()) return CommandStatus::Usage(grace.error());
+  const auto read_timeout =
+      ParseInteger("request-read-timeout-seconds", flags.Get("request-read-timeout-seconds"), 1, 300);
+  if (!read_timeout.ok()) return CommandStatus::Usage(read_timeout.error());
+  options.listener.port = static_cast<int>(*port);
+  options.listener.metrics_port = static_cast<int>(*metrics_port);
+  options.listener.max_request_bytes = static_cast<std::size_t>(*max_bytes);
+  options.listener.request_read_timeout = std::chrono::seconds(*read_timeout);
+  options.shutdown_grace = std::chrono::seconds(*grace);
+
+  server::PrepareProcess();
+  auto logger = std::make_shared<server::Logger>(*format, *level);
+
+  // Kubernetes access. This build has no Kubernetes client yet (src/kube): the server runs on
+  // the config alone, which covers every binding-based injection; the ServiceAccount-annotation
+  // path (SPEC section 4, step 3) needs the cache. The composition point is here: build the
+  // cache, pass it as `kubernetes.lookup` and its synced() as `kubernetes.synced`.
+  server::KubernetesAccess kubernetes;
+  const bool in_cluster = ::access(kInClusterTokenFile, R_OK) == 0;
+  if (flags.Has("kubeconfig") || in_cluster) {
+    logger->Warn("Kubernetes access requested but this build has no Kubernetes client; running config-only",
+                 {{"kubeconfig", flags.Has("kubeconfig") ? flags.Get("kubeconfig") : std::string("(in-cluster)")}});
+  }
+
+  auto outcome = server::Serve(options, kubernetes, logger);
+  if (!outcome.ok()) return CommandStatus::Runtime(outcome.error());
+  return CommandStatus::Ok();
+}
+
+}  // namespace irsa::cli

@@ -1,0 +1,14 @@
+// `irsa-webhook serve`: flags -> irsa::server::Serve(), and the place where Kubernetes access
+// (a ServiceAccount cache) is plugged in when this build has it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "command.h"
+
+namespace irsa::cli {
+
+CommandStatus RunServe(const std::vector<std::string>& args);
+
+}  // namespace irsa::cli

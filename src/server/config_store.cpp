@@ -1,0 +1,16 @@
+#include "config_store.h"
+
+namespace irsa::server {
+
+ConfigStore::ConfigStore(std::string path) : path_(std::move(path)), current_(std::make_shared<const Config>()) {}
+
+Status ConfigStore::Reload() {
+  if (path_.empty()) return Status::Ok();
+  auto loaded = LoadConfigFile(path_);
+  if (!loaded.ok()) return loaded.status();
+  lint_ = LintConfig(*loaded);
+  current_.store(std::make_shared<const Config>(std::move(loaded).value()), std::memory_order_release);
+  return Status::Ok();
+}
+
+}  // namespace irsa::server

@@ -1,0 +1,145 @@
+#include "connection_tracker.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+
+namespace irsa::server {
+namespace {
+
+// The slot of the worker thread running this code; null on other threads.
+thread_local void* current_slot = nullptr;
+
+}  // namespace
+
+std::int64_t ConnectionTracker::NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void ConnectionTracker::SetState(Slot& slot, State state) {
+  slot.since_ns.store(NowNs(), std::memory_order_relaxed);
+  slot.state.store(state, std::memory_order_release);
+}
+
+void ConnectionTracker::AttachThread() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  slots_.emplace_back();
+  Slot& slot = slots_.back();
+  slot.owner = this;
+  current_slot = &slot;
+}
+
+void ConnectionTracker::DetachThread() {
+  auto* slot = static_cast<Slot*>(current_slot);
+  if (slot == nullptr) return;
+  current_slot = nullptr;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (slot->fd >= 0) ::close(slot->fd);
+  slots_.remove_if([slot](const Slot& s) { return &s == slot; });
+}
+
+void ConnectionTracker::EndTask() {
+  auto* slot = static_cast<Slot*>(current_slot);
+  if (slot == nullptr) return;
+  std::lock_guard<std::mutex> lock(slot->owner->mutex_);
+  if (slot->fd >= 0) {
+    ::close(slot->fd);
+    slot->fd = -1;
+  }
+  slot->close_after_response = false;
+  SetState(*slot, State::kNone);
+}
+
+void ConnectionTracker::InstallTlsCallbacks(SSL_CTX& ctx) {
+  SSL_CTX_set_info_callback(&ctx, &ConnectionTracker::InfoCallback);
+  SSL_CTX_set_msg_callback(&ctx, &ConnectionTracker::MessageCallback);
+}
+
+void ConnectionTracker::InfoCallback(const SSL* ssl, int where, int /*ret*/) {
+  auto* slot = static_cast<Slot*>(current_slot);
+  if (slot == nullptr) return;
+  if ((where & SSL_CB_HANDSHAKE_START) != 0 && slot->state.load(std::memory_order_relaxed) == State::kNone) {
+    const int fd = SSL_get_fd(ssl);
+    std::lock_guard<std::mutex> lock(slot->owner->mutex_);
+    if (slot->fd < 0 && fd >= 0) slot->fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    SetState(*slot, State::kHandshake);
+  } else if ((where & SSL_CB_HANDSHAKE_DONE) != 0 && slot->state.load(std::memory_order_relaxed) == State::kHandshake) {
+    SetState(*slot, State::kIdle);
+  }
+}
+
+void ConnectionTracker::MessageCallback(int write_p, int /*version*/, int content_type, const void* /*buf*/,
+                                        std::size_t /*len*/, SSL* /*ssl*/, void* /*arg*/) {
+  // Every TLS record read from the peer reports its header; the first one after a response
+  // means the next request has started to arrive.
+  if (write_p != 0 || content_type != SSL3_RT_HEADER) return;
+  auto* slot = static_cast<Slot*>(current_slot);
+  if (slot == nullptr) return;
+  if (slot->state.load(std::memory_order_relaxed) == State::kIdle) SetState(*slot, State::kReading);
+}
+
+void ConnectionTracker::OnRequestComplete() {
+  auto* slot = static_cast<Slot*>(current_slot);
+  if (slot != nullptr) SetState(*slot, State::kHandling);
+}
+
+void ConnectionTracker::OnResponseSent() {
+  auto* slot = static_cast<Slot*>(current_slot);
+  if (slot == nullptr) return;
+  SetState(*slot, State::kIdle);
+  if (slot->close_after_response) {
+    std::lock_guard<std::mutex> lock(slot->owner->mutex_);
+    if (slot->fd >= 0) ::shutdown(slot->fd, SHUT_RDWR);
+  }
+}
+
+void ConnectionTracker::CloseAfterResponse() {
+  auto* slot = static_cast<Slot*>(current_slot);
+  if (slot != nullptr) slot->close_after_response = true;
+}
+
+std::size_t ConnectionTracker::CloseStalled(std::chrono::steady_clock::duration deadline) {
+  const std::int64_t now = NowNs();
+  const auto limit = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline).count();
+  std::size_t closed = 0;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& slot : slots_) {
+    const State state = slot.state.load(std::memory_order_acquire);
+    if (slot.fd < 0 || (state != State::kHandshake && state != State::kReading)) continue;
+    if (now - slot.since_ns.load(std::memory_order_relaxed) <= limit) continue;
+    ::shutdown(slot.fd, SHUT_RDWR);
+    ::close(slot.fd);  // one shutdown per connection is enough
+    slot.fd = -1;
+    ++closed;
+  }
+  return closed;
+}
+
+std::size_t ConnectionTracker::CloseIdle() {
+  std::size_t closed = 0;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& slot : slots_) {
+    if (slot.fd < 0 || slot.state.load(std::memory_order_acquire) != State::kIdle) continue;
+    ::shutdown(slot.fd, SHUT_RDWR);
+    ::close(slot.fd);
+    slot.fd = -1;
+    ++closed;
+  }
+  return closed;
+}
+
+ConnectionTracker::Counts ConnectionTracker::counts() const {
+  Counts c;
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& slot : slots_) {
+    const State state = slot.state.load(std::memory_order_relaxed);
+    if (state == State::kNone) continue;
+    ++c.open;
+    if (state == State::kIdle) ++c.idle;
+  }
+  return c;
+}
+
+}  // namespace irsa::server

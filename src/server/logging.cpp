@@ -1,0 +1,157 @@
+#include "logging.h"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <cstdio>
+
+namespace irsa::server {
+namespace {
+
+// Timestamps in UTC with microseconds, as log collectors (Loki, Cloud Logging) parse them.
+constexpr const char* kJsonPattern = R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})";
+constexpr const char* kTextPattern = "%Y-%m-%dT%H:%M:%S.%fZ %l %v";
+
+spdlog::level::level_enum SpdlogLevel(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return spdlog::level::debug;
+    case LogLevel::kInfo:
+      return spdlog::level::info;
+    case LogLevel::kWarn:
+      return spdlog::level::warn;
+    case LogLevel::kError:
+      return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
+void AppendNumber(std::string& out, const LogField::Value& value) {
+  char buffer[32];
+  int n = 0;
+  if (const auto* i = std::get_if<std::int64_t>(&value)) {
+    n = std::snprintf(buffer, sizeof(buffer), "%lld", static_cast<long long>(*i));
+  } else if (const auto* d = std::get_if<double>(&value)) {
+    // JSON has no NaN or infinity.
+    n = std::isfinite(*d) ? std::snprintf(buffer, sizeof(buffer), "%.6g", *d) : std::snprintf(buffer, sizeof(buffer), "0");
+  }
+  if (n > 0) out.append(buffer, static_cast<std::size_t>(n));
+}
+
+bool NeedsQuotes(std::string_view value) {
+  if (value.empty()) return true;
+  for (const char c : value) {
+    if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<LogFormat> ParseLogFormat(std::string_view text) {
+  if (text == "json") return LogFormat::kJson;
+  if (text == "text") return LogFormat::kText;
+  return Status::Error("--log-format must be json or text, not \"" + std::string(text) + "\"");
+}
+
+Result<LogLevel> ParseLogLevel(std::string_view text) {
+  if (text == "debug") return LogLevel::kDebug;
+  if (text == "info") return LogLevel::kInfo;
+  if (text == "warn") return LogLevel::kWarn;
+  if (text == "error") return LogLevel::kError;
+  return Status::Error("--log-level must be debug, info, warn or error, not \"" + std::string(text) + "\"");
+}
+
+void AppendJsonEscaped(std::string& out, std::string_view value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (byte < 0x20) {
+          out += "\\u00";
+          out += kHex[byte >> 4U];
+          out += kHex[byte & 15U];
+        } else {
+          out += c;
+        }
+    }
+  }
+}
+
+Logger::Logger(LogFormat format, LogLevel level) : format_(format), level_(level) {
+  // Not registered in spdlog's global registry: each Logger is independent (tests make several).
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  logger_ = std::make_shared<spdlog::logger>("irsa-webhook", std::move(sink));
+  logger_->set_pattern(format == LogFormat::kJson ? kJsonPattern : kTextPattern, spdlog::pattern_time_type::utc);
+  logger_->set_level(SpdlogLevel(level));
+  logger_->flush_on(spdlog::level::warn);
+}
+
+Logger::~Logger() { Flush(); }
+
+void Logger::Log(LogLevel level, std::string_view message, LogFields fields) {
+  if (!Enabled(level)) return;
+  std::string line;
+  line.reserve(128 + fields.size() * 24);
+  if (format_ == LogFormat::kJson) {
+    line += "\"msg\":\"";
+    AppendJsonEscaped(line, message);
+    line += '"';
+    for (const auto& field : fields) {
+      line += ",\"";
+      AppendJsonEscaped(line, field.key);
+      line += "\":";
+      if (const auto* s = std::get_if<std::string_view>(&field.value)) {
+        line += '"';
+        AppendJsonEscaped(line, *s);
+        line += '"';
+      } else if (const auto* b = std::get_if<bool>(&field.value)) {
+        line += *b ? "true" : "false";
+      } else {
+        AppendNumber(line, field.value);
+      }
+    }
+  } else {
+    line += message;
+    for (const auto& field : fields) {
+      line += ' ';
+      line += field.key;
+      line += '=';
+      if (const auto* s = std::get_if<std::string_view>(&field.value)) {
+        if (NeedsQuotes(*s)) {
+          line += '"';
+          AppendJsonEscaped(line, *s);
+          line += '"';
+        } else {
+          line += *s;
+        }
+      } else if (const auto* b = std::get_if<bool>(&field.value)) {
+        line += *b ? "true" : "false";
+      } else {
+        AppendNumber(line, field.value);
+      }
+    }
+  }
+  logger_->log(SpdlogLevel(level), spdlog::string_view_t(line.data(), line.size()));
+}
+
+void Logger::Flush() { logger_->flush(); }
+
+}  // namespace irsa::server

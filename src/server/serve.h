@@ -1,0 +1,60 @@
+// `irsa-webhook serve` as a library call: load config and certificates, serve until SIGTERM or
+// SIGINT, reload files on change, drain on shutdown (SPEC sections 2, 6, 7).
+//
+// Owns: the process-level order of things: signal handling, first load (a startup error is
+// returned, not served around), the housekeeping loop on the calling thread (file polling
+// ~1/s, stalled-connection checks, listener health) and the shutdown sequence: readiness off,
+// stop accepting, close idle connections, finish requests in flight within the grace period.
+// Never: picks an exit code (the CLI's main does), or reaches the Kubernetes API itself: the
+// composition root passes a ServiceAccountLookup and its readiness in (or nothing: config only).
+// Thread-safety: call from one thread (normally main); it blocks until shutdown.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "irsa/service_account.h"
+#include "irsa/status.h"
+#include "logging.h"
+#include "tls_credentials.h"
+#include "webhook_server.h"
+
+namespace irsa::server {
+
+struct ServeOptions {
+  std::string config_file;  // empty: built-in defaults, no bindings
+  TlsFiles tls;
+  TlsMinVersion tls_min_version = TlsMinVersion::kTls12;
+  ListenerOptions listener;
+  std::chrono::seconds shutdown_grace{10};
+  std::chrono::milliseconds watch_interval{1000};  // file polling and housekeeping period
+  std::string version;                             // irsa_webhook_build_info
+};
+
+// Kubernetes access handed in by the composition root. `lookup` null: config-only mode.
+struct KubernetesAccess {
+  const ServiceAccountLookup* lookup = nullptr;
+  std::function<bool()> synced;  // /readyz waits for it; null = always synced
+  std::string mode = "config-only";  // for the startup log line
+};
+
+struct ServeOutcome {
+  // False when the grace period ended with connections still open: their threads still use
+  // the server, the logger and the lookup, so the caller must not destroy those (the process
+  // is about to exit anyway).
+  bool drained = true;
+};
+
+// Process-wide settings `serve` needs before any other thread or OpenSSL use: SIGPIPE ignored,
+// OpenSSL without its atexit cleanup (threads abandoned after the grace period may still be in
+// OpenSSL when the process exits). Call first in the composition root.
+void PrepareProcess();
+
+// Serves until SIGTERM/SIGINT. Returns an error only for startup failures (bad config, bad
+// certificate, port in use); the message names the file or address.
+Result<ServeOutcome> Serve(const ServeOptions& options, const KubernetesAccess& kubernetes,
+                           std::shared_ptr<Logger> logger);
+
+}  // namespace irsa::server
