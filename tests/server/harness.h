@@ -1,0 +1,169 @@
+// Black-box test harness for `irsa-webhook serve`: a throwaway PKI made with the openssl CLI,
+// the real binary started as a child process on 127.0.0.1, and clients that speak real TLS
+// (cpp-httplib's SSLClient for HTTP, raw OpenSSL sockets for protocol-level and garbage tests).
+//
+// Never: asserts on wall-clock performance. Timeouts here are hang guards only.
+// Thread-safety: TlsConnection and HTTP clients are per-thread; ServerProcess from one thread.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace irsa::test {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// Paths from the environment (IRSA_WEBHOOK_BINARY, IRSA_SOURCE_DIR; defaults from the build)
+// and IRSA_KUBECTL, which CTest sets (tests/server/CMakeLists.txt); missing kubectl fails.
+std::string BinaryPath();
+std::string SourceDir();
+std::string KubectlPath();
+
+// A fresh directory under the system temp dir, removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+  fs::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+// Runs a shell command; returns its exit status and captures stdout.
+int RunCommand(const std::string& command, std::string* output = nullptr);
+std::string ReadFile(const fs::path& path);
+void WriteFile(const fs::path& path, const std::string& content);
+// Points `link` at `target` atomically (new symlink, then rename over the old one), as the
+// kubelet does with a volume's `..data` link.
+void AtomicSymlink(const fs::path& target, const fs::path& link);
+
+// A CA and certificates signed by it, made with the openssl CLI (ECDSA P-256).
+class Pki {
+ public:
+  Pki(fs::path dir, const std::string& ca_name);
+  const fs::path& ca_cert() const { return ca_cert_; }
+  // Issues a certificate; writes <name>.crt and <name>.key. Server certificates carry
+  // IP:127.0.0.1 and DNS:localhost.
+  struct Issued {
+    fs::path cert;
+    fs::path key;
+  };
+  Issued IssueServer(const std::string& name, const std::string& common_name);
+  Issued IssueClient(const std::string& name, const std::string& common_name);
+
+ private:
+  Issued Issue(const std::string& name, const std::string& common_name, const std::string& extensions);
+  fs::path dir_;
+  fs::path ca_cert_;
+  fs::path ca_key_;
+};
+
+int FreePort();
+
+// The irsa-webhook binary, started with `serve` and the given flags on 127.0.0.1.
+class ServerProcess {
+ public:
+  ServerProcess() = default;
+  ~ServerProcess();  // SIGKILL if still running
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // Starts `irsa-webhook serve --bind-address 127.0.0.1 --port P --metrics-port M <args>`.
+  void Start(const std::vector<std::string>& args, const fs::path& log_file);
+  // Starts the binary with exactly `argv` (after the program name); for exit-code tests.
+  void StartRaw(const std::vector<std::string>& argv, const fs::path& log_file);
+  // Polls GET /readyz until 200. False if the process exited or `timeout` passed.
+  bool WaitReady(std::chrono::milliseconds timeout = 30s);
+  void Signal(int signo);
+  // Exit status (WEXITSTATUS, or 128+signal), or nullopt if still running after `timeout`.
+  std::optional<int> Wait(std::chrono::milliseconds timeout = 60s);
+  bool running();
+
+  int port() const { return port_; }
+  int metrics_port() const { return metrics_port_; }
+  std::string log() const;
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  int metrics_port_ = 0;
+  fs::path log_file_;
+  std::optional<int> status_;
+};
+
+// Plain-HTTP GET on the metrics port: status and body (status 0 = no answer).
+std::pair<int, std::string> MetricsGet(int metrics_port, const std::string& path);
+// One sample from a Prometheus text page, e.g. Sample(page, "x_total{a=\"b\"}"); 0 if absent.
+double Sample(const std::string& page, const std::string& series);
+
+// Raw TLS connection to 127.0.0.1:port.
+struct TlsOptions {
+  fs::path ca_file;  // verify the server with it; empty = no verification
+  int min_version = 0;
+  int max_version = 0;     // e.g. TLS1_1_VERSION
+  int security_level = -1;  // -1 = OpenSSL default
+  fs::path cert_file;       // client certificate
+  fs::path key_file;
+  std::chrono::milliseconds timeout = 20s;  // per read/write (hang guard)
+};
+
+class TlsConnection {
+ public:
+  // Connects and completes the handshake. On failure, ok() is false and error() says why.
+  TlsConnection(int port, const TlsOptions& options);
+  ~TlsConnection();
+  TlsConnection(const TlsConnection&) = delete;
+  TlsConnection& operator=(const TlsConnection&) = delete;
+
+  bool ok() const { return ok_; }
+  const std::string& error() const { return error_; }
+  // Common name of the server certificate.
+  std::string PeerCommonName() const;
+  int protocol_version() const;
+
+  bool Write(const std::string& data);
+  // Reads one HTTP/1.1 response (headers + Content-Length body). Empty optional on EOF/error.
+  struct HttpResponse {
+    int status = 0;
+    std::map<std::string, std::string> headers;  // lower-case names
+    std::string body;
+  };
+  std::optional<HttpResponse> ReadResponse();
+  // True if the peer closes the connection (EOF or reset) within the read timeout.
+  bool WaitClosed();
+
+ private:
+  int fd_ = -1;
+  SSL_CTX* ctx_ = nullptr;
+  SSL* ssl_ = nullptr;
+  bool ok_ = false;
+  std::string error_;
+  std::string buffer_;
+};
+
+// An HTTP/1.1 request with Content-Length.
+std::string HttpRequest(const std::string& method, const std::string& path, const std::string& content_type,
+                        const std::string& body, bool close = false);
+
+// Test inputs.
+nlohmann::json ExamplePod();  // examples/psmdb-rs0-pod.yaml as JSON
+nlohmann::json Review(const std::string& api_version, const std::string& uid, const nlohmann::json& object,
+                      const std::string& kind = "Pod", const std::string& operation = "CREATE",
+                      const std::string& ns = "psmdb");
+std::string Base64Decode(const std::string& text);
+
+}  // namespace irsa::test

@@ -1,0 +1,161 @@
+// Unit tests of the server's small modules (no sockets): content-type matching, metrics
+// rendering, log escaping, the symlink-swap file watcher, the worker pool.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "server/config_store.h"
+#include "server/file_watcher.h"
+#include "server/logging.h"
+#include "server/metrics.h"
+#include "server/webhook_server.h"
+#include "server/worker_pool.h"
+
+namespace irsa::server {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(IsJsonContentType, AcceptsParametersAndCase) {
+  struct Case {
+    const char* value;
+    bool json;
+  };
+  for (const Case c : {Case{"application/json", true}, Case{"application/json; charset=utf-8", true},
+                       Case{"Application/JSON", true}, Case{" application/json ;charset=UTF-8", true},
+                       Case{"application/json-patch+json", false}, Case{"text/plain", false}, Case{"", false},
+                       Case{"application/jsonx", false}, Case{"application/yaml", false}}) {
+    EXPECT_EQ(IsJsonContentType(c.value), c.json) << c.value;
+  }
+}
+
+TEST(Metrics, FoldsUnknownLabelsAndRendersCumulativeBuckets) {
+  Metrics metrics("1.2.3");
+  metrics.ObserveAdmission("", "Pod", "CREATE", Outcome::kMutated, 0.00005);
+  metrics.ObserveAdmission("", "Pod", "CREATE", Outcome::kMutated, 0.003);
+  metrics.ObserveAdmission("evil", "Anything-123", "SMASH", Outcome::kSkipped, 2.0);
+  metrics.ObserveAdmission("psmdb.percona.com", "PerconaServerMongoDB", "UPDATE", Outcome::kUnchanged, 0.0001);
+  metrics.CountTlsReload(ReloadResult::kError);
+  const std::string page = metrics.Render();
+  EXPECT_NE(page.find("irsa_webhook_admission_requests_total{kind=\"Pod\",operation=\"CREATE\",outcome=\"mutated\"} 2"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("irsa_webhook_admission_requests_total{kind=\"other\",operation=\"other\",outcome=\"skipped\"} 1"),
+            std::string::npos);
+  EXPECT_EQ(page.find("Anything-123"), std::string::npos);
+  EXPECT_NE(page.find("kind=\"PerconaServerMongoDB\",operation=\"UPDATE\",outcome=\"unchanged\"} 1"), std::string::npos);
+  EXPECT_NE(page.find("irsa_webhook_admission_duration_seconds_bucket{le=\"0.0001\"} 2\n"), std::string::npos);
+  EXPECT_NE(page.find("irsa_webhook_admission_duration_seconds_bucket{le=\"0.005\"} 3\n"), std::string::npos);
+  EXPECT_NE(page.find("irsa_webhook_admission_duration_seconds_bucket{le=\"1\"} 3\n"), std::string::npos);
+  EXPECT_NE(page.find("irsa_webhook_admission_duration_seconds_bucket{le=\"+Inf\"} 4\n"), std::string::npos);
+  EXPECT_NE(page.find("irsa_webhook_admission_duration_seconds_count 4\n"), std::string::npos);
+  EXPECT_NE(page.find("irsa_webhook_tls_reloads_total{result=\"error\"} 1\n"), std::string::npos);
+  EXPECT_NE(page.find("irsa_webhook_build_info{version=\"1.2.3\"} 1\n"), std::string::npos);
+  EXPECT_NE(page.find("process_resident_memory_bytes "), std::string::npos);
+  EXPECT_EQ(metrics.AdmissionCount("", "Pod", "CREATE", Outcome::kMutated), 2U);
+}
+
+TEST(Logging, EscapesJsonStrings) {
+  std::string out;
+  AppendJsonEscaped(out, std::string("a\"b\\c\nd\x01", 8));
+  EXPECT_EQ(out, "a\\\"b\\\\c\\nd\\u0001");
+  EXPECT_TRUE(ParseLogFormat("json").ok());
+  EXPECT_FALSE(ParseLogFormat("xml").ok());
+  EXPECT_FALSE(ParseLogLevel("verbose").ok());
+}
+
+class TempDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "irsa-unit-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  void Write(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
+  fs::path dir_;
+};
+
+TEST_F(TempDirTest, FileWatcherSeesKubeletStyleSymlinkSwap) {
+  // dir/config.yaml -> ..data/config.yaml; ..data -> ..v1, then swapped to ..v2.
+  fs::create_directories(dir_ / "..v1");
+  fs::create_directories(dir_ / "..v2");
+  Write(dir_ / "..v1" / "config.yaml", "a: 1\n");
+  Write(dir_ / "..v2" / "config.yaml", "a: 2\n");  // same size, maybe same mtime
+  fs::create_directory_symlink("..v1", dir_ / "..data");
+  fs::create_symlink("..data/config.yaml", dir_ / "config.yaml");
+
+  FileWatcher watcher;
+  int changes = 0;
+  watcher.Watch({(dir_ / "config.yaml").string()}, [&] { ++changes; });
+  EXPECT_EQ(watcher.Poll(), 0U);
+  fs::create_directory_symlink("..v2", dir_ / "..data.tmp");
+  fs::rename(dir_ / "..data.tmp", dir_ / "..data");
+  EXPECT_EQ(watcher.Poll(), 1U);
+  EXPECT_EQ(changes, 1);
+  EXPECT_EQ(watcher.Poll(), 0U);
+  fs::remove(dir_ / "..data");  // gone: a change too
+  EXPECT_EQ(watcher.Poll(), 1U);
+  EXPECT_EQ(changes, 2);
+}
+
+TEST_F(TempDirTest, ConfigStoreKeepsLastGoodConfig) {
+  const fs::path file = dir_ / "config.yaml";
+  Write(file, "region: us-east-1\n");
+  ConfigStore store(file.string());
+  ASSERT_TRUE(store.Reload().ok());
+  const auto first = store.Current();
+  EXPECT_EQ(first->region, "us-east-1");
+  Write(file, "region: [not, a, string]\n");
+  const Status bad = store.Reload();
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("config.yaml"), std::string::npos) << bad.message();
+  EXPECT_EQ(store.Current(), first);
+  Write(file, "region: eu-west-1\n");
+  ASSERT_TRUE(store.Reload().ok());
+  EXPECT_EQ(store.Current()->region, "eu-west-1");
+  EXPECT_EQ(first->region, "us-east-1");  // a request holding the old snapshot keeps it
+}
+
+TEST(WorkerPool, GrowsPastBlockedJobsAndRetiresIdleThreads) {
+  WorkerPoolOptions options;
+  options.max_threads = 64;
+  options.warm_threads = 1;
+  options.idle_timeout = std::chrono::milliseconds(100);
+  WorkerPool pool(options);
+  // 32 jobs that each wait until all 32 run at once: only possible with 32 threads.
+  constexpr int kJobs = 32;
+  std::atomic<int> started{0};
+  std::atomic<int> finished{0};
+  for (int i = 0; i < kJobs; ++i) {
+    pool.Enqueue([&] {
+      ++started;
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);  // hang guard
+      while (started.load() < kJobs && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+      ++finished;
+    });
+  }
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (finished.load() < kJobs && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(started.load(), kJobs);
+  EXPECT_EQ(finished.load(), kJobs);
+  EXPECT_GE(pool.peak_threads(), static_cast<std::size_t>(kJobs));
+  // Idle threads beyond warm_threads exit.
+  const auto retire_by = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (pool.threads() > options.warm_threads && std::chrono::steady_clock::now() < retire_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(pool.threads(), options.warm_threads);
+  pool.Shutdown();
+  EXPECT_EQ(pool.threads(), 0U);
+}
+
+}  // namespace
+}  // namespace irsa::server
