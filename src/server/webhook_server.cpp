@@ -41,6 +41,9 @@ constexpr std::size_t kMaxWebhookThreads = 4096;
 constexpr std::size_t kMaxMetricsThreads = 64;
 // Requests to the metrics port carry no body; larger ones are refused.
 constexpr std::size_t kMetricsMaxRequestBytes = 64 * 1024;
+// One request per metrics connection: scrapes and probes come every few seconds at most, and
+// a listener without idle keep-alive connections stops at once on shutdown.
+constexpr std::size_t kMetricsRequestsPerConnection = 1;
 // Threads kept alive when idle, and how long the others wait for work before exiting.
 constexpr std::size_t kWarmThreads = 2;
 constexpr std::chrono::milliseconds kIdleThreadTimeout{30'000};
@@ -160,6 +163,7 @@ class WebhookServer::Impl {
     if (options_.metrics_port != 0) {
       http_ = std::make_unique<httplib::Server>();
       Tune(*http_, metrics_pool_, kMetricsMaxRequestBytes, &http_fd_);
+      http_->set_keep_alive_max_count(kMetricsRequestsPerConnection);
       SetupMetricsRoutes();
       if (auto s = BindOne(*http_, options_.metrics_port, http_fd_); !s.ok()) return s;
     }

@@ -505,6 +505,21 @@ TEST_F(ServeTest, SigtermFinishesRequestsInFlightAndExitsZero) {
   EXPECT_NE(server_.log().find("\"msg\":\"stopped\""), std::string::npos) << server_.log();
 }
 
+TEST_F(ServeTest, GracePeriodEndsAStuckShutdownWithExitZero) {
+  Start({"--shutdown-grace-seconds", "1", "--request-read-timeout-seconds", "300"});
+  // A request that never completes keeps its connection busy past the grace period.
+  TlsConnection stuck(server_.port(), Verified());
+  ASSERT_TRUE(stuck.ok()) << stuck.error();
+  ASSERT_TRUE(stuck.Write("POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                          "Content-Length: 100\r\n\r\n{"));
+  std::this_thread::sleep_for(200ms);
+  server_.Signal(SIGTERM);
+  const auto status = server_.Wait();
+  ASSERT_TRUE(status) << "server did not exit after its grace period";
+  EXPECT_EQ(*status, 0) << server_.log();
+  EXPECT_NE(server_.log().find("grace period over"), std::string::npos) << server_.log();
+}
+
 TEST_F(ServeTest, SigintWithNothingInFlightExitsZero) {
   Start();
   server_.Signal(SIGINT);
