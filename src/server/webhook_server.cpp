@@ -7,6 +7,8 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <mutex>
+#include <vector>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -35,6 +37,9 @@ constexpr std::size_t kKeepAliveMaxRequests = 1000;
 // Longest wait for one read or write on a socket (the whole request is bounded separately by
 // ListenerOptions::request_read_timeout).
 constexpr std::time_t kSocketTimeoutSeconds = 10;
+// Bodies up to this much over --max-request-bytes are read and dropped before the 413, so a
+// client still sending sees the answer instead of a reset; beyond it the connection is closed.
+constexpr std::size_t kMaxDrainBytes = 64 * 1024 * 1024;
 // Concurrent connections served on the webhook port; beyond it, connections wait in the queue.
 constexpr std::size_t kMaxWebhookThreads = 4096;
 // The metrics port serves Prometheus and the kubelet's probes: a few connections.
@@ -116,6 +121,34 @@ void Tune(httplib::Server& server, WorkerPool& pool, std::size_t max_request_byt
   server.set_write_timeout(kSocketTimeoutSeconds, 0);
   server.set_payload_max_length(max_request_bytes);
 }
+
+// AdmissionReviewers (each keeps a simdjson parser's buffers) for the requests being handled at
+// this moment. Threads are per connection and mostly idle, so a reviewer per thread would pin
+// buffers in hundreds of idle threads; a shared free list needs only as many as run at once.
+class ReviewerPool {
+ public:
+  std::unique_ptr<AdmissionReviewer> Acquire() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!free_.empty()) {
+        auto reviewer = std::move(free_.back());
+        free_.pop_back();
+        return reviewer;
+      }
+    }
+    return std::make_unique<AdmissionReviewer>();
+  }
+  void Release(std::unique_ptr<AdmissionReviewer> reviewer) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (free_.size() < kMaxIdleReviewers) free_.push_back(std::move(reviewer));
+  }
+
+ private:
+  // Reviewers kept between bursts; more are made on demand and freed after use.
+  static constexpr std::size_t kMaxIdleReviewers = 16;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<AdmissionReviewer>> free_;
+};
 
 }  // namespace
 
@@ -328,9 +361,14 @@ class WebhookServer::Impl {
         return httplib::Server::HandlerResponse::Handled;
       }
       const std::optional<int> verdict = EarlyVerdict(req, &allow);
-      // Over the limit, or a chunked body outside POST /mutate (cpp-httplib 0.11 reads
-      // chunked bodies without a limit): refuse now instead of reading it.
-      if (verdict && (*verdict == 413 || (IsChunked(req) && *verdict != 415))) {
+      // Far over the limit, or a chunked body outside POST /mutate (cpp-httplib 0.11 reads
+      // chunked bodies without a limit): refuse now instead of reading it. A body moderately
+      // over the limit is read and dropped by cpp-httplib (set_payload_max_length), so the
+      // client, still sending, gets its 413 on a connection that stays usable.
+      const bool far_over_limit =
+          verdict == 413 && req.get_header_value<std::uint64_t>("Content-Length") >
+                                static_cast<std::uint64_t>(options_.max_request_bytes) + kMaxDrainBytes;
+      if (far_over_limit || (verdict && *verdict != 413 && *verdict != 415 && IsChunked(req))) {
         ConnectionTracker::CloseAfterResponse();
         Reject(req, res, *verdict, allow, "");
         return httplib::Server::HandlerResponse::Handled;
@@ -398,8 +436,8 @@ class WebhookServer::Impl {
     if (!IsJsonContentType(req.get_header_value("Content-Type"))) {
       // Read (and drop) the body so the connection can carry the next request.
       std::size_t seen = 0;
-      const bool drained = reader([&](const char*, std::size_t n) { return (seen += n) <= limit; });
-      if (!drained) ConnectionTracker::CloseAfterResponse();
+      const bool drained = reader([&](const char*, std::size_t n) { return (seen += n) <= limit + kMaxDrainBytes; });
+      if (!drained && res.status != 413) ConnectionTracker::CloseAfterResponse();
       Reject(req, res, 415, "", "");
       return;
     }
@@ -408,17 +446,21 @@ class WebhookServer::Impl {
       body.reserve(static_cast<std::size_t>(
           std::min<std::uint64_t>(req.get_header_value<std::uint64_t>("Content-Length"), limit)));
     }
-    bool too_large = false;
+    // Over the limit (possible only for chunked bodies; a Content-Length over it is refused and
+    // drained by cpp-httplib, leaving res.status 413): keep reading and dropping up to
+    // kMaxDrainBytes, so the 413 reaches a client that is still sending.
+    std::size_t total = 0;
     const bool read = reader([&](const char* data, std::size_t n) {
-      if (body.size() + n > limit) {
-        too_large = true;
-        return false;
+      total += n;
+      if (total > limit) {
+        if (!body.empty()) std::string().swap(body);
+        return total <= limit + kMaxDrainBytes;
       }
       body.append(data, n);
       return true;
     });
-    if (too_large || res.status == 413) {
-      ConnectionTracker::CloseAfterResponse();
+    if (total > limit || res.status == 413) {
+      if (!read && res.status != 413) ConnectionTracker::CloseAfterResponse();
       Reject(req, res, 413, "", "");
       return;
     }
@@ -430,18 +472,21 @@ class WebhookServer::Impl {
     ConnectionTracker::OnRequestComplete();
     const auto started = Clock::now();
 
-    Result<AdmissionRequest> request = DecodeAdmissionReview(std::string_view(body));
-    if (!request.ok()) {
-      SetError(res, 400, "400 not a valid AdmissionReview: " + request.error());
-      logger_.Warn("invalid AdmissionReview", {{"status", 400}, {"remote", req.remote_addr}, {"error", request.error()}});
+    const std::shared_ptr<const Config> config = config_.Current();
+    std::unique_ptr<AdmissionReviewer> reviewer = reviewers_.Acquire();
+    Result<AdmissionReviewer::Reviewed> reviewed = reviewer->Review(*config, body, lookup_);
+    reviewers_.Release(std::move(reviewer));
+    if (!reviewed.ok()) {
+      SetError(res, 400, "400 not a valid AdmissionReview: " + reviewed.error());
+      logger_.Warn("invalid AdmissionReview", {{"status", 400}, {"remote", req.remote_addr}, {"error", reviewed.error()}});
       return;
     }
-    const std::shared_ptr<const Config> config = config_.Current();
-    const AdmissionResult result = Admit(*config, *request, lookup_);
-    res.body = EncodeAdmissionResponse(*request, result.mutation);
+    res.body = std::move(reviewed->response);
     res.set_header("Content-Type", "application/json");
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
 
+    const AdmissionRequest* request = &reviewed->request;
+    const AdmissionResult& result = reviewed->result;
     const Mutation& m = result.mutation;
     metrics_.ObserveAdmission(request->group, request->kind, request->operation, m.outcome, seconds);
     const LogLevel level = m.outcome == Outcome::kError ? LogLevel::kWarn : LogLevel::kInfo;
@@ -512,6 +557,7 @@ class WebhookServer::Impl {
   Metrics& metrics_;
   Logger& logger_;
 
+  ReviewerPool reviewers_;
   ConnectionTracker tracker_;
   WorkerPool webhook_pool_;
   WorkerPool metrics_pool_;

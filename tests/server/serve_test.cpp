@@ -253,8 +253,9 @@ TEST_F(ServeTest, TransportErrorsGetTheirStatusAndTheNextRequestIsServed) {
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 200) << res->body;
   }
-  EXPECT_GE(Metric("irsa_webhook_http_responses_total{listener=\"webhook\",code=\"413\"}"), 2);
-  EXPECT_GE(Metric("irsa_webhook_http_responses_total{listener=\"webhook\",code=\"415\"}"), 2);
+  // Response counters move just after the response is written: poll.
+  EXPECT_TRUE(Eventually([&] { return Metric("irsa_webhook_http_responses_total{listener=\"webhook\",code=\"413\"}") >= 2; }));
+  EXPECT_TRUE(Eventually([&] { return Metric("irsa_webhook_http_responses_total{listener=\"webhook\",code=\"415\"}") >= 2; }));
   EXPECT_TRUE(server_.running());
 }
 
@@ -414,7 +415,7 @@ TEST_F(ServeTest, RotatesCertificateOnSymlinkSwapWithoutFailingRequests) {
     TlsConnection conn(server_.port(), Verified());
     return conn.ok() && conn.PeerCommonName() == "server-2";
   })) << "new connections never got the new certificate";
-  EXPECT_GT(Metric("irsa_webhook_tls_reloads_total{result=\"success\"}"), successes_before);
+  EXPECT_TRUE(Eventually([&] { return Metric("irsa_webhook_tls_reloads_total{result=\"success\"}") > successes_before; }));
 
   // A broken pair (server-3's certificate with server-2's key) keeps server-2 in place.
   const double errors_before = Metric("irsa_webhook_tls_reloads_total{result=\"error\"}");
@@ -450,7 +451,7 @@ TEST_F(ServeTest, ReloadsConfigOnSymlinkSwapAndKeepsTheLastGoodOne) {
 
   configmap.Publish({{"config.yaml", v2}});
   EXPECT_TRUE(Eventually([&] { return InjectedRole(*client) == role_v2; })) << "the new config never took effect";
-  EXPECT_GE(Metric("irsa_webhook_config_reloads_total{result=\"success\"}"), 1);
+  EXPECT_TRUE(Eventually([&] { return Metric("irsa_webhook_config_reloads_total{result=\"success\"}") >= 1; }));
 
   const double errors_before = Metric("irsa_webhook_config_reloads_total{result=\"error\"}");
   configmap.Publish({{"config.yaml", broken}});
@@ -551,7 +552,13 @@ TEST_F(ServeTest, MetricsCountersAndHistogramMove) {
   EXPECT_EQ(delta("irsa_webhook_admission_duration_seconds_bucket{le=\"+Inf\"}"), 4);
   EXPECT_EQ(delta("irsa_webhook_admission_duration_seconds_bucket{le=\"1\"}"), 4) << after;
   EXPECT_GT(delta("irsa_webhook_admission_duration_seconds_sum"), 0);
-  EXPECT_EQ(delta("irsa_webhook_http_responses_total{listener=\"webhook\",code=\"400\"}"), 1);
+  // The response counter moves just after the response is written: poll for it.
+  EXPECT_TRUE(Eventually([&] {
+    return Sample(MetricsGet(server_.metrics_port(), "/metrics").second,
+                  "irsa_webhook_http_responses_total{listener=\"webhook\",code=\"400\"}") -
+               value(before, "irsa_webhook_http_responses_total{listener=\"webhook\",code=\"400\"}") ==
+           1;
+  }));
   EXPECT_NE(after.find("irsa_webhook_admission_duration_seconds_bucket{le=\"0.0001\"}"), std::string::npos);
   EXPECT_EQ(value(after, "irsa_webhook_build_info{version=\"0.1.0\"}"), 1) << after;
   EXPECT_GT(value(after, "process_resident_memory_bytes"), 0);
@@ -654,7 +661,8 @@ TEST_F(ServeTest, ClosesConnectionsWhoseRequestStalls) {
   char byte;
   EXPECT_LE(::recv(fd, &byte, 1, 0), 0);
   ::close(fd);
-  EXPECT_GE(Metric("irsa_webhook_stalled_connections_closed_total"), 2);
+  EXPECT_TRUE(Eventually([&] { return Metric("irsa_webhook_stalled_connections_closed_total") >= 2; }))
+      << Metric("irsa_webhook_stalled_connections_closed_total");
   auto client = Client();
   EXPECT_EQ(Post(*client, ValidReview())["response"]["allowed"], true);
 }
