@@ -1,6 +1,8 @@
 // irsa-webhook: the composition root. Picks the subcommand, and is the only place that turns a
 // result into an exit code (0 ok, 1 runtime/input error, 2 usage error). Exceptions that escape
 // a library are caught here and become one line on stderr.
+#include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -53,15 +55,25 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     status = CommandStatus::Runtime(std::string("unexpected error: ") + e.what());
   }
+  int code = 1;
   switch (status.kind) {
     case CommandStatus::Kind::kOk:
-      return 0;
+      code = 0;
+      break;
     case CommandStatus::Kind::kRuntimeError:
       std::cerr << "irsa-webhook " << command << ": " << status.message << "\n";
-      return 1;
+      code = 1;
+      break;
     case CommandStatus::Kind::kUsageError:
       std::cerr << "irsa-webhook " << command << ": " << status.message << "\n";
-      return 2;
+      code = 2;
+      break;
   }
-  return 1;
+  if (status.threads_left_running) {
+    std::cout.flush();
+    std::cerr.flush();
+    std::fflush(nullptr);
+    std::_Exit(code);
+  }
+  return code;
 }

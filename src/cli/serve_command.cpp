@@ -122,7 +122,11 @@ CommandStatus RunServe(const std::vector<std::string>& args) {
 
   auto outcome = server::Serve(options, kubernetes, logger);
   if (!outcome.ok()) return CommandStatus::Runtime(outcome.error());
-  return CommandStatus::Ok();
+  CommandStatus status = CommandStatus::Ok();
+  // Connections outlived the grace period: their threads still use the server (and whatever
+  // Kubernetes access was passed in), so nothing may be destroyed; main exits with _Exit.
+  status.threads_left_running = !outcome->drained;
+  return status;
 }
 
 }  // namespace irsa::cli

@@ -9,7 +9,9 @@ Status ConfigStore::Reload() {
   auto loaded = LoadConfigFile(path_);
   if (!loaded.ok()) return loaded.status();
   lint_ = LintConfig(*loaded);
-  current_.store(std::make_shared<const Config>(std::move(loaded).value()), std::memory_order_release);
+  auto next = std::make_shared<const Config>(std::move(loaded).value());
+  std::lock_guard<std::mutex> lock(mutex_);
+  current_.swap(next);  // the old config is freed outside the lock, by `next`
   return Status::Ok();
 }
 

@@ -1,16 +1,18 @@
 // The injection config a running server uses, and its reload (SPEC section 3: "a running server
 // keeps its last good config when a reload is invalid").
 //
-// Owns: the current Config, held as shared_ptr<const Config> and swapped atomically, so a
-// request keeps the snapshot it started with while a reload installs the next one.
+// Owns: the current Config, held as shared_ptr<const Config> and swapped under a mutex (only
+// the pointer copy is locked), so a request keeps the snapshot it started with while a reload
+// installs the next one. (Not std::atomic<std::shared_ptr>: libstdc++ 12's version is reported
+// by ThreadSanitizer, which CI runs.)
 // Never: installs an invalid config, logs or counts (the caller does, from the returned Status),
 // or watches files (FileWatcher does).
 // Thread-safety: Current() is safe from any thread, concurrently with Reload(); Reload() calls
 // are serialised by the caller (the one housekeeping thread).
 #pragma once
 
-#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -27,14 +29,18 @@ class ConfigStore {
   // Reads and validates the file; on success installs it. On error the previous config stays.
   Status Reload();
 
-  std::shared_ptr<const Config> Current() const { return current_.load(std::memory_order_acquire); }
+  std::shared_ptr<const Config> Current() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return current_;
+  }
   const std::string& path() const { return path_; }
   // Advice about the config installed by the last successful Reload() (LintConfig).
   const std::vector<std::string>& lint() const { return lint_; }
 
  private:
   std::string path_;
-  std::atomic<std::shared_ptr<const Config>> current_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<const Config> current_;
   std::vector<std::string> lint_;
 };
 

@@ -42,8 +42,8 @@ struct KubernetesAccess {
 
 struct ServeOutcome {
   // False when the grace period ended with connections still open: their threads still use
-  // the server, the logger and the lookup, so the caller must not destroy those (the process
-  // is about to exit anyway).
+  // the server, the logger and the lookup, so the caller must destroy nothing and end the
+  // process without running static destructors (std::_Exit after flushing).
   bool drained = true;
 };
 

@@ -118,12 +118,19 @@ Status TlsCredentials::Reload() {
       return Status::Error(files_.client_ca_file + ": no PEM CA certificate: " + OpenSslError());
     }
   }
-  current_.store(std::move(material), std::memory_order_release);
+  std::shared_ptr<const Material> next = std::move(material);
+  std::lock_guard<std::mutex> lock(mutex_);
+  current_.swap(next);  // the old set is freed outside the lock, by `next`
   return Status::Ok();
 }
 
+std::shared_ptr<const TlsCredentials::Material> TlsCredentials::Current() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return current_;
+}
+
 std::string TlsCredentials::Describe() const {
-  const auto material = current_.load(std::memory_order_acquire);
+  const auto material = Current();
   if (!material) return "none";
   return "subject=" + X509NameText(X509_get_subject_name(material->cert)) +
          ", notAfter=" + Asn1TimeText(X509_get0_notAfter(material->cert));
@@ -131,7 +138,7 @@ std::string TlsCredentials::Describe() const {
 
 int TlsCredentials::CertificateCallback(SSL* ssl, void* arg) {
   const auto* self = static_cast<const TlsCredentials*>(arg);
-  const auto material = self->current_.load(std::memory_order_acquire);
+  const auto material = self->Current();
   if (!material) return 0;  // aborts the handshake
   if (SSL_use_cert_and_key(ssl, material->cert, material->key, material->chain, 1) != 1) return 0;
   if (material->client_store != nullptr) {

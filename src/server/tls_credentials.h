@@ -1,8 +1,8 @@
 // The serving certificate, its key and the optional client CA, and their reload without restart.
 //
 // Owns: loading and checking a PEM certificate chain + private key (the key must match the
-// certificate) and the client CA bundle; the current set, held as an atomically swapped
-// shared_ptr; and the SSL_CTX settings of the webhook listener (minimum TLS version, AEAD
+// certificate) and the client CA bundle; the current set, held as a shared_ptr swapped under a
+// mutex (only the pointer copy is locked); and the SSL_CTX settings of the webhook listener (minimum TLS version, AEAD
 // ciphers, client-certificate verification). The SSL_CTX gets no certificate of its own: a
 // certificate callback (SSL_CTX_set_cert_cb) hands every new handshake the set current at that
 // moment, so a rotation takes effect for the next connection and never disturbs open ones.
@@ -14,8 +14,8 @@
 
 #include <openssl/ssl.h>
 
-#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -42,7 +42,7 @@ class TlsCredentials {
 
   // Loads all files; on success the new set serves the next handshake. Errors name the file.
   Status Reload();
-  bool loaded() const { return current_.load(std::memory_order_acquire) != nullptr; }
+  bool loaded() const { return Current() != nullptr; }
   // "subject=..., notAfter=..." of the current certificate, for logs.
   std::string Describe() const;
   const TlsFiles& files() const { return files_; }
@@ -54,10 +54,12 @@ class TlsCredentials {
  private:
   struct Material;
   static int CertificateCallback(SSL* ssl, void* arg);
+  std::shared_ptr<const Material> Current() const;
 
   TlsFiles files_;
   TlsMinVersion min_version_;
-  std::atomic<std::shared_ptr<const Material>> current_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<const Material> current_;
 };
 
 }  // namespace irsa::server

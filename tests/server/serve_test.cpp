@@ -33,7 +33,7 @@ class ServeTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (HasFailure() && server_.running()) std::cerr << "--- server log ---\n" << server_.log() << "\n";
+    if (HasFailure()) std::cerr << "--- server log ---\n" << server_.log() << "\n";
   }
 
   // Starts the server with examples/config.yaml and the suite's certificate unless `args`
@@ -292,6 +292,30 @@ TEST_F(ServeTest, SurvivesGarbage) {
     }
   }
   auto client = Client();
+  EXPECT_EQ(Post(*client, ValidReview())["response"]["allowed"], true);
+  EXPECT_TRUE(server_.running());
+}
+
+TEST_F(ServeTest, ServesDeeplyNestedObjectsOnSmallWorkerStacks) {
+  // Worker threads have small stacks; objects nested close to the core's depth limit (512)
+  // must still be answered, beyond it refused with 400, and the server must survive both.
+  Start();
+  auto client = Client();
+  const auto nested = [](int depth) {
+    json value = "x";
+    for (int i = 0; i < depth; ++i) value = (i % 2 == 0) ? json::array({value}) : json{{"a", value}};
+    return value;
+  };
+  for (const int depth : {400, 480, 500, 600}) {
+    SCOPED_TRACE(depth);
+    json pod = ExamplePod();
+    pod["spec"]["containers"][0]["env"][0]["valueFrom"] = nested(depth);
+    pod["spec"]["containers"][1]["x-unknown"] = nested(depth);
+    pod["metadata"]["x-unknown"] = nested(depth);
+    auto res = client->Post("/mutate", Review("admission.k8s.io/v1", "deep", pod).dump(), "application/json");
+    ASSERT_TRUE(res) << httplib::to_string(res.error());
+    EXPECT_EQ(res->status, depth <= 500 ? 200 : 400) << res->body;
+  }
   EXPECT_EQ(Post(*client, ValidReview())["response"]["allowed"], true);
   EXPECT_TRUE(server_.running());
 }
