@@ -5,7 +5,8 @@
 # both, and the server's RSS idle, under load, and after the idle worker threads retired.
 #
 # Usage: scripts/bench-serve.sh [BINARY]   (default build/release/src/cli/irsa-webhook)
-#        DURATION=15 CONNECTIONS=256 THREADS=2 scripts/bench-serve.sh
+#        DURATION=15 CONNECTIONS=256 THREADS=2 LOG_LEVEL=info scripts/bench-serve.sh
+# LOG_LEVEL defaults to info, as in production: one JSON log line per admission (to a file).
 # Needs wrk, nginx, openssl, jq (scripts/install-deps.sh). Numbers depend on the machine; the
 # two servers share it with wrk, so compare them with each other, not with other machines.
 set -euo pipefail
@@ -54,7 +55,7 @@ f:close()
 LUA
 
 "$bin" serve --config "$root/examples/config.yaml" --tls-cert-file "$work/tls.crt" --tls-key-file "$work/tls.key" \
-  --bind-address 127.0.0.1 --port "$port" --metrics-port "$metrics_port" --log-level warn 2>"$work/serve.log" &
+  --bind-address 127.0.0.1 --port "$port" --metrics-port "$metrics_port" --log-level "${LOG_LEVEL:-info}" 2>"$work/serve.log" &
 server_pid=$!
 for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$metrics_port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS --cacert "$work/ca.crt" -H 'Content-Type: application/json' --data-binary @"$work/review.json" \

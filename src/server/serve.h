@@ -49,7 +49,8 @@ struct ServeOutcome {
 
 // Process-wide settings `serve` needs before any other thread or OpenSSL use: SIGPIPE ignored,
 // OpenSSL without its atexit cleanup (threads abandoned after the grace period may still be in
-// OpenSSL when the process exits). Call first in the composition root.
+// OpenSSL when the process exits), two malloc arenas (idle memory after bursts). Call first in
+// the composition root.
 void PrepareProcess();
 
 // Serves until SIGTERM/SIGINT. Returns an error only for startup failures (bad config, bad

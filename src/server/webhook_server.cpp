@@ -1,5 +1,6 @@
 #include "webhook_server.h"
 
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -235,6 +236,12 @@ class WebhookServer::Impl {
   }
 
   void Housekeeping() {
+    // Worker threads retired after a burst: hand the memory their malloc arenas still hold back
+    // to the kernel, so an idle server returns to its idle size.
+    const std::size_t threads = webhook_pool_.threads();
+    if (threads < threads_at_last_housekeeping_) malloc_trim(0);
+    threads_at_last_housekeeping_ = threads;
+
     const std::size_t closed = tracker_.CloseStalled(options_.request_read_timeout);
     for (std::size_t i = 0; i < closed; ++i) metrics_.CountStalledConnectionClosed();
     if (closed > 0) {
@@ -571,6 +578,7 @@ class WebhookServer::Impl {
   std::atomic<bool> http_done_{false};
   std::atomic<bool> draining_{false};
   std::atomic<bool> metrics_stopping_{false};
+  std::size_t threads_at_last_housekeeping_ = 0;  // owning thread only
 };
 
 WebhookServer::WebhookServer(ListenerOptions options, TlsCredentials& tls, const ConfigStore& config,
