@@ -151,6 +151,7 @@ Result<ServeOutcome> Serve(const ServeOptions& options, const KubernetesAccess& 
     logger->Info("stopped", {{"drained", true}});
     logger->Flush();
     runtime.reset();
+    if (!signo) return Status::Error("a listener stopped unexpectedly (see the log)");
     return ServeOutcome{true};
   }
   logger->Warn(interrupted ? "second signal: exiting without waiting for open connections"

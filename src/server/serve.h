@@ -53,8 +53,9 @@ struct ServeOutcome {
 // the composition root.
 void PrepareProcess();
 
-// Serves until SIGTERM/SIGINT. Returns an error only for startup failures (bad config, bad
-// certificate, port in use); the message names the file or address.
+// Serves until SIGTERM/SIGINT. Returns an error for startup failures (bad config, bad
+// certificate, port in use; the message names the file or address) and when a listener stops
+// without being asked to.
 Result<ServeOutcome> Serve(const ServeOptions& options, const KubernetesAccess& kubernetes,
                            std::shared_ptr<Logger> logger);
 
