@@ -1,0 +1,68 @@
+#include "kube/token_source.h"
+
+#include <sys/stat.h>
+
+#include "irsa/document.h"
+
+namespace irsa::kube {
+
+TokenSource TokenSource::Static(std::string token) {
+  TokenSource source;
+  source.static_token_ = std::move(token);
+  return source;
+}
+
+TokenSource TokenSource::File(std::string path) {
+  TokenSource source;
+  source.path_ = std::move(path);
+  return source;
+}
+
+TokenSource::TokenSource(const TokenSource& other) { *this = other; }
+
+TokenSource& TokenSource::operator=(const TokenSource& other) {
+  if (this == &other) return *this;
+  std::scoped_lock lock(mu_, other.mu_);
+  static_token_ = other.static_token_;
+  path_ = other.path_;
+  cached_ = other.cached_;
+  mtime_ns_ = other.mtime_ns_;
+  size_ = other.size_;
+  read_at_ = other.read_at_;
+  return *this;
+}
+
+Result<std::string> TokenSource::Token() const {
+  if (path_.empty()) return static_token_;
+  const auto now = std::chrono::steady_clock::now();
+  struct stat st {};
+  const bool stat_ok = ::stat(path_.c_str(), &st) == 0;
+  const std::int64_t mtime_ns =
+      stat_ok ? static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec : -1;
+  const std::int64_t size = stat_ok ? static_cast<std::int64_t>(st.st_size) : -1;
+
+  std::lock_guard<std::mutex> lock(mu_);
+  const bool fresh = !cached_.empty() && mtime_ns == mtime_ns_ && size == size_ &&
+                     now - read_at_ < kTokenRecheckInterval;
+  if (fresh) return cached_;
+  auto text = ReadFileText(path_);
+  if (!text.ok()) {
+    // The kubelet swaps the file atomically, so a failed read is rare; keep using the last token
+    // rather than failing every request in that moment.
+    if (!cached_.empty()) return cached_;
+    return Status::Error("token file: " + text.error());
+  }
+  std::string token = std::move(text).value();
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  if (token.empty()) {
+    if (!cached_.empty()) return cached_;
+    return Status::Error("token file " + path_ + " is empty");
+  }
+  cached_ = std::move(token);
+  mtime_ns_ = mtime_ns;
+  size_ = size;
+  read_at_ = now;
+  return cached_;
+}
+
+}  // namespace irsa::kube
