@@ -272,23 +272,23 @@ bool ServiceAccountCache::WatchOnce(std::string& resource_version, bool& progres
   return false;
 }
 
-std::optional<ServiceAccountInfo> ServiceAccountCache::Find(std::string_view ns, std::string_view name) const {
-  {
-    std::shared_lock<std::shared_mutex> lock(store_mu_);
-    const auto ns_it = store_.namespaces.find(ns);
-    if (ns_it != store_.namespaces.end()) {
-      const auto it = ns_it->second.find(name);
-      if (it != ns_it->second.end()) {
-        ServiceAccountInfo info;
-        info.ns = ns_it->first;
-        info.name = it->first;
-        if (it->second) {
-          for (const auto& [key, value] : *it->second) info.annotations.emplace(key, value);
-        }
-        return info;
-      }
-    }
+std::optional<ServiceAccountInfo> ServiceAccountCache::FindCached(std::string_view ns, std::string_view name) const {
+  std::shared_lock<std::shared_mutex> lock(store_mu_);
+  const auto ns_it = store_.namespaces.find(ns);
+  if (ns_it == store_.namespaces.end()) return std::nullopt;
+  const auto it = ns_it->second.find(name);
+  if (it == ns_it->second.end()) return std::nullopt;
+  ServiceAccountInfo info;
+  info.ns = ns_it->first;
+  info.name = it->first;
+  if (it->second) {
+    for (const auto& [key, value] : *it->second) info.annotations.emplace(key, value);
   }
+  return info;
+}
+
+std::optional<ServiceAccountInfo> ServiceAccountCache::Find(std::string_view ns, std::string_view name) const {
+  if (auto cached = FindCached(ns, name)) return cached;
   const std::string key = Key(ns, name);
   std::promise<std::optional<ServiceAccountInfo>> promise;
   std::shared_future<std::optional<ServiceAccountInfo>> shared;
