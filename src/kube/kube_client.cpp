@@ -5,6 +5,7 @@
 #include <openssl/x509.h>
 
 #include <httplib.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <cctype>
@@ -57,6 +58,22 @@ Result<PKeyPtr> ParsePrivateKey(const std::string& pem, std::string_view what) {
   PKeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (!key) return Status::Error(std::string(what) + ": not a PEM private key (" + OpenSslError() + ")");
   return key;
+}
+
+// OpenSSL writes to sockets with write(2), not send(MSG_NOSIGNAL): a peer that closed its end
+// (a cancelled watch, a server that refused our certificate) would kill the process with SIGPIPE.
+// A server process has no use for SIGPIPE, so it is ignored unless someone installed a handler.
+void IgnoreSigpipe() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction current {};
+    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+      struct sigaction ignore {};
+      ignore.sa_handler = SIG_IGN;
+      sigemptyset(&ignore.sa_mask);
+      sigaction(SIGPIPE, &ignore, nullptr);
+    }
+  });
 }
 
 std::string ErrorHint(httplib::Error error) {
@@ -173,6 +190,7 @@ void CancelToken::Unregister() {
 // --- KubeClient ---
 
 Result<std::unique_ptr<KubeClient>> KubeClient::Create(const KubeConfig& config) {
+  IgnoreSigpipe();
   auto endpoint = std::make_unique<Endpoint>();
   std::string rest;
   if (config.server.rfind("https://", 0) == 0) {

@@ -110,7 +110,9 @@ struct WatchOptions {
 
 class KubeClient {
  public:
-  // Checks the server URL and parses client certificates; no connection is made.
+  // Checks the server URL and parses client certificates; no connection is made. The first call
+  // sets SIGPIPE to ignored (process-wide) unless a handler is installed: OpenSSL writes to
+  // sockets a peer may have closed.
   static Result<std::unique_ptr<KubeClient>> Create(const KubeConfig& config);
   ~KubeClient();
   KubeClient(const KubeClient&) = delete;
