@@ -209,10 +209,11 @@ class FakeApi {
     oldest_rv_ = rv_;
   }
 
+  // Every version handed out so far becomes too old to watch from (the next list gets a new one).
   void Compact() {
     std::lock_guard<std::mutex> lock(mu_);
     history_.clear();
-    oldest_rv_ = rv_;
+    oldest_rv_ = ++rv_;
   }
 
   void ExpireWatches() {
