@@ -4,6 +4,9 @@
 
 #include "mutate_command.h"
 #include "policy_command.h"
+#ifdef IRSA_HAVE_KUBE
+#include "reconcile_command.h"
+#endif
 #ifdef IRSA_HAVE_SERVER
 #include "serve_command.h"
 #endif
@@ -22,6 +25,9 @@ CommandStatus RunVersion(const std::vector<std::string>& args) {
 constexpr Subcommand kSubcommands[] = {
     {"mutate", RunMutate},
     {"policy", RunPolicy},
+#ifdef IRSA_HAVE_KUBE
+    {"reconcile", RunReconcile},
+#endif
 #ifdef IRSA_HAVE_SERVER
     {"serve", RunServe},
 #endif

@@ -1,0 +1,109 @@
+#include "reconcile_command.h"
+
+#include <iostream>
+#include <map>
+
+#include "flags.h"
+#include "irsa/config.h"
+#include "kube/kube_client.h"
+#include "kube/kube_config.h"
+#include "kube/reconciler.h"
+
+namespace irsa::cli {
+namespace {
+
+using nlohmann::json;
+
+json ReportJson(const kube::ReconcileReport& report) {
+  json actions = json::array();
+  for (const auto& a : report.actions) {
+    actions.push_back({{"kind", a.kind}, {"namespace", a.ns}, {"name", a.name}, {"action", a.action},
+                       {"result", a.result}, {"message", a.message}});
+  }
+  return {{"dryRun", report.dry_run}, {"failed", report.failed()}, {"actions", std::move(actions)}};
+}
+
+void PrintText(const kube::ReconcileReport& report, std::ostream& out) {
+  for (const auto& a : report.actions) {
+    if (a.result == kube::result::kWarning) continue;  // on stderr
+    out << a.kind << " " << (a.ns.empty() ? "" : a.ns + "/") << a.name << ": " << a.result;
+    if (!a.message.empty()) out << ": " << a.message;
+    out << "\n";
+  }
+  namespace r = kube::result;
+  const bool dry = report.dry_run;
+  out << "Summary: " << report.Count(dry ? r::kWouldAnnotate : r::kAnnotated) << " ServiceAccount(s) "
+      << (dry ? "to annotate" : "annotated") << ", " << report.Count(r::kAlreadyAnnotated) << " already annotated, "
+      << report.Count(r::kConflict) << " conflict(s), " << report.Count(r::kNotFound) << " missing, "
+      << report.Count(dry ? r::kWouldRestart : r::kRestarted) << " workload(s) " << (dry ? "to restart" : "restarted")
+      << ", " << report.Count(r::kBarePod) << " bare pod(s), " << report.Count(r::kUnsupportedOwner)
+      << " unsupported owner(s), " << report.Count(r::kFailed) << " failed"
+      << (dry ? " (dry run: nothing was changed)" : "") << "\n";
+}
+
+}  // namespace
+
+CommandStatus RunReconcile(const std::vector<std::string>& args) {
+  Flags flags(
+      "irsa-webhook reconcile [--config F] [--kubeconfig F] [--dry-run] [--restart-workloads] [-o text|json]\n\n"
+      "Annotates the existing ServiceAccounts that bindings name (annotateServiceAccounts, explicit names) with\n"
+      "<prefix>/role-arn; leaves a different existing role alone and reports it; reports named ServiceAccounts\n"
+      "that do not exist. With --restart-workloads, also rolls each Deployment, StatefulSet and DaemonSet\n"
+      "owning a pod the config would inject but that lacks injection (once per owner, by setting the pod\n"
+      "template annotation kubectl.kubernetes.io/restartedAt, as `kubectl rollout restart` does). Pods\n"
+      "without a controller are reported, never deleted. Exits 1 if any API call failed.\n\n"
+      "Kubernetes access: --kubeconfig, else in-cluster config, else $KUBECONFIG, else ~/.kube/config.",
+      {{"config", "", false, "FILE", "injection config (YAML or JSON); without it there are no bindings", ""},
+       {"kubeconfig", "", false, "FILE", "kubeconfig to use (current-context)", ""},
+       {"dry-run", "", true, "", "change nothing; print the same plan", ""},
+       {"restart-workloads", "", true, "", "also roll workloads whose pods lack injection", ""},
+       {"output", "o", false, "FORMAT", "text (for people) or json (for machines)", "text"}});
+  if (auto error = flags.Parse(args)) return CommandStatus::Usage(*error + "\n" + flags.Help());
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return CommandStatus::Ok();
+  }
+  if (!flags.positional().empty()) return CommandStatus::Usage("unexpected argument " + flags.positional()[0]);
+  const std::string output = flags.Get("output");
+  if (output != "text" && output != "json") {
+    return CommandStatus::Usage("-o must be text or json, not \"" + output + "\"");
+  }
+
+  Config config;
+  if (flags.Has("config")) {
+    auto loaded = LoadConfigFile(flags.Get("config"));
+    if (!loaded.ok()) return CommandStatus::Runtime(loaded.error());
+    config = std::move(loaded).value();
+  }
+  auto kube_config = kube::ResolveKubeConfigForCli(flags.Get("kubeconfig"));
+  if (!kube_config.ok()) return CommandStatus::Runtime(kube_config.error());
+  auto client = kube::KubeClient::Create(*kube_config);
+  if (!client.ok()) return CommandStatus::Runtime(client.error());
+
+  kube::ReconcileOptions options;
+  options.dry_run = flags.Get("dry-run") == "true";
+  options.restart_workloads = flags.Get("restart-workloads") == "true";
+  if (config.bindings.empty()) {
+    std::cerr << "Warning: no bindings" << (flags.Has("config") ? " in " + flags.Get("config") : " (no --config)")
+              << ": nothing to reconcile\n";
+  }
+  const kube::ReconcileReport report = kube::Reconcile(config, **client, options);
+
+  for (const auto& a : report.actions) {
+    if (a.result == kube::result::kWarning) std::cerr << "Warning: " << a.message << "\n";
+  }
+  if (output == "json") {
+    std::cout << ReportJson(report).dump(2) << "\n";
+  } else {
+    std::cout << "Reconciling with " << kube_config->source << (options.dry_run ? " (dry run)" : "") << "\n";
+    PrintText(report, std::cout);
+  }
+  if (report.failed()) {
+    return CommandStatus::Runtime(std::to_string(report.Count(kube::result::kFailed)) +
+                                  " step(s) failed (see above); for 401/403 errors see docs/reconcile.md "
+                                  "(API access and RBAC)");
+  }
+  return CommandStatus::Ok();
+}
+
+}  // namespace irsa::cli
