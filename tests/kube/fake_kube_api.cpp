@@ -20,6 +20,7 @@
 //                              path is a prefix); {"clear": true} removes all rules
 //   POST /fake/options         {"goneAsHttp": bool, "bookmarkSeconds": n}
 //   GET  /fake/patches         the patches applied, in order
+//   GET  /fake/patch-summary   the same, one text line each: "<resource> <namespace>/<name> <type>"
 //   GET  /fake/requests        every API request: method, path, query, authorized, token
 //   POST /fake/reset-log       forget recorded patches and requests
 //   GET  /fake/object?resource=R&namespace=N&name=X
@@ -678,6 +679,14 @@ int main(int argc, char** argv) {
   });
   server.Get("/fake/patches", [&](const httplib::Request&, httplib::Response& res) {
     res.set_content(api.Patches().dump(2), "application/json");
+  });
+  server.Get("/fake/patch-summary", [&](const httplib::Request&, httplib::Response& res) {
+    std::string text;
+    for (const auto& p : api.Patches()) {
+      text += p["resource"].get<std::string>() + " " + p["namespace"].get<std::string>() + "/" +
+              p["name"].get<std::string>() + " " + p["patchType"].get<std::string>() + "\n";
+    }
+    res.set_content(text, "text/plain");
   });
   server.Get("/fake/requests", [&](const httplib::Request&, httplib::Response& res) {
     res.set_content(api.Requests().dump(), "application/json");
