@@ -139,7 +139,8 @@ Result<KubeConfig> ParseKubeConfig(const json& document, std::string_view source
   std::string token_file;
   IRSA_ASSIGN_OR_RETURN(token_file, StringField(*user, "tokenFile", us_where));
   config.token_file = ResolvePath(base_dir, token_file);
-  if (!config.token.empty()) config.token_file.clear();  // kubectl: token wins over tokenFile
+  // As client-go: a tokenFile is re-read and takes precedence over a static token.
+  if (!config.token_file.empty()) config.token.clear();
   if (!config.token_file.empty() && !FileExists(config.token_file)) {
     return Status::Error(us_where + "tokenFile: " + config.token_file + ": no such file");
   }

@@ -133,7 +133,7 @@ contexts: [{name: c, context: {cluster: k, user: u}}]
   EXPECT_EQ(from_data->client_key_pem, "KEY2");
 }
 
-TEST(KubeConfigTest, TokenWinsOverTokenFile) {
+TEST(KubeConfigTest, TokenFileWinsOverToken) {
   TempDir dir;
   dir.File("token", "file-token");
   auto config = Parse(R"(
@@ -143,8 +143,8 @@ users: [{name: u, user: {token: inline, tokenFile: token}}]
 contexts: [{name: c, context: {cluster: k, user: u}}]
 )", dir.path());
   ASSERT_TRUE(config.ok()) << config.error();
-  EXPECT_EQ(config->token, "inline");
-  EXPECT_TRUE(config->token_file.empty());
+  EXPECT_EQ(config->token_file, dir.path() + "/token");
+  EXPECT_TRUE(config->token.empty());
 }
 
 struct BadCase {
