@@ -331,7 +331,10 @@ ApiResult<std::string> KubeClient::List(std::string_view path, const std::functi
     if (!list.is_object()) return ApiError{200, "", "GET " + page_path + ": not a list"};
     continue_token.clear();
     if (const auto metadata = list.find("metadata"); metadata != list.end() && metadata->is_object()) {
-      if (const auto rv = metadata->find("resourceVersion"); rv != metadata->end() && rv->is_string()) {
+      // The first page's version is the snapshot every page belongs to; a watch from it replays
+      // anything that changed while the later pages were read.
+      if (const auto rv = metadata->find("resourceVersion");
+          resource_version.empty() && rv != metadata->end() && rv->is_string()) {
         resource_version = rv->get<std::string>();
       }
       if (const auto next = metadata->find("continue"); next != metadata->end() && next->is_string()) {
