@@ -26,7 +26,9 @@ json ReportJson(const kube::ReconcileReport& report) {
 void PrintText(const kube::ReconcileReport& report, std::ostream& out) {
   for (const auto& a : report.actions) {
     if (a.result == kube::result::kWarning) continue;  // on stderr
-    out << a.kind << " " << (a.ns.empty() ? "" : a.ns + "/") << a.name << ": " << a.result;
+    std::string target = a.ns.empty() ? a.name : a.name.empty() ? a.ns : a.ns + "/" + a.name;
+    if (a.action == "list") target = "list in " + (a.ns == "*" ? std::string("all namespaces") : a.ns);
+    out << a.kind << " " << target << ": " << a.result;
     if (!a.message.empty()) out << ": " << a.message;
     out << "\n";
   }
