@@ -28,6 +28,7 @@ TokenSource& TokenSource::operator=(const TokenSource& other) {
   cached_ = other.cached_;
   mtime_ns_ = other.mtime_ns_;
   size_ = other.size_;
+  inode_ = other.inode_;
   read_at_ = other.read_at_;
   return *this;
 }
@@ -40,9 +41,12 @@ Result<std::string> TokenSource::Token() const {
   const std::int64_t mtime_ns =
       stat_ok ? static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec : -1;
   const std::int64_t size = stat_ok ? static_cast<std::int64_t>(st.st_size) : -1;
+  // The kubelet swaps a new file in (a symlink flip): a new inode is a new token even when the
+  // size and the coarse file-system timestamp happen to match.
+  const std::int64_t inode = stat_ok ? static_cast<std::int64_t>(st.st_ino) : -1;
 
   std::lock_guard<std::mutex> lock(mu_);
-  const bool fresh = !cached_.empty() && mtime_ns == mtime_ns_ && size == size_ &&
+  const bool fresh = !cached_.empty() && mtime_ns == mtime_ns_ && size == size_ && inode == inode_ &&
                      now - read_at_ < kTokenRecheckInterval;
   if (fresh) return cached_;
   auto text = ReadFileText(path_);
@@ -61,6 +65,7 @@ Result<std::string> TokenSource::Token() const {
   cached_ = std::move(token);
   mtime_ns_ = mtime_ns;
   size_ = size;
+  inode_ = inode;
   read_at_ = now;
   return cached_;
 }

@@ -1,7 +1,7 @@
 // The bearer token for the Kubernetes API: a static token, or a token file that the kubelet
 // rotates (projected ServiceAccount tokens are refreshed about every hour and expire).
 //
-// Owns: re-reading the token file when its modification time or size changes, and at least
+// Owns: re-reading the token file when its modification time, size or inode changes, and at least
 // every kTokenRecheckInterval regardless (a rotated file may keep its mtime on some volumes).
 // Never: keeps a file's token forever, or logs a token.
 // Thread-safety: Token() may be called from any number of threads.
@@ -39,6 +39,7 @@ class TokenSource {
   mutable std::string cached_;
   mutable std::int64_t mtime_ns_ = -1;
   mutable std::int64_t size_ = -1;
+  mutable std::int64_t inode_ = -1;
   mutable std::chrono::steady_clock::time_point read_at_{};
 };
 
