@@ -70,7 +70,18 @@ bool FakeKubeApiProcess::Start(int port, long long initial_resource_version) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  if (posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), environ) != 0) {
+  // Under ThreadSanitizer, the fake (only) gets suppressions for its uninstrumented httplib.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string(*e).rfind("TSAN_OPTIONS=", 0) != 0) env_strings.emplace_back(*e);
+  }
+  const char* tsan = std::getenv("TSAN_OPTIONS");
+  env_strings.push_back(std::string("TSAN_OPTIONS=") + (tsan != nullptr ? tsan : "") +
+                        " suppressions=" + TestDataDir() + "/fake-kube-api.tsan.supp");
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  if (posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), envp.data()) != 0) {
     pid_ = -1;
     return false;
   }
