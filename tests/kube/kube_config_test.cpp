@@ -153,6 +153,9 @@ struct BadCase {
   const char* expected;  // substring of the error
 };
 
+// Keeps ctest's test names readable (gtest would print the struct's bytes).
+void PrintTo(const BadCase& c, std::ostream* out) { *out << c.name; }
+
 class KubeConfigErrorTest : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(KubeConfigErrorTest, IsRejectedWithAnActionableMessage) {
