@@ -17,8 +17,12 @@ using nlohmann::json;
 json ReportJson(const kube::ReconcileReport& report) {
   json actions = json::array();
   for (const auto& a : report.actions) {
-    actions.push_back({{"kind", a.kind}, {"namespace", a.ns}, {"name", a.name}, {"action", a.action},
-                       {"result", a.result}, {"message", a.message}});
+    actions.push_back({{"kind", a.kind},
+                       {"namespace", a.ns},
+                       {"name", a.name},
+                       {"action", a.action},
+                       {"result", a.result},
+                       {"message", a.message}});
   }
   return {{"dryRun", report.dry_run}, {"failed", report.failed()}, {"actions", std::move(actions)}};
 }
@@ -27,35 +31,45 @@ void PrintText(const kube::ReconcileReport& report, std::ostream& out) {
   for (const auto& a : report.actions) {
     if (a.result == kube::result::kWarning) continue;  // on stderr
     std::string target = a.ns.empty() ? a.name : a.name.empty() ? a.ns : a.ns + "/" + a.name;
-    if (a.action == "list") target = "list in " + (a.ns == "*" ? std::string("all namespaces") : a.ns);
+    if (a.action == "list")
+      target = "list in " + (a.ns == "*" ? std::string("all namespaces") : a.ns);
     out << a.kind << " " << target << ": " << a.result;
     if (!a.message.empty()) out << ": " << a.message;
     out << "\n";
   }
   namespace r = kube::result;
   const bool dry = report.dry_run;
-  out << "Summary: " << report.Count(dry ? r::kWouldAnnotate : r::kAnnotated) << " ServiceAccount(s) "
-      << (dry ? "to annotate" : "annotated") << ", " << report.Count(r::kAlreadyAnnotated) << " already annotated, "
-      << report.Count(r::kConflict) << " conflict(s), " << report.Count(r::kNotFound) << " missing, "
-      << report.Count(dry ? r::kWouldRestart : r::kRestarted) << " workload(s) " << (dry ? "to restart" : "restarted")
-      << ", " << report.Count(r::kBarePod) << " bare pod(s), " << report.Count(r::kUnsupportedOwner)
-      << " unsupported owner(s), " << report.Count(r::kFailed) << " failed"
-      << (dry ? " (dry run: nothing was changed)" : "") << "\n";
+  out << "Summary: " << report.Count(dry ? r::kWouldAnnotate : r::kAnnotated)
+      << " ServiceAccount(s) " << (dry ? "to annotate" : "annotated") << ", "
+      << report.Count(r::kAlreadyAnnotated) << " already annotated, " << report.Count(r::kConflict)
+      << " conflict(s), " << report.Count(r::kNotFound) << " missing, "
+      << report.Count(dry ? r::kWouldRestart : r::kRestarted) << " workload(s) "
+      << (dry ? "to restart" : "restarted") << ", " << report.Count(r::kBarePod) << " bare pod(s), "
+      << report.Count(r::kUnsupportedOwner) << " unsupported owner(s), " << report.Count(r::kFailed)
+      << " failed" << (dry ? " (dry run: nothing was changed)" : "") << "\n";
 }
 
 }  // namespace
 
 CommandStatus RunReconcile(const std::vector<std::string>& args) {
   Flags flags(
-      "irsa-webhook reconcile [--config F] [--kubeconfig F] [--dry-run] [--restart-workloads] [-o text|json]\n\n"
-      "Annotates the existing ServiceAccounts that bindings name (annotateServiceAccounts, explicit names) with\n"
-      "<prefix>/role-arn; leaves a different existing role alone and reports it; reports named ServiceAccounts\n"
-      "that do not exist. With --restart-workloads, also rolls each Deployment, StatefulSet and DaemonSet\n"
-      "owning a pod the config would inject but that lacks injection (once per owner, by setting the pod\n"
-      "template annotation kubectl.kubernetes.io/restartedAt, as `kubectl rollout restart` does). Pods\n"
+      "irsa-webhook reconcile [--config F] [--kubeconfig F] [--dry-run] [--restart-workloads] [-o "
+      "text|json]\n\n"
+      "Annotates the existing ServiceAccounts that bindings name (annotateServiceAccounts, "
+      "explicit names) with\n"
+      "<prefix>/role-arn; leaves a different existing role alone and reports it; reports named "
+      "ServiceAccounts\n"
+      "that do not exist. With --restart-workloads, also rolls each Deployment, StatefulSet and "
+      "DaemonSet\n"
+      "owning a pod the config would inject but that lacks injection (once per owner, by setting "
+      "the pod\n"
+      "template annotation kubectl.kubernetes.io/restartedAt, as `kubectl rollout restart` does). "
+      "Pods\n"
       "without a controller are reported, never deleted. Exits 1 if any API call failed.\n\n"
-      "Kubernetes access: --kubeconfig, else in-cluster config, else $KUBECONFIG, else ~/.kube/config.",
-      {{"config", "", false, "FILE", "injection config (YAML or JSON); without it there are no bindings", ""},
+      "Kubernetes access: --kubeconfig, else in-cluster config, else $KUBECONFIG, else "
+      "~/.kube/config.",
+      {{"config", "", false, "FILE",
+        "injection config (YAML or JSON); without it there are no bindings", ""},
        {"kubeconfig", "", false, "FILE", "kubeconfig to use (current-context)", ""},
        {"dry-run", "", true, "", "change nothing; print the same plan", ""},
        {"restart-workloads", "", true, "", "also roll workloads whose pods lack injection", ""},
@@ -65,7 +79,8 @@ CommandStatus RunReconcile(const std::vector<std::string>& args) {
     std::cout << flags.Help();
     return CommandStatus::Ok();
   }
-  if (!flags.positional().empty()) return CommandStatus::Usage("unexpected argument " + flags.positional()[0]);
+  if (!flags.positional().empty())
+    return CommandStatus::Usage("unexpected argument " + flags.positional()[0]);
   const std::string output = flags.Get("output");
   if (output != "text" && output != "json") {
     return CommandStatus::Usage("-o must be text or json, not \"" + output + "\"");
@@ -86,7 +101,8 @@ CommandStatus RunReconcile(const std::vector<std::string>& args) {
   options.dry_run = flags.Get("dry-run") == "true";
   options.restart_workloads = flags.Get("restart-workloads") == "true";
   if (config.bindings.empty()) {
-    std::cerr << "Warning: no bindings" << (flags.Has("config") ? " in " + flags.Get("config") : " (no --config)")
+    std::cerr << "Warning: no bindings"
+              << (flags.Has("config") ? " in " + flags.Get("config") : " (no --config)")
               << ": nothing to reconcile\n";
   }
   const kube::ReconcileReport report = kube::Reconcile(config, **client, options);
@@ -97,13 +113,15 @@ CommandStatus RunReconcile(const std::vector<std::string>& args) {
   if (output == "json") {
     std::cout << ReportJson(report).dump(2) << "\n";
   } else {
-    std::cout << "Reconciling with " << kube_config->source << (options.dry_run ? " (dry run)" : "") << "\n";
+    std::cout << "Reconciling with " << kube_config->source << (options.dry_run ? " (dry run)" : "")
+              << "\n";
     PrintText(report, std::cout);
   }
   if (report.failed()) {
-    return CommandStatus::Runtime(std::to_string(report.Count(kube::result::kFailed)) +
-                                  " step(s) failed (see above); for 401/403 errors see docs/reconcile.md "
-                                  "(API access and RBAC)");
+    return CommandStatus::Runtime(
+        std::to_string(report.Count(kube::result::kFailed)) +
+        " step(s) failed (see above); for 401/403 errors see docs/reconcile.md "
+        "(API access and RBAC)");
   }
   return CommandStatus::Ok();
 }

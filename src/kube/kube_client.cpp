@@ -1,10 +1,9 @@
 #include "kube/kube_client.h"
 
+#include <httplib.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-
-#include <httplib.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -46,17 +45,21 @@ std::string OpenSslError() {
 
 Result<std::vector<X509Ptr>> ParseCertificates(const std::string& pem, std::string_view what) {
   std::vector<X509Ptr> certs;
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
-  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) certs.emplace_back(cert);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr))
+    certs.emplace_back(cert);
   ERR_clear_error();  // the loop ends on "no start line"
   if (certs.empty()) return Status::Error(std::string(what) + ": no PEM certificate found");
   return certs;
 }
 
 Result<PKeyPtr> ParsePrivateKey(const std::string& pem, std::string_view what) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
   PKeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-  if (!key) return Status::Error(std::string(what) + ": not a PEM private key (" + OpenSslError() + ")");
+  if (!key)
+    return Status::Error(std::string(what) + ": not a PEM private key (" + OpenSslError() + ")");
   return key;
 }
 
@@ -79,7 +82,8 @@ void IgnoreSigpipe() {
 std::string ErrorHint(httplib::Error error) {
   switch (error) {
     case httplib::Error::SSLServerVerification:
-      return " (the server certificate is not trusted for this address: check certificate-authority in the "
+      return " (the server certificate is not trusted for this address: check "
+             "certificate-authority in the "
              "kubeconfig, or the in-cluster ca.crt)";
     case httplib::Error::SSLLoadingCerts:
       return " (cannot load the certificate authority file)";
@@ -94,26 +98,54 @@ std::string ErrorHint(httplib::Error error) {
 std::string DescribeHttpStatus(int status) {
   const char* text = "";
   switch (status) {
-    case 400: text = " Bad Request"; break;
-    case 401: text = " Unauthorized"; break;
-    case 403: text = " Forbidden"; break;
-    case 404: text = " Not Found"; break;
-    case 405: text = " Method Not Allowed"; break;
-    case 409: text = " Conflict"; break;
-    case 410: text = " Gone"; break;
-    case 415: text = " Unsupported Media Type"; break;
-    case 422: text = " Unprocessable Entity"; break;
-    case 429: text = " Too Many Requests"; break;
-    case 500: text = " Internal Server Error"; break;
-    case 503: text = " Service Unavailable"; break;
-    case 504: text = " Gateway Timeout"; break;
-    default: break;
+    case 400:
+      text = " Bad Request";
+      break;
+    case 401:
+      text = " Unauthorized";
+      break;
+    case 403:
+      text = " Forbidden";
+      break;
+    case 404:
+      text = " Not Found";
+      break;
+    case 405:
+      text = " Method Not Allowed";
+      break;
+    case 409:
+      text = " Conflict";
+      break;
+    case 410:
+      text = " Gone";
+      break;
+    case 415:
+      text = " Unsupported Media Type";
+      break;
+    case 422:
+      text = " Unprocessable Entity";
+      break;
+    case 429:
+      text = " Too Many Requests";
+      break;
+    case 500:
+      text = " Internal Server Error";
+      break;
+    case 503:
+      text = " Service Unavailable";
+      break;
+    case 504:
+      text = " Gateway Timeout";
+      break;
+    default:
+      break;
   }
   return std::to_string(status) + text;
 }
 
 // A non-2xx answer: the Status object's message when there is one, else the start of the body.
-ApiError HttpError(std::string_view method, std::string_view path, int status, const std::string& body) {
+ApiError HttpError(std::string_view method, std::string_view path, int status,
+                   const std::string& body) {
   ApiError error;
   error.http_status = status;
   std::string detail;
@@ -128,15 +160,17 @@ ApiError HttpError(std::string_view method, std::string_view path, int status, c
   }
   if (detail.empty() && !body.empty()) detail = body.substr(0, 200);
   while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
-  error.message = std::string(method) + " " + std::string(path) + ": " + DescribeHttpStatus(status) +
-                  (detail.empty() ? "" : ": " + detail);
-  if (status == 401) error.message += " (the credentials were refused: check the token or client certificate)";
+  error.message = std::string(method) + " " + std::string(path) + ": " +
+                  DescribeHttpStatus(status) + (detail.empty() ? "" : ": " + detail);
+  if (status == 401)
+    error.message += " (the credentials were refused: check the token or client certificate)";
   return error;
 }
 
 ApiError TransportError(std::string_view method, std::string_view url, httplib::Error error) {
   ApiError e;
-  e.message = std::string(method) + " " + std::string(url) + ": " + httplib::to_string(error) + ErrorHint(error);
+  e.message = std::string(method) + " " + std::string(url) + ": " + httplib::to_string(error) +
+              ErrorHint(error);
   return e;
 }
 
@@ -146,14 +180,14 @@ struct KubeClient::Endpoint {
   bool tls = true;
   std::string host;
   int port = 443;
-  std::string path_prefix;  // e.g. "/k8s/clusters/c-1" behind a proxy; usually empty
+  std::string path_prefix;        // e.g. "/k8s/clusters/c-1" behind a proxy; usually empty
   std::vector<X509Ptr> ca_certs;  // certificate-authority-data
   X509Ptr client_cert;
   PKeyPtr client_key;
 
   std::string Url(std::string_view path) const {
-    return std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(port) + path_prefix +
-           std::string(path);
+    return std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(port) +
+           path_prefix + std::string(path);
   }
 };
 
@@ -200,16 +234,19 @@ Result<std::unique_ptr<KubeClient>> KubeClient::Create(const KubeConfig& config)
     endpoint->port = 80;
     rest = config.server.substr(7);
   } else {
-    return Status::Error(config.source + ": server " + config.server + " must start with https:// or http://");
+    return Status::Error(config.source + ": server " + config.server +
+                         " must start with https:// or http://");
   }
   const std::size_t slash = rest.find('/');
   std::string authority = rest.substr(0, slash);
   if (slash != std::string::npos) endpoint->path_prefix = rest.substr(slash);
-  while (!endpoint->path_prefix.empty() && endpoint->path_prefix.back() == '/') endpoint->path_prefix.pop_back();
+  while (!endpoint->path_prefix.empty() && endpoint->path_prefix.back() == '/')
+    endpoint->path_prefix.pop_back();
   std::size_t port_colon = std::string::npos;
   if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
     const std::size_t close = authority.find(']');
-    if (close == std::string::npos) return Status::Error(config.source + ": server " + config.server + ": bad IPv6 address");
+    if (close == std::string::npos)
+      return Status::Error(config.source + ": server " + config.server + ": bad IPv6 address");
     endpoint->host = authority.substr(1, close - 1);
     if (close + 1 < authority.size() && authority[close + 1] == ':') port_colon = close + 1;
   } else {
@@ -218,25 +255,32 @@ Result<std::unique_ptr<KubeClient>> KubeClient::Create(const KubeConfig& config)
   }
   if (port_colon != std::string::npos) {
     const std::string port = authority.substr(port_colon + 1);
-    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(port) == 0 || std::stoi(port) > 65535) {
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) == 0 ||
+        std::stoi(port) > 65535) {
       return Status::Error(config.source + ": server " + config.server + ": bad port");
     }
     endpoint->port = std::stoi(port);
   }
-  if (endpoint->host.empty()) return Status::Error(config.source + ": server " + config.server + ": no host");
+  if (endpoint->host.empty())
+    return Status::Error(config.source + ": server " + config.server + ": no host");
 
   if (!config.ca_data.empty()) {
-    IRSA_ASSIGN_OR_RETURN(endpoint->ca_certs, ParseCertificates(config.ca_data, config.source + ": certificate-authority-data"));
+    IRSA_ASSIGN_OR_RETURN(
+        endpoint->ca_certs,
+        ParseCertificates(config.ca_data, config.source + ": certificate-authority-data"));
   }
   if (!config.client_cert_pem.empty()) {
     std::vector<X509Ptr> certs;
-    IRSA_ASSIGN_OR_RETURN(certs, ParseCertificates(config.client_cert_pem, config.source + ": client certificate"));
+    IRSA_ASSIGN_OR_RETURN(
+        certs, ParseCertificates(config.client_cert_pem, config.source + ": client certificate"));
     endpoint->client_cert = std::move(certs.front());
-    IRSA_ASSIGN_OR_RETURN(endpoint->client_key, ParsePrivateKey(config.client_key_pem, config.source + ": client key"));
+    IRSA_ASSIGN_OR_RETURN(endpoint->client_key,
+                          ParsePrivateKey(config.client_key_pem, config.source + ": client key"));
     if (X509_check_private_key(endpoint->client_cert.get(), endpoint->client_key.get()) != 1) {
       ERR_clear_error();
-      return Status::Error(config.source + ": the client key does not match the client certificate");
+      return Status::Error(config.source +
+                           ": the client key does not match the client certificate");
     }
   }
   return std::unique_ptr<KubeClient>(new KubeClient(config, std::move(endpoint)));
@@ -244,7 +288,8 @@ Result<std::unique_ptr<KubeClient>> KubeClient::Create(const KubeConfig& config)
 
 KubeClient::KubeClient(KubeConfig config, std::unique_ptr<Endpoint> endpoint)
     : config_(std::move(config)), endpoint_(std::move(endpoint)) {
-  token_ = config_.token_file.empty() ? TokenSource::Static(config_.token) : TokenSource::File(config_.token_file);
+  token_ = config_.token_file.empty() ? TokenSource::Static(config_.token)
+                                      : TokenSource::File(config_.token_file);
 }
 
 KubeClient::~KubeClient() = default;
@@ -262,9 +307,10 @@ ApiResult<KubeClient::Call> KubeClient::NewCall(std::chrono::milliseconds timeou
   const TokenSource& token_source = token_;
   Call call;
   if (endpoint.tls) {
-    auto ssl = std::make_unique<httplib::SSLClient>(endpoint.host, endpoint.port, endpoint.client_cert.get(),
-                                                    endpoint.client_key.get());
-    if (!ssl->is_valid()) return ApiError{0, "", endpoint.Url("") + ": cannot set up TLS: " + OpenSslError()};
+    auto ssl = std::make_unique<httplib::SSLClient>(
+        endpoint.host, endpoint.port, endpoint.client_cert.get(), endpoint.client_key.get());
+    if (!ssl->is_valid())
+      return ApiError{0, "", endpoint.Url("") + ": cannot set up TLS: " + OpenSslError()};
     if (config.insecure_skip_tls_verify) {
       ssl->enable_server_certificate_verification(false);
     } else if (!config.ca_file.empty()) {
@@ -298,12 +344,14 @@ ApiResult<KubeClient::Call> KubeClient::NewCall(std::chrono::milliseconds timeou
   return call;
 }
 
-ApiResult<json> KubeClient::Get(std::string_view path, std::chrono::milliseconds timeout, CancelToken* cancel) const {
+ApiResult<json> KubeClient::Get(std::string_view path, std::chrono::milliseconds timeout,
+                                CancelToken* cancel) const {
   auto call = NewCall(timeout);
   if (!call.ok()) return call.error();
   const std::string full = endpoint_->path_prefix + std::string(path);
   httplib::ClientImpl* http = call->http.get();
-  if (cancel != nullptr && !cancel->Register([http] { http->stop(); })) return ApiError{0, "", "GET cancelled"};
+  if (cancel != nullptr && !cancel->Register([http] { http->stop(); }))
+    return ApiError{0, "", "GET cancelled"};
   const auto res = http->Get(full, call->headers);
   if (cancel != nullptr) {
     cancel->Unregister();
@@ -312,32 +360,39 @@ ApiResult<json> KubeClient::Get(std::string_view path, std::chrono::milliseconds
   if (!res) return TransportError("GET", endpoint_->Url(path), res.error());
   if (res->status < 200 || res->status > 299) return HttpError("GET", path, res->status, res->body);
   auto parsed = ParseJson(res->body);
-  if (!parsed.ok()) return ApiError{res->status, "", "GET " + std::string(path) + ": invalid JSON: " + parsed.error()};
+  if (!parsed.ok())
+    return ApiError{res->status, "",
+                    "GET " + std::string(path) + ": invalid JSON: " + parsed.error()};
   return std::move(parsed).value();
 }
 
-ApiResult<std::string> KubeClient::List(std::string_view path, const std::function<void(json&& item)>& on_item,
+ApiResult<std::string> KubeClient::List(std::string_view path,
+                                        const std::function<void(json&& item)>& on_item,
                                         const ListOptions& options, CancelToken* cancel) const {
   std::string continue_token;
   std::string resource_version;
   const char separator = path.find('?') == std::string_view::npos ? '?' : '&';
   do {
-    std::string page_path = std::string(path) + separator + "limit=" + std::to_string(options.page_size);
-    if (!options.label_selector.empty()) page_path += "&labelSelector=" + QueryEscape(options.label_selector);
+    std::string page_path =
+        std::string(path) + separator + "limit=" + std::to_string(options.page_size);
+    if (!options.label_selector.empty())
+      page_path += "&labelSelector=" + QueryEscape(options.label_selector);
     if (!continue_token.empty()) page_path += "&continue=" + QueryEscape(continue_token);
     auto page = Get(page_path, options.timeout, cancel);
     if (!page.ok()) return page.error();
     json& list = page.value();
     if (!list.is_object()) return ApiError{200, "", "GET " + page_path + ": not a list"};
     continue_token.clear();
-    if (const auto metadata = list.find("metadata"); metadata != list.end() && metadata->is_object()) {
+    if (const auto metadata = list.find("metadata");
+        metadata != list.end() && metadata->is_object()) {
       // The first page's version is the snapshot every page belongs to; a watch from it replays
       // anything that changed while the later pages were read.
       if (const auto rv = metadata->find("resourceVersion");
           resource_version.empty() && rv != metadata->end() && rv->is_string()) {
         resource_version = rv->get<std::string>();
       }
-      if (const auto next = metadata->find("continue"); next != metadata->end() && next->is_string()) {
+      if (const auto next = metadata->find("continue");
+          next != metadata->end() && next->is_string()) {
         continue_token = next->get<std::string>();
       }
     }
@@ -349,19 +404,24 @@ ApiResult<std::string> KubeClient::List(std::string_view path, const std::functi
 }
 
 ApiResult<Done> KubeClient::Watch(std::string_view path, const WatchOptions& options,
-                                  const std::function<bool(json&& event)>& on_event, CancelToken* cancel) const {
+                                  const std::function<bool(json&& event)>& on_event,
+                                  CancelToken* cancel) const {
   auto call = NewCall(std::chrono::duration_cast<std::chrono::milliseconds>(options.idle_timeout));
   if (!call.ok()) return call.error();
-  std::string watch_path = std::string(path) + (path.find('?') == std::string_view::npos ? '?' : '&') + "watch=1";
-  if (!options.resource_version.empty()) watch_path += "&resourceVersion=" + QueryEscape(options.resource_version);
+  std::string watch_path =
+      std::string(path) + (path.find('?') == std::string_view::npos ? '?' : '&') + "watch=1";
+  if (!options.resource_version.empty())
+    watch_path += "&resourceVersion=" + QueryEscape(options.resource_version);
   if (options.allow_bookmarks) watch_path += "&allowWatchBookmarks=true";
-  if (options.timeout_seconds > 0) watch_path += "&timeoutSeconds=" + std::to_string(options.timeout_seconds);
+  if (options.timeout_seconds > 0)
+    watch_path += "&timeoutSeconds=" + std::to_string(options.timeout_seconds);
 
   httplib::ClientImpl* http = call->http.get();
-  if (cancel != nullptr && !cancel->Register([http] { http->stop(); })) return ApiError{0, "", "watch cancelled"};
+  if (cancel != nullptr && !cancel->Register([http] { http->stop(); }))
+    return ApiError{0, "", "watch cancelled"};
   int status = 0;
-  std::string buffer;      // a partial line, or the error body
-  std::string failure;     // a malformed stream
+  std::string buffer;   // a partial line, or the error body
+  std::string failure;  // a malformed stream
   bool stopped_by_caller = false;
   const auto res = http->Get(
       endpoint_->path_prefix + watch_path, call->headers,
@@ -372,20 +432,23 @@ ApiResult<Done> KubeClient::Watch(std::string_view path, const WatchOptions& opt
       [&](const char* data, std::size_t length) {
         if (cancel != nullptr && cancel->cancelled()) return false;
         if (status < 200 || status > 299) {
-          if (buffer.size() < kMaxErrorBodyBytes) buffer.append(data, std::min(length, kMaxErrorBodyBytes));
+          if (buffer.size() < kMaxErrorBodyBytes)
+            buffer.append(data, std::min(length, kMaxErrorBodyBytes));
           return true;
         }
         std::size_t scanned = buffer.size();
         buffer.append(data, length);
         std::size_t line_start = 0;
         // The API server writes one JSON object per line.
-        for (std::size_t newline; (newline = buffer.find('\n', scanned)) != std::string::npos; scanned = newline + 1) {
+        for (std::size_t newline; (newline = buffer.find('\n', scanned)) != std::string::npos;
+             scanned = newline + 1) {
           const std::string_view line(buffer.data() + line_start, newline - line_start);
           line_start = newline + 1;
           if (line.find_first_not_of(" \r\t") == std::string_view::npos) continue;
           auto event = ParseJson(line);
           if (!event.ok() || !event->is_object()) {
-            failure = "malformed watch event: " + (event.ok() ? std::string("not an object") : event.error());
+            failure = "malformed watch event: " +
+                      (event.ok() ? std::string("not an object") : event.error());
             return false;
           }
           if (!on_event(std::move(event).value())) {
@@ -404,7 +467,8 @@ ApiResult<Done> KubeClient::Watch(std::string_view path, const WatchOptions& opt
   if (stopped_by_caller) return Done{};
   if (cancel != nullptr && cancel->cancelled()) return ApiError{0, "", "watch cancelled"};
   if (!failure.empty()) return ApiError{status, "", "WATCH " + watch_path + ": " + failure};
-  if (status != 0 && (status < 200 || status > 299)) return HttpError("WATCH", watch_path, status, buffer);
+  if (status != 0 && (status < 200 || status > 299))
+    return HttpError("WATCH", watch_path, status, buffer);
   if (!res) return TransportError("WATCH", endpoint_->Url(watch_path), res.error());
   return Done{};
 }
@@ -415,11 +479,15 @@ ApiResult<json> KubeClient::Patch(std::string_view path, const json& body, Patch
   if (!call.ok()) return call.error();
   const char* content_type = type == PatchType::kMerge ? "application/merge-patch+json"
                                                        : "application/strategic-merge-patch+json";
-  const auto res = call->http->Patch(endpoint_->path_prefix + std::string(path), call->headers, body.dump(), content_type);
+  const auto res = call->http->Patch(endpoint_->path_prefix + std::string(path), call->headers,
+                                     body.dump(), content_type);
   if (!res) return TransportError("PATCH", endpoint_->Url(path), res.error());
-  if (res->status < 200 || res->status > 299) return HttpError("PATCH", path, res->status, res->body);
+  if (res->status < 200 || res->status > 299)
+    return HttpError("PATCH", path, res->status, res->body);
   auto parsed = ParseJson(res->body);
-  if (!parsed.ok()) return ApiError{res->status, "", "PATCH " + std::string(path) + ": invalid JSON: " + parsed.error()};
+  if (!parsed.ok())
+    return ApiError{res->status, "",
+                    "PATCH " + std::string(path) + ": invalid JSON: " + parsed.error()};
   return std::move(parsed).value();
 }
 
@@ -439,8 +507,8 @@ std::string QueryEscape(std::string_view value) {
   return out;
 }
 
-std::string ResourcePath(std::string_view group_version, std::string_view resource, std::string_view ns,
-                         std::string_view name) {
+std::string ResourcePath(std::string_view group_version, std::string_view resource,
+                         std::string_view ns, std::string_view name) {
   std::string path = group_version.find('/') == std::string_view::npos ? "/api/" : "/apis/";
   path += group_version;
   if (!ns.empty()) path += "/namespaces/" + std::string(ns);

@@ -16,11 +16,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <variant>
-
-#include <nlohmann/json.hpp>
 
 #include "irsa/status.h"
 #include "kube/kube_config.h"
@@ -54,8 +53,8 @@ struct ApiError {
 template <typename T>
 class ApiResult {
  public:
-  ApiResult(T value) : data_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
-  ApiResult(ApiError error) : data_(std::move(error)) {}   // NOLINT(google-explicit-constructor)
+  ApiResult(T value) : data_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
+  ApiResult(ApiError error) : data_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
   bool ok() const { return std::holds_alternative<T>(data_); }
   const T& value() const& { return std::get<T>(data_); }
   T& value() & { return std::get<T>(data_); }
@@ -101,9 +100,9 @@ struct ListOptions {
 };
 
 struct WatchOptions {
-  std::string resource_version;     // start after this version ("" = server's choice)
-  bool allow_bookmarks = true;      // BOOKMARK events keep resource_version fresh
-  int timeout_seconds = 300;        // the server ends the stream after this long
+  std::string resource_version;  // start after this version ("" = server's choice)
+  bool allow_bookmarks = true;   // BOOKMARK events keep resource_version fresh
+  int timeout_seconds = 300;     // the server ends the stream after this long
   // No byte for this long ends the call with an error: a dead connection is not waited on forever.
   std::chrono::seconds idle_timeout{360};
 };
@@ -126,7 +125,8 @@ class KubeClient {
 
   // Lists a collection page by page (limit/continue), calling `on_item` for each item in order.
   // Returns the collection's resourceVersion (where a WATCH continues).
-  ApiResult<std::string> List(std::string_view path, const std::function<void(nlohmann::json&& item)>& on_item,
+  ApiResult<std::string> List(std::string_view path,
+                              const std::function<void(nlohmann::json&& item)>& on_item,
                               const ListOptions& options = {}, CancelToken* cancel = nullptr) const;
 
   // Streams watch events ({"type": ..., "object": ...}) to `on_event` until the server ends the
@@ -157,7 +157,7 @@ std::string QueryEscape(std::string_view value);
 
 // Path helpers: "/api/v1" for the core group, "/apis/<group>/<version>" otherwise.
 // ns empty = cluster-wide (or a cluster-scoped resource); name empty = the collection.
-std::string ResourcePath(std::string_view group_version, std::string_view resource, std::string_view ns = "",
-                         std::string_view name = "");
+std::string ResourcePath(std::string_view group_version, std::string_view resource,
+                         std::string_view ns = "", std::string_view name = "");
 
 }  // namespace irsa::kube

@@ -30,7 +30,8 @@ Result<const json*> FindNamed(const json& document, std::string_view list, std::
                               std::string_view name, std::string_view source) {
   const auto items = document.find(list);
   if (items == document.end() || !items->is_array()) {
-    return Status::Error(std::string(source) + ": " + std::string(list) + ": missing (looking for " + Quote(name) + ")");
+    return Status::Error(std::string(source) + ": " + std::string(list) +
+                         ": missing (looking for " + Quote(name) + ")");
   }
   for (const auto& item : *items) {
     if (!item.is_object()) continue;
@@ -38,18 +39,20 @@ Result<const json*> FindNamed(const json& document, std::string_view list, std::
     if (n == item.end() || !n->is_string() || n->get_ref<const std::string&>() != name) continue;
     const auto value = item.find(field);
     if (value == item.end() || !value->is_object()) {
-      return Status::Error(std::string(source) + ": " + std::string(list) + " " + Quote(name) + ": " +
-                           std::string(field) + ": must be a mapping");
+      return Status::Error(std::string(source) + ": " + std::string(list) + " " + Quote(name) +
+                           ": " + std::string(field) + ": must be a mapping");
     }
     return &*value;
   }
-  return Status::Error(std::string(source) + ": " + std::string(list) + ": no entry named " + Quote(name));
+  return Status::Error(std::string(source) + ": " + std::string(list) + ": no entry named " +
+                       Quote(name));
 }
 
 Result<std::string> StringField(const json& object, std::string_view key, std::string_view where) {
   const auto it = object.find(key);
   if (it == object.end() || it->is_null()) return std::string();
-  if (!it->is_string()) return Status::Error(std::string(where) + std::string(key) + ": must be a string");
+  if (!it->is_string())
+    return Status::Error(std::string(where) + std::string(key) + ": must be a string");
   return it->get<std::string>();
 }
 
@@ -76,14 +79,17 @@ std::string Getenv(std::string_view name) {
 
 }  // namespace
 
-Result<KubeConfig> ParseKubeConfig(const json& document, std::string_view source, std::string_view base_dir,
-                                   std::string_view context) {
-  if (!document.is_object()) return Status::Error(std::string(source) + ": a kubeconfig must be a mapping");
+Result<KubeConfig> ParseKubeConfig(const json& document, std::string_view source,
+                                   std::string_view base_dir, std::string_view context) {
+  if (!document.is_object())
+    return Status::Error(std::string(source) + ": a kubeconfig must be a mapping");
   std::string context_name(context);
   if (context_name.empty()) {
-    IRSA_ASSIGN_OR_RETURN(context_name, StringField(document, "current-context", std::string(source) + ": "));
+    IRSA_ASSIGN_OR_RETURN(context_name,
+                          StringField(document, "current-context", std::string(source) + ": "));
     if (context_name.empty()) {
-      return Status::Error(std::string(source) + ": current-context is not set (kubectl config use-context NAME)");
+      return Status::Error(std::string(source) +
+                           ": current-context is not set (kubectl config use-context NAME)");
     }
   }
   const json* ctx = nullptr;
@@ -103,19 +109,24 @@ Result<KubeConfig> ParseKubeConfig(const json& document, std::string_view source
   IRSA_ASSIGN_OR_RETURN(config.server, StringField(*cluster, "server", cl_where));
   if (config.server.empty()) return Status::Error(cl_where + "server: required");
   if (config.server.rfind("https://", 0) != 0 && config.server.rfind("http://", 0) != 0) {
-    return Status::Error(cl_where + "server: " + Quote(config.server) + " must start with https:// or http://");
+    return Status::Error(cl_where + "server: " + Quote(config.server) +
+                         " must start with https:// or http://");
   }
   std::string ca_path;
   IRSA_ASSIGN_OR_RETURN(ca_path, StringField(*cluster, "certificate-authority", cl_where));
   config.ca_file = ResolvePath(base_dir, ca_path);
-  IRSA_ASSIGN_OR_RETURN(config.ca_data, DataField(*cluster, "certificate-authority-data", cl_where));
-  if (const auto insecure = cluster->find("insecure-skip-tls-verify"); insecure != cluster->end() && !insecure->is_null()) {
-    if (!insecure->is_boolean()) return Status::Error(cl_where + "insecure-skip-tls-verify: must be true or false");
+  IRSA_ASSIGN_OR_RETURN(config.ca_data,
+                        DataField(*cluster, "certificate-authority-data", cl_where));
+  if (const auto insecure = cluster->find("insecure-skip-tls-verify");
+      insecure != cluster->end() && !insecure->is_null()) {
+    if (!insecure->is_boolean())
+      return Status::Error(cl_where + "insecure-skip-tls-verify: must be true or false");
     config.insecure_skip_tls_verify = insecure->get<bool>();
   }
   if (config.insecure_skip_tls_verify && (!config.ca_file.empty() || !config.ca_data.empty())) {
     // kubectl refuses this combination too: trusting a CA and skipping verification contradict.
-    return Status::Error(cl_where + "insecure-skip-tls-verify cannot be combined with a certificate authority");
+    return Status::Error(
+        cl_where + "insecure-skip-tls-verify cannot be combined with a certificate authority");
   }
   if (!config.ca_file.empty() && !FileExists(config.ca_file)) {
     return Status::Error(cl_where + "certificate-authority: " + config.ca_file + ": no such file");
@@ -126,13 +137,15 @@ Result<KubeConfig> ParseKubeConfig(const json& document, std::string_view source
   IRSA_ASSIGN_OR_RETURN(user, FindNamed(document, "users", "user", user_name, source));
   const std::string us_where = std::string(source) + ": user " + Quote(user_name) + ": ";
   if (user->contains("exec") || user->contains("auth-provider")) {
-    return Status::Error(us_where + "uses a credential plugin (" +
-                         std::string(user->contains("exec") ? "exec" : "auth-provider") +
-                         "), which irsa-webhook does not run; use a kubeconfig with a token or a client "
-                         "certificate (e.g. a ServiceAccount token), or run in-cluster");
+    return Status::Error(
+        us_where + "uses a credential plugin (" +
+        std::string(user->contains("exec") ? "exec" : "auth-provider") +
+        "), which irsa-webhook does not run; use a kubeconfig with a token or a client "
+        "certificate (e.g. a ServiceAccount token), or run in-cluster");
   }
   if (user->contains("username") || user->contains("password")) {
-    return Status::Error(us_where + "basic authentication (username/password) is not supported by Kubernetes "
+    return Status::Error(us_where +
+                         "basic authentication (username/password) is not supported by Kubernetes "
                          "since 1.19; use a token or a client certificate");
   }
   IRSA_ASSIGN_OR_RETURN(config.token, StringField(*user, "token", us_where));
@@ -148,17 +161,21 @@ Result<KubeConfig> ParseKubeConfig(const json& document, std::string_view source
   std::string cert_path, key_path;
   IRSA_ASSIGN_OR_RETURN(cert_path, StringField(*user, "client-certificate", us_where));
   IRSA_ASSIGN_OR_RETURN(key_path, StringField(*user, "client-key", us_where));
-  IRSA_ASSIGN_OR_RETURN(config.client_cert_pem, DataField(*user, "client-certificate-data", us_where));
+  IRSA_ASSIGN_OR_RETURN(config.client_cert_pem,
+                        DataField(*user, "client-certificate-data", us_where));
   IRSA_ASSIGN_OR_RETURN(config.client_key_pem, DataField(*user, "client-key-data", us_where));
   if (config.client_cert_pem.empty() && !cert_path.empty()) {
-    IRSA_ASSIGN_OR_RETURN(config.client_cert_pem,
-                          ReadPemFile(ResolvePath(base_dir, cert_path), us_where + "client-certificate"));
+    IRSA_ASSIGN_OR_RETURN(config.client_cert_pem, ReadPemFile(ResolvePath(base_dir, cert_path),
+                                                              us_where + "client-certificate"));
   }
   if (config.client_key_pem.empty() && !key_path.empty()) {
-    IRSA_ASSIGN_OR_RETURN(config.client_key_pem, ReadPemFile(ResolvePath(base_dir, key_path), us_where + "client-key"));
+    IRSA_ASSIGN_OR_RETURN(config.client_key_pem,
+                          ReadPemFile(ResolvePath(base_dir, key_path), us_where + "client-key"));
   }
   if (config.client_cert_pem.empty() != config.client_key_pem.empty()) {
-    return Status::Error(us_where + "a client certificate needs its key (client-certificate and client-key go together)");
+    return Status::Error(
+        us_where +
+        "a client certificate needs its key (client-certificate and client-key go together)");
   }
   return config;
 }
@@ -178,21 +195,25 @@ Result<KubeConfig> InClusterConfig(const std::string& root) {
   const std::string host = Getenv(kServiceHostEnv);
   const std::string port = Getenv(kServicePortEnv).empty() ? "443" : Getenv(kServicePortEnv);
   if (host.empty()) {
-    return Status::Error("in-cluster config: " + std::string(kServiceHostEnv) + " is not set (not running in a pod?)");
+    return Status::Error("in-cluster config: " + std::string(kServiceHostEnv) +
+                         " is not set (not running in a pod?)");
   }
   KubeConfig config;
   // An IPv6 service address needs brackets in a URL.
-  config.server = "https://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
+  config.server =
+      "https://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
   config.token_file = root + "/token";
   if (!FileExists(config.token_file)) {
     return Status::Error("in-cluster config: " + config.token_file +
                          ": no such file (is automountServiceAccountToken false for this pod?)");
   }
   config.ca_file = root + "/ca.crt";
-  if (!FileExists(config.ca_file)) return Status::Error("in-cluster config: " + config.ca_file + ": no such file");
+  if (!FileExists(config.ca_file))
+    return Status::Error("in-cluster config: " + config.ca_file + ": no such file");
   if (auto ns = ReadFileText(root + "/namespace"); ns.ok()) {
     config.ns = *ns;
-    while (!config.ns.empty() && (config.ns.back() == '\n' || config.ns.back() == ' ')) config.ns.pop_back();
+    while (!config.ns.empty() && (config.ns.back() == '\n' || config.ns.back() == ' '))
+      config.ns.pop_back();
   }
   config.source = "in-cluster (" + host + ":" + port + ")";
   return config;
@@ -211,7 +232,8 @@ Result<std::optional<KubeConfig>> ResolveKubeConfig(const std::string& kubeconfi
   return std::optional<KubeConfig>(std::move(config));
 }
 
-Result<KubeConfig> ResolveKubeConfigForCli(const std::string& kubeconfig_flag, const std::string& in_cluster_root) {
+Result<KubeConfig> ResolveKubeConfigForCli(const std::string& kubeconfig_flag,
+                                           const std::string& in_cluster_root) {
   std::optional<KubeConfig> resolved;
   IRSA_ASSIGN_OR_RETURN(resolved, ResolveKubeConfig(kubeconfig_flag, in_cluster_root));
   if (resolved) return std::move(*resolved);
@@ -220,7 +242,8 @@ Result<KubeConfig> ResolveKubeConfigForCli(const std::string& kubeconfig_flag, c
   std::size_t start = 0;
   while (start <= env.size() && !env.empty()) {
     const std::size_t colon = env.find(':', start);
-    const std::string entry = env.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    const std::string entry =
+        env.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
     if (!entry.empty()) {
       if (FileExists(entry)) return LoadKubeConfigFile(entry);
       tried += (tried.empty() ? "" : ", ") + entry;

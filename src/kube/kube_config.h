@@ -11,11 +11,10 @@
 // Thread-safety: plain values and stateless functions.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "irsa/status.h"
 
@@ -37,7 +36,7 @@ struct KubeConfig {
   std::string client_cert_pem;            // client certificate (file contents or -data)
   std::string client_key_pem;             // its private key
   std::string ns;                         // namespace of the context or of the pod; may be empty
-  std::string source;                     // for messages: "kubeconfig F (context C)" or "in-cluster"
+  std::string source;  // for messages: "kubeconfig F (context C)" or "in-cluster"
 };
 
 // Parses a kubeconfig document. `source` prefixes errors; `base_dir` resolves relative paths;
@@ -55,11 +54,13 @@ Result<KubeConfig> InClusterConfig(const std::string& root = std::string(kInClus
 // What `serve` uses: the --kubeconfig file if given, else in-cluster config when available, else
 // nullopt (config-only mode: no Kubernetes access).
 Result<std::optional<KubeConfig>> ResolveKubeConfig(
-    const std::string& kubeconfig_flag, const std::string& in_cluster_root = std::string(kInClusterRoot));
+    const std::string& kubeconfig_flag,
+    const std::string& in_cluster_root = std::string(kInClusterRoot));
 
 // What an admin's command (reconcile) uses, like kubectl: --kubeconfig, else in-cluster, else the
 // first existing file of $KUBECONFIG, else ~/.kube/config. An error when none exists.
 Result<KubeConfig> ResolveKubeConfigForCli(
-    const std::string& kubeconfig_flag, const std::string& in_cluster_root = std::string(kInClusterRoot));
+    const std::string& kubeconfig_flag,
+    const std::string& in_cluster_root = std::string(kInClusterRoot));
 
 }  // namespace irsa::kube

@@ -26,7 +26,9 @@ std::string Str(const json& object, std::initializer_list<std::string_view> path
   return at->is_string() ? at->get<std::string>() : std::string();
 }
 
-std::string Key(std::string_view ns, std::string_view name) { return std::string(ns) + "/" + std::string(name); }
+std::string Key(std::string_view ns, std::string_view name) {
+  return std::string(ns) + "/" + std::string(name);
+}
 
 // The controller of an object: the ownerReference with controller: true.
 std::optional<std::pair<std::string, std::string>> Controller(const json& object) {
@@ -37,7 +39,8 @@ std::optional<std::pair<std::string, std::string>> Controller(const json& object
   for (const auto& owner : *owners) {
     if (!owner.is_object()) continue;
     const auto controller = owner.find("controller");
-    if (controller == owner.end() || !controller->is_boolean() || !controller->get<bool>()) continue;
+    if (controller == owner.end() || !controller->is_boolean() || !controller->get<bool>())
+      continue;
     return std::make_pair(Str(owner, {"kind"}), Str(owner, {"name"}));
   }
   return std::nullopt;
@@ -54,7 +57,8 @@ class SnapshotLookup final : public ServiceAccountLookup {
     const auto it = accounts_.find(Key(ns, name));
     return it == accounts_.end() ? nullptr : &it->second;
   }
-  std::optional<ServiceAccountInfo> Find(std::string_view ns, std::string_view name) const override {
+  std::optional<ServiceAccountInfo> Find(std::string_view ns,
+                                         std::string_view name) const override {
     const auto it = accounts_.find(Key(ns, name));
     if (it == accounts_.end()) return std::nullopt;
     return it->second;
@@ -88,7 +92,8 @@ class Reconciler {
   }
 
   ReconcileReport Run() {
-    for (const auto& advice : LintConfig(config_)) Add("Config", "", "", "lint", result::kWarning, advice);
+    for (const auto& advice : LintConfig(config_))
+      Add("Config", "", "", "lint", result::kWarning, advice);
     if (!CollectNamespaces()) return std::move(report_);
     ListServiceAccounts();
     AnnotateServiceAccounts();
@@ -97,10 +102,11 @@ class Reconciler {
   }
 
  private:
-  void Add(std::string kind, std::string ns, std::string name, std::string action, std::string_view result,
-           std::string message) {
-    report_.actions.push_back(ReconcileAction{std::move(kind), std::move(ns), std::move(name), std::move(action),
-                                              std::string(result), std::move(message)});
+  void Add(std::string kind, std::string ns, std::string name, std::string action,
+           std::string_view result, std::string message) {
+    report_.actions.push_back(ReconcileAction{std::move(kind), std::move(ns), std::move(name),
+                                              std::move(action), std::string(result),
+                                              std::move(message)});
   }
 
   // The namespaces bindings cover; any "*" makes reconcile read cluster-wide.
@@ -124,7 +130,8 @@ class Reconciler {
 
   // Lists `resource` in every covered namespace (or cluster-wide); failures are reported.
   void ListEach(std::string_view group_version, std::string_view resource, std::string_view kind,
-                const std::function<void(json&&)>& on_item, std::set<std::string>* empty_namespaces = nullptr) {
+                const std::function<void(json&&)>& on_item,
+                std::set<std::string>* empty_namespaces = nullptr) {
     std::vector<std::string> scopes = cluster_wide_ ? std::vector<std::string>{""} : namespaces_;
     for (const auto& ns : scopes) {
       std::size_t count = 0;
@@ -133,8 +140,8 @@ class Reconciler {
         on_item(std::move(item));
       });
       if (!listed.ok()) {
-        Add(std::string(kind), ns.empty() ? std::string(kWildcard) : ns, "", "list", result::kFailed,
-            listed.error().message);
+        Add(std::string(kind), ns.empty() ? std::string(kWildcard) : ns, "", "list",
+            result::kFailed, listed.error().message);
       } else if (count == 0 && empty_namespaces != nullptr) {
         empty_namespaces->insert(ns);
       }
@@ -142,20 +149,25 @@ class Reconciler {
   }
 
   void ListServiceAccounts() {
-    ListEach("v1", "serviceaccounts", "ServiceAccount", [&](json&& sa) {
-      const std::string ns = Str(sa, {"metadata", "namespace"});
-      const std::string name = Str(sa, {"metadata", "name"});
-      if (ns.empty() || name.empty()) return;
-      auto info = ReadServiceAccount(sa, config_.annotation_prefix);
-      if (info.ok()) lookup_.Put(std::move(info).value());
-      // Keep the whole object only for the SAs a binding may annotate; the rest only feed lookup_.
-      for (const auto& b : config_.bindings) {
-        if (b.annotate_service_accounts && b.CoversNamespace(ns) && b.NamesServiceAccount(name)) {
-          service_accounts_.emplace(Key(ns, name), std::move(sa));
-          break;
-        }
-      }
-    }, &empty_namespaces_);
+    ListEach(
+        "v1", "serviceaccounts", "ServiceAccount",
+        [&](json&& sa) {
+          const std::string ns = Str(sa, {"metadata", "namespace"});
+          const std::string name = Str(sa, {"metadata", "name"});
+          if (ns.empty() || name.empty()) return;
+          auto info = ReadServiceAccount(sa, config_.annotation_prefix);
+          if (info.ok()) lookup_.Put(std::move(info).value());
+          // Keep the whole object only for the SAs a binding may annotate; the rest only feed
+          // lookup_.
+          for (const auto& b : config_.bindings) {
+            if (b.annotate_service_accounts && b.CoversNamespace(ns) &&
+                b.NamesServiceAccount(name)) {
+              service_accounts_.emplace(Key(ns, name), std::move(sa));
+              break;
+            }
+          }
+        },
+        &empty_namespaces_);
   }
 
   void AnnotateServiceAccounts() {
@@ -174,8 +186,9 @@ class Reconciler {
           }
           if (!any && reported.insert(Key(kWildcard, name)).second) {
             Add("ServiceAccount", std::string(kWildcard), name, "annotate", result::kNotFound,
-                "binding \"" + b.name + "\" names it, but no namespace has a ServiceAccount of that name; the "
-                "webhook annotates it when it is created");
+                "binding \"" + b.name +
+                    "\" names it, but no namespace has a ServiceAccount of that name; the "
+                    "webhook annotates it when it is created");
           }
           continue;
         }
@@ -188,9 +201,11 @@ class Reconciler {
             continue;
           }
           if (ListFailed("ServiceAccount", ns)) continue;  // unknown, already reported as failed
-          std::string message = "binding \"" + b.name + "\" names it, but it does not exist; the webhook annotates it "
+          std::string message = "binding \"" + b.name +
+                                "\" names it, but it does not exist; the webhook annotates it "
                                 "when it is created";
-          if (empty_namespaces_.count(ns) != 0) message += " (namespace " + ns + " has no ServiceAccounts: does it exist?)";
+          if (empty_namespaces_.count(ns) != 0)
+            message += " (namespace " + ns + " has no ServiceAccounts: does it exist?)";
           Add("ServiceAccount", ns, name, "annotate", result::kNotFound, std::move(message));
         }
       }
@@ -198,15 +213,18 @@ class Reconciler {
   }
 
   bool ListFailed(std::string_view kind, std::string_view ns) const {
-    return std::any_of(report_.actions.begin(), report_.actions.end(), [&](const ReconcileAction& a) {
-      return a.kind == kind && a.action == "list" && a.result == result::kFailed && (a.ns == ns || a.ns == kWildcard);
-    });
+    return std::any_of(report_.actions.begin(), report_.actions.end(),
+                       [&](const ReconcileAction& a) {
+                         return a.kind == kind && a.action == "list" &&
+                                a.result == result::kFailed && (a.ns == ns || a.ns == kWildcard);
+                       });
   }
 
   void Annotate(const std::string& ns, const std::string& name, const json& sa) {
     auto mutation = MutateServiceAccount(config_, sa, ns);
     if (!mutation.ok()) {
-      Add("ServiceAccount", ns, name, "annotate", result::kFailed, "unreadable ServiceAccount: " + mutation.error());
+      Add("ServiceAccount", ns, name, "annotate", result::kFailed,
+          "unreadable ServiceAccount: " + mutation.error());
       return;
     }
     const Mutation& m = *mutation;
@@ -214,9 +232,11 @@ class Reconciler {
     if (m.outcome == Outcome::kUnchanged) {
       if (!m.warnings.empty()) {
         Add("ServiceAccount", ns, name, "annotate", result::kConflict,
-            m.warnings.front() + "; left alone: remove or fix the annotation by hand if the binding is right");
+            m.warnings.front() +
+                "; left alone: remove or fix the annotation by hand if the binding is right");
       } else {
-        Add("ServiceAccount", ns, name, "annotate", result::kAlreadyAnnotated, key + "=" + m.role_arn);
+        Add("ServiceAccount", ns, name, "annotate", result::kAlreadyAnnotated,
+            key + "=" + m.role_arn);
       }
       return;
     }
@@ -234,10 +254,12 @@ class Reconciler {
     if (const std::string rv = Str(sa, {"metadata", "resourceVersion"}); !rv.empty()) {
       patch["metadata"]["resourceVersion"] = rv;
     }
-    auto patched = client_.Patch(ResourcePath("v1", "serviceaccounts", ns, name), patch, PatchType::kMerge);
+    auto patched =
+        client_.Patch(ResourcePath("v1", "serviceaccounts", ns, name), patch, PatchType::kMerge);
     if (!patched.ok()) {
       std::string message = patched.error().message;
-      if (patched.error().Conflict()) message += " (it changed while reconciling: run reconcile again)";
+      if (patched.error().Conflict())
+        message += " (it changed while reconciling: run reconcile again)";
       Add("ServiceAccount", ns, name, "annotate", result::kFailed, std::move(message));
       return;
     }
@@ -245,8 +267,8 @@ class Reconciler {
   }
 
   // The Deployment owning a ReplicaSet, read once per ReplicaSet.
-  ApiResult<std::optional<std::pair<std::string, std::string>>> ReplicaSetOwner(const std::string& ns,
-                                                                                const std::string& name) {
+  ApiResult<std::optional<std::pair<std::string, std::string>>> ReplicaSetOwner(
+      const std::string& ns, const std::string& name) {
     const std::string key = Key(ns, name);
     if (const auto it = replica_sets_.find(key); it != replica_sets_.end()) return it->second;
     auto rs = client_.Get(ResourcePath("apps/v1", "replicasets", ns, name));
@@ -281,22 +303,25 @@ class Reconciler {
       auto owner = Controller(pod);
       if (!owner) {
         Add("Pod", ns, name, "restart", result::kBarePod,
-            "lacks injection (role " + role + ") but has no controller to roll; reconcile never deletes pods: "
-            "recreate it yourself to inject it");
+            "lacks injection (role " + role +
+                ") but has no controller to roll; reconcile never deletes pods: "
+                "recreate it yourself to inject it");
         return;
       }
       if (owner->first == "ReplicaSet") {
         auto rs_owner = ReplicaSetOwner(ns, owner->second);
         if (!rs_owner.ok()) {
           if (reported_replica_sets.insert(Key(ns, owner->second)).second) {
-            Add("ReplicaSet", ns, owner->second, "inspect", result::kFailed, rs_owner.error().message);
+            Add("ReplicaSet", ns, owner->second, "inspect", result::kFailed,
+                rs_owner.error().message);
           }
           return;
         }
         if (!rs_owner.value() || rs_owner.value()->first != "Deployment") {
           if (reported_replica_sets.insert(Key(ns, owner->second)).second) {
             Add("ReplicaSet", ns, owner->second, "restart", result::kUnsupportedOwner,
-                "owns pod " + name + " that lacks injection, but no Deployment controls it; roll it yourself");
+                "owns pod " + name +
+                    " that lacks injection, but no Deployment controls it; roll it yourself");
           }
           return;
         }
@@ -304,8 +329,8 @@ class Reconciler {
       }
       if (WorkloadResource(owner->first).empty()) {
         Add("Pod", ns, name, "restart", result::kUnsupportedOwner,
-            "lacks injection (role " + role + "); its controller " + owner->first + " " + owner->second +
-                " cannot be rolled by reconcile: restart it yourself");
+            "lacks injection (role " + role + "); its controller " + owner->first + " " +
+                owner->second + " cannot be rolled by reconcile: restart it yourself");
         return;
       }
       const std::string key = owner->first + "/" + Key(ns, owner->second);
@@ -314,7 +339,8 @@ class Reconciler {
       ++workloads[it->second].pods;
     });
 
-    const std::string restarted_at = options_.restarted_at.empty() ? NowRfc3339() : options_.restarted_at;
+    const std::string restarted_at =
+        options_.restarted_at.empty() ? NowRfc3339() : options_.restarted_at;
     for (const auto& w : workloads) {
       const std::string why = std::to_string(w.pods) + (w.pods == 1 ? " pod lacks" : " pods lack") +
                               " injection (e.g. " + w.example_pod + ", role " + w.role_arn + ")";
@@ -324,9 +350,12 @@ class Reconciler {
       }
       // What `kubectl rollout restart` sends: a new pod template annotation rolls the pods.
       const json patch = {
-          {"spec", {{"template", {{"metadata", {{"annotations", {{std::string(kRestartedAtAnnotation), restarted_at}}}}}}}}}};
-      auto patched = client_.Patch(ResourcePath("apps/v1", WorkloadResource(w.kind), w.ns, w.name), patch,
-                                   PatchType::kStrategicMerge);
+          {"spec",
+           {{"template",
+             {{"metadata",
+               {{"annotations", {{std::string(kRestartedAtAnnotation), restarted_at}}}}}}}}}};
+      auto patched = client_.Patch(ResourcePath("apps/v1", WorkloadResource(w.kind), w.ns, w.name),
+                                   patch, PatchType::kStrategicMerge);
       if (!patched.ok()) {
         Add(w.kind, w.ns, w.name, "restart", result::kFailed, patched.error().message);
         continue;
@@ -353,11 +382,12 @@ class Reconciler {
 bool ReconcileReport::failed() const { return Count(result::kFailed) != 0; }
 
 std::size_t ReconcileReport::Count(std::string_view r) const {
-  return static_cast<std::size_t>(
-      std::count_if(actions.begin(), actions.end(), [&](const ReconcileAction& a) { return a.result == r; }));
+  return static_cast<std::size_t>(std::count_if(
+      actions.begin(), actions.end(), [&](const ReconcileAction& a) { return a.result == r; }));
 }
 
-ReconcileReport Reconcile(const Config& config, const KubeClient& client, const ReconcileOptions& options) {
+ReconcileReport Reconcile(const Config& config, const KubeClient& client,
+                          const ReconcileOptions& options) {
   return Reconciler(config, client, options).Run();
 }
 

@@ -32,14 +32,14 @@ namespace result {
 inline constexpr std::string_view kAnnotated = "annotated";
 inline constexpr std::string_view kWouldAnnotate = "would-annotate";
 inline constexpr std::string_view kAlreadyAnnotated = "already-annotated";
-inline constexpr std::string_view kConflict = "conflict";          // another role-arn kept
-inline constexpr std::string_view kNotFound = "not-found";         // a named SA does not exist
+inline constexpr std::string_view kConflict = "conflict";   // another role-arn kept
+inline constexpr std::string_view kNotFound = "not-found";  // a named SA does not exist
 inline constexpr std::string_view kRestarted = "restarted";
 inline constexpr std::string_view kWouldRestart = "would-restart";
-inline constexpr std::string_view kBarePod = "bare-pod";           // no controller: not restarted
+inline constexpr std::string_view kBarePod = "bare-pod";  // no controller: not restarted
 inline constexpr std::string_view kUnsupportedOwner = "unsupported-owner";  // e.g. a Job
-inline constexpr std::string_view kWarning = "warning";            // config advice (LintConfig)
-inline constexpr std::string_view kFailed = "failed";              // an API call failed
+inline constexpr std::string_view kWarning = "warning";  // config advice (LintConfig)
+inline constexpr std::string_view kFailed = "failed";    // an API call failed
 }  // namespace result
 
 struct ReconcileOptions {
@@ -49,8 +49,8 @@ struct ReconcileOptions {
 };
 
 struct ReconcileAction {
-  std::string kind;     // ServiceAccount, Deployment, StatefulSet, DaemonSet, ReplicaSet, Pod, Config
-  std::string ns;       // "*" for a ServiceAccount found in no namespace of a "*" binding
+  std::string kind;  // ServiceAccount, Deployment, StatefulSet, DaemonSet, ReplicaSet, Pod, Config
+  std::string ns;    // "*" for a ServiceAccount found in no namespace of a "*" binding
   std::string name;
   std::string action;   // annotate, restart, list, inspect, lint
   std::string result;   // one of result::k*
@@ -65,7 +65,8 @@ struct ReconcileReport {
   std::size_t Count(std::string_view result) const;
 };
 
-ReconcileReport Reconcile(const Config& config, const KubeClient& client, const ReconcileOptions& options);
+ReconcileReport Reconcile(const Config& config, const KubeClient& client,
+                          const ReconcileOptions& options);
 
 // The current time as RFC 3339 in UTC, e.g. "2025-01-31T12:00:00Z".
 std::string NowRfc3339();

@@ -72,22 +72,23 @@ void ServiceAccountCache::Store::Erase(std::string_view ns, std::string_view nam
 
 // --- ServiceAccountCache ---
 
-ServiceAccountCache::ServiceAccountCache(std::shared_ptr<const KubeClient> client, std::string annotation_prefix,
-                                         LogFunction log, ServiceAccountCacheOptions options)
+ServiceAccountCache::ServiceAccountCache(std::shared_ptr<const KubeClient> client,
+                                         std::string annotation_prefix, LogFunction log,
+                                         ServiceAccountCacheOptions options)
     : client_(std::move(client)),
       prefix_(std::move(annotation_prefix)),
       log_(std::move(log)),
       options_(options),
       random_state_(std::random_device{}()) {}
 
-Result<std::unique_ptr<ServiceAccountCache>> ServiceAccountCache::Create(const KubeConfig& config,
-                                                                         std::string annotation_prefix,
-                                                                         LogFunction log,
-                                                                         ServiceAccountCacheOptions options) {
+Result<std::unique_ptr<ServiceAccountCache>> ServiceAccountCache::Create(
+    const KubeConfig& config, std::string annotation_prefix, LogFunction log,
+    ServiceAccountCacheOptions options) {
   std::unique_ptr<KubeClient> client;
   IRSA_ASSIGN_OR_RETURN(client, KubeClient::Create(config));
   return std::make_unique<ServiceAccountCache>(std::shared_ptr<const KubeClient>(std::move(client)),
-                                               std::move(annotation_prefix), std::move(log), options);
+                                               std::move(annotation_prefix), std::move(log),
+                                               options);
 }
 
 ServiceAccountCache::~ServiceAccountCache() { Stop(); }
@@ -121,11 +122,15 @@ bool ServiceAccountCache::Sleep(std::chrono::milliseconds delay) {
 }
 
 std::chrono::milliseconds ServiceAccountCache::NextBackoff() {
-  backoff_ = backoff_.count() == 0 ? options_.initial_backoff : std::min(backoff_ * 2, options_.max_backoff);
+  backoff_ = backoff_.count() == 0 ? options_.initial_backoff
+                                   : std::min(backoff_ * 2, options_.max_backoff);
   // "Equal jitter": half fixed, half random, so replicas spread out but still back off.
   random_state_ = random_state_ * 6364136223846793005ULL + 1442695040888963407ULL;
   const auto half = backoff_.count() / 2;
-  const auto jitter = half > 0 ? static_cast<long long>((random_state_ >> 33) % static_cast<std::uint64_t>(half + 1)) : 0;
+  const auto jitter =
+      half > 0
+          ? static_cast<long long>((random_state_ >> 33) % static_cast<std::uint64_t>(half + 1))
+          : 0;
   return std::chrono::milliseconds(backoff_.count() - half + jitter);
 }
 
@@ -140,8 +145,8 @@ void ServiceAccountCache::Run() {
     if (!listed.ok()) {
       if (cancel_->cancelled()) return;
       const auto delay = NextBackoff();
-      Log(LogLevel::kWarn, "ServiceAccount cache: list failed, retrying in " + std::to_string(delay.count()) +
-                               " ms: " + listed.error().message);
+      Log(LogLevel::kWarn, "ServiceAccount cache: list failed, retrying in " +
+                               std::to_string(delay.count()) + " ms: " + listed.error().message);
       if (!Sleep(delay)) return;
       continue;
     }
@@ -158,7 +163,8 @@ void ServiceAccountCache::Run() {
         continue;
       }
       const auto delay = NextBackoff();
-      Log(LogLevel::kDebug, "ServiceAccount cache: watch reconnect in " + std::to_string(delay.count()) + " ms");
+      Log(LogLevel::kDebug,
+          "ServiceAccount cache: watch reconnect in " + std::to_string(delay.count()) + " ms");
       if (!Sleep(delay)) return;
     }
   }
@@ -190,9 +196,10 @@ ApiResult<std::string> ServiceAccountCache::Relist() {
   fresh = Store();
   lists_.fetch_add(1);
   const bool first = !synced_.exchange(true, std::memory_order_acq_rel);
-  Log(LogLevel::kInfo, std::string("ServiceAccount cache: ") + (first ? "synced" : "relisted") + ": " +
-                           std::to_string(count) + " ServiceAccounts at resourceVersion " + listed.value() +
-                           (skipped != 0 ? " (" + std::to_string(skipped) + " unreadable skipped)" : ""));
+  Log(LogLevel::kInfo,
+      std::string("ServiceAccount cache: ") + (first ? "synced" : "relisted") + ": " +
+          std::to_string(count) + " ServiceAccounts at resourceVersion " + listed.value() +
+          (skipped != 0 ? " (" + std::to_string(skipped) + " unreadable skipped)" : ""));
   return listed;
 }
 
@@ -203,12 +210,14 @@ void ServiceAccountCache::ApplyEvent(const json& event, std::string& resource_ve
   const std::string& kind = type->get_ref<const std::string&>();
   if (kind == "ERROR") {
     const json* code = Field(*object, "code");
-    const std::string message = Field(*object, "message") != nullptr && (*object)["message"].is_string()
-                                    ? (*object)["message"].get<std::string>()
-                                    : object->dump();
+    const std::string message =
+        Field(*object, "message") != nullptr && (*object)["message"].is_string()
+            ? (*object)["message"].get<std::string>()
+            : object->dump();
     if (code != nullptr && code->is_number_integer() && code->get<int>() == 410) {
       gone = true;
-      Log(LogLevel::kInfo, "ServiceAccount cache: watch expired (410 Gone: " + message + "), relisting");
+      Log(LogLevel::kInfo,
+          "ServiceAccount cache: watch expired (410 Gone: " + message + "), relisting");
     } else {
       Log(LogLevel::kWarn, "ServiceAccount cache: watch error event: " + message);
     }
@@ -245,7 +254,9 @@ bool ServiceAccountCache::WatchOnce(std::string& resource_version, bool& progres
   options.allow_bookmarks = true;
   random_state_ = random_state_ * 6364136223846793005ULL + 1442695040888963407ULL;
   const auto base = options_.watch_timeout.count();
-  options.timeout_seconds = static_cast<int>(base + static_cast<long long>((random_state_ >> 33) % static_cast<std::uint64_t>(base > 0 ? base : 1)));
+  options.timeout_seconds = static_cast<int>(
+      base + static_cast<long long>((random_state_ >> 33) %
+                                    static_cast<std::uint64_t>(base > 0 ? base : 1)));
   options.idle_timeout = std::chrono::seconds(options.timeout_seconds + 60);
   bool gone = false;
   std::uint64_t events = 0;
@@ -261,10 +272,12 @@ bool ServiceAccountCache::WatchOnce(std::string& resource_version, bool& progres
   if (gone) return true;
   if (!watched.ok()) {
     if (watched.error().Gone()) {
-      Log(LogLevel::kInfo, "ServiceAccount cache: resourceVersion " + resource_version + " expired (410 Gone), relisting");
+      Log(LogLevel::kInfo, "ServiceAccount cache: resourceVersion " + resource_version +
+                               " expired (410 Gone), relisting");
       return true;
     }
-    if (!cancel_->cancelled()) Log(LogLevel::kWarn, "ServiceAccount cache: watch failed: " + watched.error().message);
+    if (!cancel_->cancelled())
+      Log(LogLevel::kWarn, "ServiceAccount cache: watch failed: " + watched.error().message);
     progressed = false;
     return false;
   }
@@ -272,7 +285,8 @@ bool ServiceAccountCache::WatchOnce(std::string& resource_version, bool& progres
   return false;
 }
 
-std::optional<ServiceAccountInfo> ServiceAccountCache::FindCached(std::string_view ns, std::string_view name) const {
+std::optional<ServiceAccountInfo> ServiceAccountCache::FindCached(std::string_view ns,
+                                                                  std::string_view name) const {
   std::shared_lock<std::shared_mutex> lock(store_mu_);
   const auto ns_it = store_.namespaces.find(ns);
   if (ns_it == store_.namespaces.end()) return std::nullopt;
@@ -287,7 +301,8 @@ std::optional<ServiceAccountInfo> ServiceAccountCache::FindCached(std::string_vi
   return info;
 }
 
-std::optional<ServiceAccountInfo> ServiceAccountCache::Find(std::string_view ns, std::string_view name) const {
+std::optional<ServiceAccountInfo> ServiceAccountCache::Find(std::string_view ns,
+                                                            std::string_view name) const {
   if (auto cached = FindCached(ns, name)) return cached;
   const std::string key = Key(ns, name);
   std::promise<std::optional<ServiceAccountInfo>> promise;
@@ -321,20 +336,22 @@ std::optional<ServiceAccountInfo> ServiceAccountCache::Find(std::string_view ns,
   return value;
 }
 
-std::optional<ServiceAccountInfo> ServiceAccountCache::FetchMiss(const std::string& key, std::string_view ns,
+std::optional<ServiceAccountInfo> ServiceAccountCache::FetchMiss(const std::string& key,
+                                                                 std::string_view ns,
                                                                  std::string_view name) const {
   miss_gets_.fetch_add(1, std::memory_order_relaxed);
   auto got = client_->Get(ResourcePath("v1", "serviceaccounts", ns, name), options_.miss_timeout);
   if (!got.ok()) {
     if (!got.error().NotFound()) {
-      Log(LogLevel::kWarn, "ServiceAccount cache: miss GET for " + key + " failed (pod handled from config alone): " +
-                               got.error().message);
+      Log(LogLevel::kWarn, "ServiceAccount cache: miss GET for " + key +
+                               " failed (pod handled from config alone): " + got.error().message);
     }
     return std::nullopt;
   }
   auto info = ReadServiceAccount(got.value(), prefix_);
   if (!info.ok()) {
-    Log(LogLevel::kWarn, "ServiceAccount cache: unreadable ServiceAccount " + key + ": " + info.error());
+    Log(LogLevel::kWarn,
+        "ServiceAccount cache: unreadable ServiceAccount " + key + ": " + info.error());
     return std::nullopt;
   }
   if (info->ns.empty()) info->ns = std::string(ns);

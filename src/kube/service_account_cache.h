@@ -58,17 +58,18 @@ class ServiceAccountCache final : public ServiceAccountLookup {
     std::size_t service_accounts = 0;  // known to exist
     std::size_t annotated = 0;         // with at least one "<prefix>/" annotation
     std::size_t namespaces = 0;
-    std::uint64_t lists = 0;           // complete lists (the first one and every relist)
+    std::uint64_t lists = 0;  // complete lists (the first one and every relist)
     std::uint64_t watch_events = 0;
-    std::uint64_t miss_gets = 0;       // GETs sent on cache misses
+    std::uint64_t miss_gets = 0;  // GETs sent on cache misses
   };
 
   // `annotation_prefix` is Config::annotation_prefix (e.g. "eks.amazonaws.com").
-  ServiceAccountCache(std::shared_ptr<const KubeClient> client, std::string annotation_prefix, LogFunction log,
-                      ServiceAccountCacheOptions options = {});
+  ServiceAccountCache(std::shared_ptr<const KubeClient> client, std::string annotation_prefix,
+                      LogFunction log, ServiceAccountCacheOptions options = {});
   // Convenience for the composition root.
-  static Result<std::unique_ptr<ServiceAccountCache>> Create(const KubeConfig& config, std::string annotation_prefix,
-                                                             LogFunction log, ServiceAccountCacheOptions options = {});
+  static Result<std::unique_ptr<ServiceAccountCache>> Create(
+      const KubeConfig& config, std::string annotation_prefix, LogFunction log,
+      ServiceAccountCacheOptions options = {});
   ~ServiceAccountCache() override;
   ServiceAccountCache(const ServiceAccountCache&) = delete;
   ServiceAccountCache& operator=(const ServiceAccountCache&) = delete;
@@ -94,7 +95,8 @@ class ServiceAccountCache final : public ServiceAccountLookup {
   };
   // Only "<prefix>/" annotations, sorted by key; most ServiceAccounts have none (nullptr).
   using Annotations = std::vector<std::pair<std::string, std::string>>;
-  using Accounts = std::unordered_map<std::string, std::unique_ptr<const Annotations>, StringHash, std::equal_to<>>;
+  using Accounts = std::unordered_map<std::string, std::unique_ptr<const Annotations>, StringHash,
+                                      std::equal_to<>>;
   struct Store {
     std::unordered_map<std::string, Accounts, StringHash, std::equal_to<>> namespaces;
     std::size_t size = 0;
@@ -132,7 +134,8 @@ class ServiceAccountCache final : public ServiceAccountLookup {
 
   mutable std::mutex miss_mu_;
   mutable std::unordered_map<std::string, Remembered> remembered_;
-  mutable std::unordered_map<std::string, std::shared_future<std::optional<ServiceAccountInfo>>> in_flight_;
+  mutable std::unordered_map<std::string, std::shared_future<std::optional<ServiceAccountInfo>>>
+      in_flight_;
 
   std::mutex run_mu_;
   std::condition_variable run_cv_;

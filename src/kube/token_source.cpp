@@ -46,8 +46,8 @@ Result<std::string> TokenSource::Token() const {
   const std::int64_t inode = stat_ok ? static_cast<std::int64_t>(st.st_ino) : -1;
 
   std::lock_guard<std::mutex> lock(mu_);
-  const bool fresh = !cached_.empty() && mtime_ns == mtime_ns_ && size == size_ && inode == inode_ &&
-                     now - read_at_ < kTokenRecheckInterval;
+  const bool fresh = !cached_.empty() && mtime_ns == mtime_ns_ && size == size_ &&
+                     inode == inode_ && now - read_at_ < kTokenRecheckInterval;
   if (fresh) return cached_;
   auto text = ReadFileText(path_);
   if (!text.ok()) {
@@ -57,7 +57,8 @@ Result<std::string> TokenSource::Token() const {
     return Status::Error("token file: " + text.error());
   }
   std::string token = std::move(text).value();
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
+    token.pop_back();
   if (token.empty()) {
     if (!cached_.empty()) return cached_;
     return Status::Error("token file " + path_ + " is empty");

@@ -31,11 +31,10 @@
 //                      [--initial-resource-version N] [--client-cert-auth]
 // The TLS directory gets tls.crt/tls.key (reused when present, so a restarted server keeps its
 // certificate); the ready file gets the port once listening.
+#include <httplib.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <signal.h>
-
-#include <httplib.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -46,13 +45,12 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "irsa/document.h"
 
@@ -96,11 +94,13 @@ const ResourceType* TypeByKind(std::string_view kind) {
 }
 
 json StatusObject(int code, const std::string& reason, const std::string& message) {
-  return {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()}, {"status", "Failure"},
-          {"message", message}, {"reason", reason}, {"code", code}};
+  return {{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", json::object()},
+          {"status", "Failure"}, {"message", message}, {"reason", reason},
+          {"code", code}};
 }
 
-void SendStatus(httplib::Response& res, int code, const std::string& reason, const std::string& message) {
+void SendStatus(httplib::Response& res, int code, const std::string& reason,
+                const std::string& message) {
   res.status = code;
   res.set_content(StatusObject(code, reason, message).dump(), "application/json");
 }
@@ -123,7 +123,10 @@ struct FailRule {
 class FakeApi {
  public:
   FakeApi(std::string token_file, std::int64_t initial_rv, bool client_cert_auth)
-      : token_file_(std::move(token_file)), rv_(initial_rv), oldest_rv_(initial_rv), client_cert_auth_(client_cert_auth) {}
+      : token_file_(std::move(token_file)),
+        rv_(initial_rv),
+        oldest_rv_(initial_rv),
+        client_cert_auth_(client_cert_auth) {}
 
   void Stop() {
     {
@@ -195,13 +198,18 @@ class FakeApi {
     for (int i = 0; i < count; ++i) {
       std::snprintf(ns, sizeof ns, "team-%04d", i % namespaces);
       std::snprintf(name, sizeof name, "workload-sa-%06d", i);
-      json sa = {{"apiVersion", "v1"}, {"kind", "ServiceAccount"},
-                 {"metadata", {{"name", name}, {"namespace", ns}, {"uid", "gen-" + std::to_string(i)},
-                               {"resourceVersion", std::to_string(++rv_)},
-                               {"creationTimestamp", "2025-01-01T00:00:00Z"},
-                               {"annotations", {{"kubectl.kubernetes.io/last-applied-configuration", "{}"}}}}}};
+      json sa = {{"apiVersion", "v1"},
+                 {"kind", "ServiceAccount"},
+                 {"metadata",
+                  {{"name", name},
+                   {"namespace", ns},
+                   {"uid", "gen-" + std::to_string(i)},
+                   {"resourceVersion", std::to_string(++rv_)},
+                   {"creationTimestamp", "2025-01-01T00:00:00Z"},
+                   {"annotations", {{"kubectl.kubernetes.io/last-applied-configuration", "{}"}}}}}};
       if (annotate_every > 0 && i % annotate_every == 0) {
-        sa["metadata"]["annotations"][annotation] = "arn:aws:iam::111122223333:role/team-" + std::to_string(i % namespaces);
+        sa["metadata"]["annotations"][annotation] =
+            "arn:aws:iam::111122223333:role/team-" + std::to_string(i % namespaces);
       }
       objects_[ObjectKey(*type, ns, name)] = std::move(sa);
     }
@@ -244,8 +252,11 @@ class FakeApi {
       std::lock_guard<std::mutex> lock(mu_);
       std::string query;
       for (const auto& [k, v] : req.params) query += (query.empty() ? "" : "&") + k + "=" + v;
-      requests_.push_back({{"method", req.method}, {"path", req.path}, {"query", query},
-                           {"authorized", authorized}, {"token", token}});
+      requests_.push_back({{"method", req.method},
+                           {"path", req.path},
+                           {"query", query},
+                           {"authorized", authorized},
+                           {"token", token}});
     }
     if (!authorized) return SendStatus(res, 401, "Unauthorized", "Unauthorized");
     if (ApplyFailRule(req, res)) return;
@@ -274,15 +285,18 @@ class FakeApi {
       resource = parts[i + 2];
       if (rest == 4) name = parts[i + 3];
       if (rest > 4) return SendStatus(res, 404, "NotFound", "unsupported subresource");
-    } else if (rest == 1 || rest == 2) {  // {resource}[/{name}] (cluster-wide, or namespaces/{name})
+    } else if (rest == 1 ||
+               rest == 2) {  // {resource}[/{name}] (cluster-wide, or namespaces/{name})
       resource = parts[i];
       if (rest == 2) name = parts[i + 1];
     } else {
       return SendStatus(res, 404, "NotFound", "the server could not find the requested resource");
     }
     const ResourceType* type = TypeByResource(gv, resource);
-    if (type == nullptr) return SendStatus(res, 404, "NotFound", "the server could not find the requested resource");
-    if (!type->namespaced && !ns.empty()) return SendStatus(res, 404, "NotFound", resource + " is cluster-scoped");
+    if (type == nullptr)
+      return SendStatus(res, 404, "NotFound", "the server could not find the requested resource");
+    if (!type->namespaced && !ns.empty())
+      return SendStatus(res, 404, "NotFound", resource + " is cluster-scoped");
 
     if (req.method == "GET") {
       if (!name.empty()) return GetObject(*type, ns, name, res);
@@ -291,7 +305,8 @@ class FakeApi {
       return List(*type, ns, req, res);
     }
     if (req.method == "PATCH" && !name.empty()) return Patch(*type, ns, name, req, res);
-    return SendStatus(res, 405, "MethodNotAllowed", "the fake API server does not support " + req.method + " here");
+    return SendStatus(res, 405, "MethodNotAllowed",
+                      "the fake API server does not support " + req.method + " here");
   }
 
   // --- control ---
@@ -324,8 +339,9 @@ class FakeApi {
       fail_rules_.clear();
       return;
     }
-    fail_rules_.push_back(FailRule{body.value("method", "*"), body.value("path", "/"), body.value("code", 500),
-                                   body.value("message", "injected failure"), body.value("count", -1)});
+    fail_rules_.push_back(
+        FailRule{body.value("method", "*"), body.value("path", "/"), body.value("code", 500),
+                 body.value("message", "injected failure"), body.value("count", -1)});
   }
   void SetOptions(const json& body) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -345,12 +361,17 @@ class FakeApi {
   bool ApplyFailRule(const httplib::Request& req, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto it = fail_rules_.begin(); it != fail_rules_.end(); ++it) {
-      if ((it->method != "*" && it->method != req.method) || req.path.rfind(it->path, 0) != 0) continue;
+      if ((it->method != "*" && it->method != req.method) || req.path.rfind(it->path, 0) != 0)
+        continue;
       const int code = it->code;
       const std::string message = it->message;
       if (it->count > 0 && --it->count == 0) fail_rules_.erase(it);
-      const std::string reason = code == 403 ? "Forbidden" : code == 404 ? "NotFound" : code == 409 ? "Conflict"
-                                 : code == 410 ? "Expired" : code == 422 ? "Invalid" : "InternalError";
+      const std::string reason = code == 403   ? "Forbidden"
+                                 : code == 404 ? "NotFound"
+                                 : code == 409 ? "Conflict"
+                                 : code == 410 ? "Expired"
+                                 : code == 422 ? "Invalid"
+                                               : "InternalError";
       SendStatus(res, code, reason, message);
       return true;
     }
@@ -363,7 +384,8 @@ class FakeApi {
     cv_.notify_all();
   }
 
-  void GetObject(const ResourceType& type, const std::string& ns, const std::string& name, httplib::Response& res) {
+  void GetObject(const ResourceType& type, const std::string& ns, const std::string& name,
+                 httplib::Response& res) {
     std::lock_guard<std::mutex> lock(mu_);
     const auto it = objects_.find(ObjectKey(type, ns, name));
     if (it == objects_.end()) {
@@ -374,15 +396,19 @@ class FakeApi {
     res.set_content(object.dump(), "application/json");
   }
 
-  void List(const ResourceType& type, const std::string& ns, const httplib::Request& req, httplib::Response& res) {
-    const std::string prefix = type.group_version + "/" + type.resource + "/" + (ns.empty() ? "" : ns + "/");
+  void List(const ResourceType& type, const std::string& ns, const httplib::Request& req,
+            httplib::Response& res) {
+    const std::string prefix =
+        type.group_version + "/" + type.resource + "/" + (ns.empty() ? "" : ns + "/");
     std::size_t limit = 0;
     if (req.has_param("limit")) limit = std::stoul(req.get_param_value("limit"));
     const std::string start_after = req.get_param_value("continue");
-    json list = {{"kind", type.kind + "List"}, {"apiVersion", type.group_version}, {"items", json::array()}};
+    json list = {
+        {"kind", type.kind + "List"}, {"apiVersion", type.group_version}, {"items", json::array()}};
     std::lock_guard<std::mutex> lock(mu_);
     list["metadata"] = {{"resourceVersion", std::to_string(rv_)}};
-    auto it = start_after.empty() ? objects_.lower_bound(prefix) : objects_.upper_bound(start_after);
+    auto it =
+        start_after.empty() ? objects_.lower_bound(prefix) : objects_.upper_bound(start_after);
     for (; it != objects_.end() && it->first.rfind(prefix, 0) == 0; ++it) {
       if (limit != 0 && list["items"].size() == limit) {
         list["metadata"]["continue"] = std::prev(it)->first;
@@ -393,57 +419,70 @@ class FakeApi {
     res.set_content(list.dump(), "application/json");
   }
 
-  void Patch(const ResourceType& type, const std::string& ns, const std::string& name, const httplib::Request& req,
-             httplib::Response& res) {
+  void Patch(const ResourceType& type, const std::string& ns, const std::string& name,
+             const httplib::Request& req, httplib::Response& res) {
     const std::string content_type = req.get_header_value("Content-Type");
     const bool merge = content_type.rfind("application/merge-patch+json", 0) == 0;
     const bool strategic = content_type.rfind("application/strategic-merge-patch+json", 0) == 0;
     if (!merge && !strategic) {
-      return SendStatus(res, 415, "UnsupportedMediaType", "the body of the request was in an unknown format");
+      return SendStatus(res, 415, "UnsupportedMediaType",
+                        "the body of the request was in an unknown format");
     }
-    if (!type.patchable) return SendStatus(res, 405, "MethodNotAllowed", "the fake does not patch " + type.resource);
+    if (!type.patchable)
+      return SendStatus(res, 405, "MethodNotAllowed", "the fake does not patch " + type.resource);
     json patch = json::parse(req.body, nullptr, false);
     if (!patch.is_object()) return SendStatus(res, 400, "BadRequest", "invalid JSON patch body");
     std::lock_guard<std::mutex> lock(mu_);
     const auto it = objects_.find(ObjectKey(type, ns, name));
-    if (it == objects_.end()) return SendStatus(res, 404, "NotFound", type.resource + " \"" + name + "\" not found");
+    if (it == objects_.end())
+      return SendStatus(res, 404, "NotFound", type.resource + " \"" + name + "\" not found");
     json& object = it->second;
-    if (patch.contains("metadata") && patch["metadata"].is_object() && patch["metadata"].contains("resourceVersion")) {
+    if (patch.contains("metadata") && patch["metadata"].is_object() &&
+        patch["metadata"].contains("resourceVersion")) {
       if (patch["metadata"]["resourceVersion"] != object["metadata"]["resourceVersion"]) {
-        return SendStatus(res, 409, "Conflict",
-                          "Operation cannot be fulfilled on " + type.resource + " \"" + name +
-                              "\": the object has been modified; please apply your changes to the latest version "
-                              "and try again");
+        return SendStatus(
+            res, 409, "Conflict",
+            "Operation cannot be fulfilled on " + type.resource + " \"" + name +
+                "\": the object has been modified; please apply your changes to the latest version "
+                "and try again");
       }
     }
     json body = patch;
-    if (body.contains("metadata") && body["metadata"].is_object()) body["metadata"].erase("resourceVersion");
+    if (body.contains("metadata") && body["metadata"].is_object())
+      body["metadata"].erase("resourceVersion");
     object.merge_patch(body);
     object["metadata"]["resourceVersion"] = std::to_string(++rv_);
     if (type.group_version == "apps/v1") {
       object["metadata"]["generation"] = object["metadata"].value("generation", 1) + 1;
     }
-    patches_.push_back({{"resource", type.resource}, {"namespace", ns}, {"name", name},
-                        {"patchType", merge ? "merge" : "strategic-merge"}, {"patch", patch}});
+    patches_.push_back({{"resource", type.resource},
+                        {"namespace", ns},
+                        {"name", name},
+                        {"patchType", merge ? "merge" : "strategic-merge"},
+                        {"patch", patch}});
     Record(type, "MODIFIED", object);
     json out = object;
     out["kind"] = type.kind;
     res.set_content(out.dump(), "application/json");
   }
 
-  void Watch(const ResourceType& type, const std::string& ns, const httplib::Request& req, httplib::Response& res) {
+  void Watch(const ResourceType& type, const std::string& ns, const httplib::Request& req,
+             httplib::Response& res) {
     const std::string resource = type.group_version + "/" + type.resource;
     std::int64_t from = -1;
     const std::string rv_param = req.get_param_value("resourceVersion");
     if (!rv_param.empty() && rv_param != "0") from = std::stoll(rv_param);
-    const int timeout_seconds = req.has_param("timeoutSeconds") ? std::stoi(req.get_param_value("timeoutSeconds")) : 1800;
+    const int timeout_seconds =
+        req.has_param("timeoutSeconds") ? std::stoi(req.get_param_value("timeoutSeconds")) : 1800;
     const bool bookmarks = req.get_param_value("allowWatchBookmarks") == "true";
     std::int64_t expire_generation, close_generation;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (from < 0) from = rv_;
       if (from < oldest_rv_ && gone_as_http_) {
-        return SendStatus(res, 410, "Expired", "too old resource version: " + rv_param + " (" + std::to_string(oldest_rv_) + ")");
+        return SendStatus(
+            res, 410, "Expired",
+            "too old resource version: " + rv_param + " (" + std::to_string(oldest_rv_) + ")");
       }
       expire_generation = expire_generation_;
       close_generation = close_generation_;
@@ -465,7 +504,8 @@ class FakeApi {
     ++watchers_;
     res.set_chunked_content_provider(
         "application/json",
-        [this, state, resource, ns, bookmarks, expire_generation, close_generation](std::size_t, httplib::DataSink& sink) {
+        [this, state, resource, ns, bookmarks, expire_generation, close_generation](
+            std::size_t, httplib::DataSink& sink) {
           auto gone = [&](const std::string& why) {
             const json event = {{"type", "ERROR"}, {"object", StatusObject(410, "Expired", why)}};
             const std::string line = event.dump() + "\n";
@@ -478,7 +518,8 @@ class FakeApi {
           }
           std::unique_lock<std::mutex> lock(mu_);
           cv_.wait_for(lock, std::chrono::milliseconds(200));
-          if (stopping_ || close_generation_ != close_generation || std::chrono::steady_clock::now() >= state->deadline) {
+          if (stopping_ || close_generation_ != close_generation ||
+              std::chrono::steady_clock::now() >= state->deadline) {
             lock.unlock();
             sink.done();
             return true;
@@ -496,10 +537,15 @@ class FakeApi {
           // Skip past everything seen so far, including events of other resources.
           state->sent_rv = rv_;
           const auto now = std::chrono::steady_clock::now();
-          if (out.empty() && bookmarks && now - state->last_write >= std::chrono::seconds(bookmark_seconds_)) {
+          if (out.empty() && bookmarks &&
+              now - state->last_write >= std::chrono::seconds(bookmark_seconds_)) {
             out = json{{"type", "BOOKMARK"},
-                       {"object", {{"kind", "ServiceAccount"}, {"apiVersion", "v1"},
-                                   {"metadata", {{"resourceVersion", std::to_string(rv_)}}}}}}.dump() + "\n";
+                       {"object",
+                        {{"kind", "ServiceAccount"},
+                         {"apiVersion", "v1"},
+                         {"metadata", {{"resourceVersion", std::to_string(rv_)}}}}}}
+                      .dump() +
+                  "\n";
           }
           lock.unlock();
           if (!out.empty()) {
@@ -556,7 +602,8 @@ bool LoadOrCreateCertificate(const std::string& dir, X509** cert, EVP_PKEY** key
   X509_gmtime_adj(X509_getm_notAfter(*cert), 60L * 60 * 24 * 30);
   X509_set_pubkey(*cert, *key);
   X509_NAME* name = X509_get_subject_name(*cert);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("fake-kube-api"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("fake-kube-api"), -1, -1, 0);
   X509_set_issuer_name(*cert, name);
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
@@ -585,7 +632,8 @@ bool LoadOrCreateCertificate(const std::string& dir, X509** cert, EVP_PKEY** key
 
 int Usage(const std::string& error) {
   std::cerr << "fake_kube_api: " << error
-            << "\nusage: fake_kube_api --token-file F --tls-dir D [--fixture F] [--port N] [--ready-file F]"
+            << "\nusage: fake_kube_api --token-file F --tls-dir D [--fixture F] [--port N] "
+               "[--ready-file F]"
                " [--initial-resource-version N] [--client-cert-auth]\n";
   return 2;
 }
@@ -600,16 +648,25 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (arg == "--token-file") token_file = next();
-    else if (arg == "--tls-dir") tls_dir = next();
-    else if (arg == "--fixture") fixture = next();
-    else if (arg == "--ready-file") ready_file = next();
-    else if (arg == "--port") port = std::atoi(next().c_str());
-    else if (arg == "--initial-resource-version") initial_rv = std::atoll(next().c_str());
-    else if (arg == "--client-cert-auth") client_cert_auth = true;
-    else return Usage("unknown argument " + arg);
+    if (arg == "--token-file")
+      token_file = next();
+    else if (arg == "--tls-dir")
+      tls_dir = next();
+    else if (arg == "--fixture")
+      fixture = next();
+    else if (arg == "--ready-file")
+      ready_file = next();
+    else if (arg == "--port")
+      port = std::atoi(next().c_str());
+    else if (arg == "--initial-resource-version")
+      initial_rv = std::atoll(next().c_str());
+    else if (arg == "--client-cert-auth")
+      client_cert_auth = true;
+    else
+      return Usage("unknown argument " + arg);
   }
-  if (token_file.empty() || tls_dir.empty()) return Usage("--token-file and --tls-dir are required");
+  if (token_file.empty() || tls_dir.empty())
+    return Usage("--token-file and --tls-dir are required");
 
   // Signals are taken by one thread with sigwait, so the server threads never see them.
   sigset_t signals;
@@ -620,7 +677,8 @@ int main(int argc, char** argv) {
 
   X509* cert = nullptr;
   EVP_PKEY* key = nullptr;
-  if (!LoadOrCreateCertificate(tls_dir, &cert, &key)) return Usage("cannot create or load the TLS certificate");
+  if (!LoadOrCreateCertificate(tls_dir, &cert, &key))
+    return Usage("cannot create or load the TLS certificate");
   X509_STORE* client_ca = nullptr;
   if (client_cert_auth) {
     client_ca = X509_STORE_new();
@@ -635,7 +693,8 @@ int main(int argc, char** argv) {
   if (!fixture.empty()) {
     auto document = irsa::LoadDocumentFile(fixture);
     if (!document.ok()) return Usage(document.error());
-    if (const std::string error = api.Apply(*document); !error.empty()) return Usage(fixture + ": " + error);
+    if (const std::string error = api.Apply(*document); !error.empty())
+      return Usage(fixture + ": " + error);
   }
 
   server.new_task_queue = [] { return new httplib::ThreadPool(32); };
@@ -652,7 +711,9 @@ int main(int argc, char** argv) {
     auto document = irsa::ParseDocument(req.body);
     ok(res, document.ok() ? api.Apply(*document) : document.error());
   });
-  server.Post("/fake/delete", [&](const httplib::Request& req, httplib::Response& res) { ok(res, api.Delete(json_body(req))); });
+  server.Post("/fake/delete", [&](const httplib::Request& req, httplib::Response& res) {
+    ok(res, api.Delete(json_body(req)));
+  });
   server.Post("/fake/generate", [&](const httplib::Request& req, httplib::Response& res) {
     api.Generate(json_body(req));
     ok(res, "");
@@ -697,7 +758,8 @@ int main(int argc, char** argv) {
   });
   server.Get("/fake/object", [&](const httplib::Request& req, httplib::Response& res) {
     res.set_content(api.Object(req.get_param_value("resource"), req.get_param_value("namespace"),
-                               req.get_param_value("name")).dump(),
+                               req.get_param_value("name"))
+                        .dump(),
                     "application/json");
   });
   server.Get("/fake/watchers", [&](const httplib::Request&, httplib::Response& res) {
@@ -707,7 +769,9 @@ int main(int argc, char** argv) {
     ok(res, "");
     kill(getpid(), SIGTERM);
   });
-  const auto handler = [&](const httplib::Request& req, httplib::Response& res) { api.Handle(req, res); };
+  const auto handler = [&](const httplib::Request& req, httplib::Response& res) {
+    api.Handle(req, res);
+  };
   server.Get(R"(/apis?/.*)", handler);
   server.Patch(R"(/apis?/.*)", handler);
   server.Post(R"(/apis?/.*)", handler);

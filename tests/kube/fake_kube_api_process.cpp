@@ -1,11 +1,10 @@
 #include "fake_kube_api_process.h"
 
+#include <httplib.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <httplib.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -37,7 +36,8 @@ std::string TestDataDir() { return IRSA_KUBE_TESTDATA_DIR; }
 FakeKubeApiProcess::FakeKubeApiProcess(std::string fixture, bool client_cert_auth)
     : fixture_(std::move(fixture)), client_cert_auth_(client_cert_auth) {
   const char* tmp = std::getenv("TMPDIR");
-  std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/fake-kube-api-XXXXXX";
+  std::string pattern =
+      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/fake-kube-api-XXXXXX";
   std::vector<char> buffer(pattern.begin(), pattern.end());
   buffer.push_back('\0');
   if (mkdtemp(buffer.data()) != nullptr) dir_ = buffer.data();
@@ -51,17 +51,28 @@ FakeKubeApiProcess::~FakeKubeApiProcess() {
   if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
 }
 
-void FakeKubeApiProcess::SetAcceptedToken(const std::string& token) { WriteFile(dir_ + "/accepted-token", token + "\n"); }
-void FakeKubeApiProcess::SetClientToken(const std::string& token) { WriteFile(client_token_file(), token + "\n"); }
+void FakeKubeApiProcess::SetAcceptedToken(const std::string& token) {
+  WriteFile(dir_ + "/accepted-token", token + "\n");
+}
+void FakeKubeApiProcess::SetClientToken(const std::string& token) {
+  WriteFile(client_token_file(), token + "\n");
+}
 
 bool FakeKubeApiProcess::Start(int port, long long initial_resource_version) {
   if (pid_ > 0 || dir_.empty()) return false;
   const std::string ready = dir_ + "/ready";
   std::filesystem::remove(ready);
-  std::vector<std::string> args = {IRSA_FAKE_KUBE_API_PATH,  "--token-file", dir_ + "/accepted-token",
-                                   "--tls-dir",              dir_ + "/tls",  "--ready-file",
-                                   ready,                    "--port",       std::to_string(port),
-                                   "--initial-resource-version", std::to_string(initial_resource_version)};
+  std::vector<std::string> args = {IRSA_FAKE_KUBE_API_PATH,
+                                   "--token-file",
+                                   dir_ + "/accepted-token",
+                                   "--tls-dir",
+                                   dir_ + "/tls",
+                                   "--ready-file",
+                                   ready,
+                                   "--port",
+                                   std::to_string(port),
+                                   "--initial-resource-version",
+                                   std::to_string(initial_resource_version)};
   if (!fixture_.empty()) {
     args.push_back("--fixture");
     args.push_back(fixture_);
@@ -128,22 +139,27 @@ KubeConfig FakeKubeApiProcess::Config() const {
 
 std::string FakeKubeApiProcess::WriteKubeconfig() const {
   const std::string path = dir_ + "/kubeconfig";
-  WriteFile(path, "apiVersion: v1\nkind: Config\ncurrent-context: fake\n"
-                  "clusters:\n- name: fake\n  cluster:\n    server: " + server_url() + "\n"
-                  "    certificate-authority: tls/tls.crt\n"
-                  "users:\n- name: tester\n  user:\n    tokenFile: client-token\n"
-                  "contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: tester\n");
+  WriteFile(path,
+            "apiVersion: v1\nkind: Config\ncurrent-context: fake\n"
+            "clusters:\n- name: fake\n  cluster:\n    server: " +
+                server_url() +
+                "\n"
+                "    certificate-authority: tls/tls.crt\n"
+                "users:\n- name: tester\n  user:\n    tokenFile: client-token\n"
+                "contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: tester\n");
   return path;
 }
 
 nlohmann::json FakeKubeApiProcess::Control(const std::string& method, const std::string& path,
                                            const nlohmann::json& body) const {
-  httplib::SSLClient client("127.0.0.1", port_, ca_file(), key_file());  // own cert doubles as client cert
+  httplib::SSLClient client("127.0.0.1", port_, ca_file(),
+                            key_file());  // own cert doubles as client cert
   client.enable_server_certificate_verification(false);
   client.set_connection_timeout(5);
   client.set_read_timeout(30);
-  httplib::Result res = method == "GET" ? client.Get(path)
-                                        : client.Post(path, body.is_null() ? "{}" : body.dump(), "application/json");
+  httplib::Result res =
+      method == "GET" ? client.Get(path)
+                      : client.Post(path, body.is_null() ? "{}" : body.dump(), "application/json");
   if (!res) return {{"error", httplib::to_string(res.error())}};
   return nlohmann::json::parse(res->body, nullptr, false);
 }

@@ -7,9 +7,8 @@
 
 #include <sys/types.h>
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "kube/kube_config.h"
 
@@ -45,10 +44,12 @@ class FakeKubeApiProcess {
   // Writes a kubeconfig file (token file, CA file) and returns its path.
   std::string WriteKubeconfig() const;
 
-  nlohmann::json Control(const std::string& method, const std::string& path, const nlohmann::json& body = nullptr) const;
+  nlohmann::json Control(const std::string& method, const std::string& path,
+                         const nlohmann::json& body = nullptr) const;
   nlohmann::json Requests() const { return Control("GET", "/fake/requests"); }
   nlohmann::json Patches() const { return Control("GET", "/fake/patches"); }
-  nlohmann::json Object(const std::string& resource, const std::string& ns, const std::string& name) const;
+  nlohmann::json Object(const std::string& resource, const std::string& ns,
+                        const std::string& name) const;
 
  private:
   std::string fixture_;

@@ -1,12 +1,13 @@
 // KubeClient against the fake API server over real TLS: trust, authentication, pagination,
 // Status errors, patches and watch streams.
+#include "kube/kube_client.h"
+
 #include <gtest/gtest.h>
 
 #include <thread>
 
 #include "fake_kube_api_process.h"
 #include "irsa/document.h"
-#include "kube/kube_client.h"
 
 namespace irsa::kube {
 namespace {
@@ -32,7 +33,8 @@ TEST_F(KubeClientTest, GetsAnObjectWithTheTokenOverVerifiedTls) {
   ASSERT_NE(client, nullptr);
   auto sa = client->Get(ResourcePath("v1", "serviceaccounts", "apps", "conflicting"));
   ASSERT_TRUE(sa.ok()) << sa.error().message;
-  EXPECT_EQ((*sa)["metadata"]["annotations"]["eks.amazonaws.com/role-arn"], "arn:aws:iam::999999999999:role/someone-else");
+  EXPECT_EQ((*sa)["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+            "arn:aws:iam::999999999999:role/someone-else");
   const json requests = api_.Requests();
   ASSERT_FALSE(requests.empty());
   EXPECT_EQ(requests.back()["token"], "token-one");
@@ -45,7 +47,8 @@ TEST_F(KubeClientTest, NotFoundCarriesTheStatusMessage) {
   ASSERT_FALSE(missing.ok());
   EXPECT_TRUE(missing.error().NotFound());
   EXPECT_EQ(missing.error().reason, "NotFound");
-  EXPECT_NE(missing.error().message.find("serviceaccounts \"nope\" not found"), std::string::npos) << missing.error().message;
+  EXPECT_NE(missing.error().message.find("serviceaccounts \"nope\" not found"), std::string::npos)
+      << missing.error().message;
 }
 
 TEST_F(KubeClientTest, WrongTokenIsUnauthorized) {
@@ -54,20 +57,27 @@ TEST_F(KubeClientTest, WrongTokenIsUnauthorized) {
   auto sa = client->Get(ResourcePath("v1", "serviceaccounts", "apps", "app"));
   ASSERT_FALSE(sa.ok());
   EXPECT_EQ(sa.error().http_status, 401);
-  EXPECT_NE(sa.error().message.find("credentials were refused"), std::string::npos) << sa.error().message;
+  EXPECT_NE(sa.error().message.find("credentials were refused"), std::string::npos)
+      << sa.error().message;
 }
 
 TEST_F(KubeClientTest, AnInjectedStatusErrorIsSurfacedWithItsMessage) {
-  api_.Control("POST", "/fake/fail",
-               {{"method", "GET"}, {"path", "/api/v1/namespaces/apps/serviceaccounts"}, {"code", 403}, {"count", 1},
-                {"message", "serviceaccounts is forbidden: User \"system:serviceaccount:irsa:irsa\" cannot list "
-                            "resource \"serviceaccounts\" in API group \"\" in the namespace \"apps\""}});
+  api_.Control(
+      "POST", "/fake/fail",
+      {{"method", "GET"},
+       {"path", "/api/v1/namespaces/apps/serviceaccounts"},
+       {"code", 403},
+       {"count", 1},
+       {"message",
+        "serviceaccounts is forbidden: User \"system:serviceaccount:irsa:irsa\" cannot list "
+        "resource \"serviceaccounts\" in API group \"\" in the namespace \"apps\""}});
   auto client = NewClient(api_.Config());
   auto listed = client->List(ResourcePath("v1", "serviceaccounts", "apps"), [](json&&) {});
   ASSERT_FALSE(listed.ok());
   EXPECT_EQ(listed.error().http_status, 403);
   EXPECT_EQ(listed.error().reason, "Forbidden");
-  EXPECT_NE(listed.error().message.find("403 Forbidden: serviceaccounts is forbidden: User"), std::string::npos)
+  EXPECT_NE(listed.error().message.find("403 Forbidden: serviceaccounts is forbidden: User"),
+            std::string::npos)
       << listed.error().message;
   // count 1: the next call goes through.
   EXPECT_TRUE(client->List(ResourcePath("v1", "serviceaccounts", "apps"), [](json&&) {}).ok());
@@ -112,7 +122,8 @@ TEST_F(KubeClientTest, ListFollowsContinueTokens) {
   std::size_t items = 0;
   ListOptions options;
   options.page_size = 500;
-  auto listed = client->List(ResourcePath("v1", "serviceaccounts"), [&](json&&) { ++items; }, options);
+  auto listed = client->List(
+      ResourcePath("v1", "serviceaccounts"), [&](json&&) { ++items; }, options);
   ASSERT_TRUE(listed.ok()) << listed.error().message;
   EXPECT_EQ(items, 1234u + 7u);  // generated + the fixture's
   EXPECT_FALSE(listed->empty());
@@ -124,16 +135,20 @@ TEST_F(KubeClientTest, ListFollowsContinueTokens) {
 
 TEST_F(KubeClientTest, MergeAndStrategicMergePatches) {
   auto client = NewClient(api_.Config());
-  auto patched = client->Patch(ResourcePath("v1", "serviceaccounts", "apps", "app"),
-                               {{"metadata", {{"annotations", {{"eks.amazonaws.com/role-arn", "arn:x"}}}}}},
-                               PatchType::kMerge);
+  auto patched =
+      client->Patch(ResourcePath("v1", "serviceaccounts", "apps", "app"),
+                    {{"metadata", {{"annotations", {{"eks.amazonaws.com/role-arn", "arn:x"}}}}}},
+                    PatchType::kMerge);
   ASSERT_TRUE(patched.ok()) << patched.error().message;
   EXPECT_EQ((*patched)["metadata"]["annotations"]["unrelated.example.com/note"], "kept");
-  EXPECT_EQ(api_.Object("serviceaccounts", "apps", "app")["metadata"]["annotations"]["eks.amazonaws.com/role-arn"], "arn:x");
+  EXPECT_EQ(api_.Object("serviceaccounts", "apps",
+                        "app")["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+            "arn:x");
 
-  auto restarted = client->Patch(ResourcePath("apps/v1", "statefulsets", "apps", "db"),
-                                 {{"spec", {{"template", {{"metadata", {{"annotations", {{"a", "b"}}}}}}}}}},
-                                 PatchType::kStrategicMerge);
+  auto restarted =
+      client->Patch(ResourcePath("apps/v1", "statefulsets", "apps", "db"),
+                    {{"spec", {{"template", {{"metadata", {{"annotations", {{"a", "b"}}}}}}}}}},
+                    PatchType::kStrategicMerge);
   ASSERT_TRUE(restarted.ok()) << restarted.error().message;
   const json patches = api_.Patches();
   ASSERT_EQ(patches.size(), 2u);
@@ -141,8 +156,9 @@ TEST_F(KubeClientTest, MergeAndStrategicMergePatches) {
   EXPECT_EQ(patches[1]["patchType"], "strategic-merge");
 
   // A stale resourceVersion precondition is a 409 Conflict.
-  auto stale = client->Patch(ResourcePath("v1", "serviceaccounts", "apps", "app"),
-                             {{"metadata", {{"resourceVersion", "1"}, {"annotations", {{"x", "y"}}}}}}, PatchType::kMerge);
+  auto stale = client->Patch(
+      ResourcePath("v1", "serviceaccounts", "apps", "app"),
+      {{"metadata", {{"resourceVersion", "1"}, {"annotations", {{"x", "y"}}}}}}, PatchType::kMerge);
   ASSERT_FALSE(stale.ok());
   EXPECT_TRUE(stale.error().Conflict());
 }
@@ -161,15 +177,21 @@ TEST_F(KubeClientTest, WatchStreamsEventsAndCancelStopsIt) {
   std::thread watcher([&] {
     WatchOptions options;
     options.resource_version = rv;
-    result = client->Watch(ResourcePath("v1", "serviceaccounts"), options, [&](json&& event) {
-      std::lock_guard<std::mutex> lock(mu);
-      events.push_back(std::move(event));
-      return true;
-    }, &cancel);
+    result = client->Watch(
+        ResourcePath("v1", "serviceaccounts"), options,
+        [&](json&& event) {
+          std::lock_guard<std::mutex> lock(mu);
+          events.push_back(std::move(event));
+          return true;
+        },
+        &cancel);
   });
-  api_.Control("POST", "/fake/apply", {{"apiVersion", "v1"}, {"kind", "ServiceAccount"},
-                                       {"metadata", {{"name", "new-sa"}, {"namespace", "apps"}}}});
-  api_.Control("POST", "/fake/delete", {{"kind", "ServiceAccount"}, {"namespace", "apps"}, {"name", "new-sa"}});
+  api_.Control("POST", "/fake/apply",
+               {{"apiVersion", "v1"},
+                {"kind", "ServiceAccount"},
+                {"metadata", {{"name", "new-sa"}, {"namespace", "apps"}}}});
+  api_.Control("POST", "/fake/delete",
+               {{"kind", "ServiceAccount"}, {"namespace", "apps"}, {"name", "new-sa"}});
   // Hang guard only: the events normally arrive within milliseconds.
   for (int i = 0; i < 1000; ++i) {
     {
@@ -241,7 +263,8 @@ TEST(KubeClientUnreachableTest, ConnectionErrorIsAValueWithAHint) {
 TEST(QueryEscapeTest, EscapesReservedCharacters) {
   EXPECT_EQ(QueryEscape("a b/c=d&e"), "a%20b%2Fc%3Dd%26e");
   EXPECT_EQ(QueryEscape("abc-_.~"), "abc-_.~");
-  EXPECT_EQ(ResourcePath("v1", "serviceaccounts", "ns", "sa"), "/api/v1/namespaces/ns/serviceaccounts/sa");
+  EXPECT_EQ(ResourcePath("v1", "serviceaccounts", "ns", "sa"),
+            "/api/v1/namespaces/ns/serviceaccounts/sa");
   EXPECT_EQ(ResourcePath("apps/v1", "deployments"), "/apis/apps/v1/deployments");
 }
 

@@ -1,4 +1,6 @@
 // kubeconfig and in-cluster config parsing, base64, and token file rotation (no server needed).
+#include "kube/kube_config.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -9,7 +11,6 @@
 #include "irsa/admission.h"
 #include "irsa/document.h"
 #include "kube/base64.h"
-#include "kube/kube_config.h"
 #include "kube/token_source.h"
 
 namespace irsa::kube {
@@ -40,7 +41,8 @@ std::string OtherCaPem() {
   return text.ok() ? *text : std::string();
 }
 
-Result<KubeConfig> Parse(const std::string& yaml, const std::string& base_dir = "/base", std::string_view context = "") {
+Result<KubeConfig> Parse(const std::string& yaml, const std::string& base_dir = "/base",
+                         std::string_view context = "") {
   auto document = ParseDocument(yaml);
   if (!document.ok()) return document.status();
   return ParseKubeConfig(*document, "kc.yaml", base_dir, context);
@@ -118,16 +120,19 @@ current-context: c
 clusters: [{name: k, cluster: {server: "https://k:6443"}}]
 users: [{name: u, user: {client-certificate: client.crt, client-key: client.key}}]
 contexts: [{name: c, context: {cluster: k, user: u}}]
-)", dir.path());
+)",
+                          dir.path());
   ASSERT_TRUE(from_files.ok()) << from_files.error();
   EXPECT_EQ(from_files->client_cert_pem, "CERT PEM");
   EXPECT_EQ(from_files->client_key_pem, "KEY PEM");
 
-  auto from_data = Parse("current-context: c\n"
-                         "clusters: [{name: k, cluster: {server: \"https://k:6443\"}}]\n"
-                         "users: [{name: u, user: {client-certificate-data: " + Base64Encode("CERT2") +
-                         ", client-key-data: " + Base64Encode("KEY2") + "}}]\n"
-                         "contexts: [{name: c, context: {cluster: k, user: u}}]\n");
+  auto from_data = Parse(
+      "current-context: c\n"
+      "clusters: [{name: k, cluster: {server: \"https://k:6443\"}}]\n"
+      "users: [{name: u, user: {client-certificate-data: " +
+      Base64Encode("CERT2") + ", client-key-data: " + Base64Encode("KEY2") +
+      "}}]\n"
+      "contexts: [{name: c, context: {cluster: k, user: u}}]\n");
   ASSERT_TRUE(from_data.ok()) << from_data.error();
   EXPECT_EQ(from_data->client_cert_pem, "CERT2");
   EXPECT_EQ(from_data->client_key_pem, "KEY2");
@@ -141,7 +146,8 @@ current-context: c
 clusters: [{name: k, cluster: {server: "https://k"}}]
 users: [{name: u, user: {token: inline, tokenFile: token}}]
 contexts: [{name: c, context: {cluster: k, user: u}}]
-)", dir.path());
+)",
+                      dir.path());
   ASSERT_TRUE(config.ok()) << config.error();
   EXPECT_EQ(config->token_file, dir.path() + "/token");
   EXPECT_TRUE(config->token.empty());
@@ -169,7 +175,8 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, KubeConfigErrorTest,
     ::testing::Values(
         BadCase{"NoCurrentContext", "clusters: []\ncontexts: []\n", "current-context is not set"},
-        BadCase{"UnknownContext", "current-context: x\ncontexts: [{name: y, context: {cluster: k}}]\n",
+        BadCase{"UnknownContext",
+                "current-context: x\ncontexts: [{name: y, context: {cluster: k}}]\n",
                 "no entry named \"x\""},
         BadCase{"UnknownCluster",
                 "current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\nclusters: []\n",
@@ -178,14 +185,16 @@ INSTANTIATE_TEST_SUITE_P(
                 "current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
                 "clusters: [{name: k, cluster: {server: \"k8s.example.com:6443\"}}]\n",
                 "must start with https://"},
-        BadCase{"InsecureWithCa",
-                "current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
-                "clusters: [{name: k, cluster: {server: \"https://k\", insecure-skip-tls-verify: true, "
-                "certificate-authority-data: QUJD}}]\n",
-                "cannot be combined"},
+        BadCase{
+            "InsecureWithCa",
+            "current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
+            "clusters: [{name: k, cluster: {server: \"https://k\", insecure-skip-tls-verify: true, "
+            "certificate-authority-data: QUJD}}]\n",
+            "cannot be combined"},
         BadCase{"BadBase64",
                 "current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
-                "clusters: [{name: k, cluster: {server: \"https://k\", certificate-authority-data: \"%%%\"}}]\n",
+                "clusters: [{name: k, cluster: {server: \"https://k\", certificate-authority-data: "
+                "\"%%%\"}}]\n",
                 "not valid base64"},
         BadCase{"ExecPlugin",
                 "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
@@ -199,9 +208,12 @@ INSTANTIATE_TEST_SUITE_P(
                 "needs its key"},
         BadCase{"MissingCaFile",
                 "current-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
-                "clusters: [{name: k, cluster: {server: \"https://k\", certificate-authority: /no/such/ca.crt}}]\n",
+                "clusters: [{name: k, cluster: {server: \"https://k\", certificate-authority: "
+                "/no/such/ca.crt}}]\n",
                 "no such file"}),
-    [](const ::testing::TestParamInfo<BadCase>& param_info) { return std::string(param_info.param.name); });
+    [](const ::testing::TestParamInfo<BadCase>& param_info) {
+      return std::string(param_info.param.name);
+    });
 
 class ScopedEnv {
  public:

@@ -38,8 +38,10 @@ long ResidentBytes() {
 TEST(ServiceAccountCacheMemoryTest, ReportsResidentBytesPerCachedServiceAccount) {
   FakeKubeApiProcess api;
   ASSERT_TRUE(api.Start());
-  api.Control("POST", "/fake/generate", {{"count", kServiceAccounts}, {"namespaces", kNamespaces},
-                                         {"annotateEvery", kAnnotateEvery}});
+  api.Control("POST", "/fake/generate",
+              {{"count", kServiceAccounts},
+               {"namespaces", kNamespaces},
+               {"annotateEvery", kAnnotateEvery}});
   auto cache = ServiceAccountCache::Create(api.Config(), "eks.amazonaws.com", nullptr);
   ASSERT_TRUE(cache.ok()) << cache.error();
 
@@ -62,10 +64,11 @@ TEST(ServiceAccountCacheMemoryTest, ReportsResidentBytesPerCachedServiceAccount)
   const long after_trim = ResidentBytes();
   const double per_sa = static_cast<double>(after_trim - before) / kServiceAccounts;
   const double per_sa_untrimmed = static_cast<double>(after_sync - before) / kServiceAccounts;
-  std::printf("ServiceAccount cache: %d SAs (%zu annotated, %zu namespaces): %.0f bytes RSS per cached SA "
-              "(%.0f before malloc_trim)%s\n",
-              kServiceAccounts, stats.annotated, stats.namespaces, per_sa, per_sa_untrimmed,
-              kSanitized ? " [sanitizer build: inflated]" : "");
+  std::printf(
+      "ServiceAccount cache: %d SAs (%zu annotated, %zu namespaces): %.0f bytes RSS per cached SA "
+      "(%.0f before malloc_trim)%s\n",
+      kServiceAccounts, stats.annotated, stats.namespaces, per_sa, per_sa_untrimmed,
+      kSanitized ? " [sanitizer build: inflated]" : "");
   RecordProperty("bytes_per_service_account", static_cast<int>(per_sa));
   if (!kSanitized) {
     // Gross sanity only: a store that kept whole objects would take several KiB per SA.
@@ -73,7 +76,8 @@ TEST(ServiceAccountCacheMemoryTest, ReportsResidentBytesPerCachedServiceAccount)
   }
   // Still answers from memory.
   EXPECT_TRUE((*cache)->FindCached("team-0000", "workload-sa-000000").has_value());
-  EXPECT_FALSE((*cache)->FindCached("team-0000", "workload-sa-000001").has_value());  // in team-0001
+  EXPECT_FALSE(
+      (*cache)->FindCached("team-0000", "workload-sa-000001").has_value());  // in team-0001
   (*cache)->Stop();
 }
 

@@ -1,10 +1,10 @@
 // reconcile against the fake API server: the planner (kube::Reconcile) and the real binary.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
 #include <set>
-#include <sys/wait.h>
 
 #include "fake_kube_api_process.h"
 #include "irsa/config.h"
@@ -20,8 +20,8 @@ using testing::TestDataDir;
 constexpr const char* kRole = "arn:aws:iam::111122223333:role/apps";
 constexpr const char* kRoleKey = "eks.amazonaws.com/role-arn";
 
-const ReconcileAction* FindAction(const ReconcileReport& report, const std::string& kind, const std::string& ns,
-                                  const std::string& name) {
+const ReconcileAction* FindAction(const ReconcileReport& report, const std::string& kind,
+                                  const std::string& ns, const std::string& name) {
   for (const auto& a : report.actions) {
     if (a.kind == kind && a.ns == ns && a.name == name) return &a;
   }
@@ -74,12 +74,17 @@ TEST_F(ReconcileTest, AnnotatesNamedServiceAccountsAndLeavesConflictsAlone) {
     EXPECT_EQ(sa["metadata"]["annotations"][kRoleKey], kRole) << name;
   }
   // Other annotations survive the merge patch.
-  EXPECT_EQ(api_.Object("serviceaccounts", "apps", "app")["metadata"]["annotations"]["unrelated.example.com/note"], "kept");
+  EXPECT_EQ(api_.Object("serviceaccounts", "apps",
+                        "app")["metadata"]["annotations"]["unrelated.example.com/note"],
+            "kept");
 
   EXPECT_EQ(ResultOf(report, "ServiceAccount", "apps", "conflicting"), result::kConflict);
-  EXPECT_NE(FindAction(report, "ServiceAccount", "apps", "conflicting")->message.find("someone-else"), std::string::npos);
-  EXPECT_EQ(api_.Object("serviceaccounts", "apps", "conflicting")["metadata"]["annotations"][kRoleKey],
-            "arn:aws:iam::999999999999:role/someone-else");
+  EXPECT_NE(
+      FindAction(report, "ServiceAccount", "apps", "conflicting")->message.find("someone-else"),
+      std::string::npos);
+  EXPECT_EQ(
+      api_.Object("serviceaccounts", "apps", "conflicting")["metadata"]["annotations"][kRoleKey],
+      "arn:aws:iam::999999999999:role/someone-else");
 
   EXPECT_EQ(ResultOf(report, "ServiceAccount", "apps", "missing-sa"), result::kNotFound);
   // Not named by a binding, or in another namespace: untouched.
@@ -103,11 +108,13 @@ TEST_F(ReconcileTest, RestartsEachOwnerOnceAndReportsBarePods) {
     if (p["resource"] == "serviceaccounts") continue;
     restarted.insert(p["resource"].get<std::string>() + "/" + p["name"].get<std::string>());
     EXPECT_EQ(p["patchType"], "strategic-merge");
-    EXPECT_EQ(p["patch"]["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"],
+    EXPECT_EQ(p["patch"]["spec"]["template"]["metadata"]["annotations"]
+               ["kubectl.kubernetes.io/restartedAt"],
               "2025-06-01T12:00:00Z");
   }
   // Two pods each, one restart each; the already-injected Deployment is not rolled.
-  EXPECT_EQ(restarted, (std::multiset<std::string>{"deployments/web", "statefulsets/db", "daemonsets/agent"}));
+  EXPECT_EQ(restarted,
+            (std::multiset<std::string>{"deployments/web", "statefulsets/db", "daemonsets/agent"}));
   EXPECT_EQ(ResultOf(report, "Deployment", "apps", "web"), result::kRestarted);
   EXPECT_EQ(ResultOf(report, "StatefulSet", "apps", "db"), result::kRestarted);
   EXPECT_EQ(ResultOf(report, "DaemonSet", "apps", "agent"), result::kRestarted);
@@ -115,8 +122,9 @@ TEST_F(ReconcileTest, RestartsEachOwnerOnceAndReportsBarePods) {
 
   EXPECT_EQ(ResultOf(report, "Pod", "apps", "debug"), result::kBarePod);
   EXPECT_EQ(ResultOf(report, "Pod", "apps", "migrate-7xk2p"), result::kUnsupportedOwner);
-  EXPECT_EQ(FindAction(report, "Pod", "apps", "migrate-old"), nullptr);  // Succeeded: nothing to roll
-  EXPECT_EQ(FindAction(report, "Pod", "other", "elsewhere"), nullptr);   // no binding covers it
+  EXPECT_EQ(FindAction(report, "Pod", "apps", "migrate-old"),
+            nullptr);  // Succeeded: nothing to roll
+  EXPECT_EQ(FindAction(report, "Pod", "other", "elsewhere"), nullptr);  // no binding covers it
   // Pods are never deleted.
   EXPECT_EQ(CountMethod(api_.Requests(), "DELETE"), 0u);
   EXPECT_FALSE(api_.Object("pods", "apps", "debug").is_null());
@@ -127,14 +135,16 @@ TEST_F(ReconcileTest, DryRunChangesNothingAndPrintsTheSamePlan) {
   EXPECT_TRUE(dry.dry_run);
   EXPECT_EQ(CountMethod(api_.Requests(), "PATCH"), 0u);
   EXPECT_TRUE(api_.Patches().empty());
-  EXPECT_FALSE(api_.Object("serviceaccounts", "apps", "app")["metadata"]["annotations"].contains(kRoleKey));
+  EXPECT_FALSE(
+      api_.Object("serviceaccounts", "apps", "app")["metadata"]["annotations"].contains(kRoleKey));
 
   const ReconcileReport real = Run(false, true);
   ASSERT_EQ(dry.actions.size(), real.actions.size());
   for (std::size_t i = 0; i < dry.actions.size(); ++i) {
     const auto& d = dry.actions[i];
     const auto& r = real.actions[i];
-    EXPECT_EQ(d.kind + " " + d.ns + "/" + d.name + " " + d.action, r.kind + " " + r.ns + "/" + r.name + " " + r.action);
+    EXPECT_EQ(d.kind + " " + d.ns + "/" + d.name + " " + d.action,
+              r.kind + " " + r.ns + "/" + r.name + " " + r.action);
     std::string expected = d.result;
     if (expected == result::kWouldAnnotate) expected = result::kAnnotated;
     if (expected == result::kWouldRestart) expected = result::kRestarted;
@@ -144,10 +154,13 @@ TEST_F(ReconcileTest, DryRunChangesNothingAndPrintsTheSamePlan) {
 
 TEST_F(ReconcileTest, ApiErrorIsSurfacedWithTheStatusMessage) {
   const std::string message =
-      "serviceaccounts \"db-sa\" is forbidden: User \"system:serviceaccount:irsa:reconcile\" cannot patch "
+      "serviceaccounts \"db-sa\" is forbidden: User \"system:serviceaccount:irsa:reconcile\" "
+      "cannot patch "
       "resource \"serviceaccounts\" in API group \"\" in the namespace \"apps\"";
   api_.Control("POST", "/fake/fail",
-               {{"method", "PATCH"}, {"path", "/api/v1/namespaces/apps/serviceaccounts/db-sa"}, {"code", 403},
+               {{"method", "PATCH"},
+                {"path", "/api/v1/namespaces/apps/serviceaccounts/db-sa"},
+                {"code", 403},
                 {"message", message}});
   const ReconcileReport report = Run(false, false);
   EXPECT_TRUE(report.failed());
@@ -162,19 +175,26 @@ TEST_F(ReconcileTest, ApiErrorIsSurfacedWithTheStatusMessage) {
 
 TEST_F(ReconcileTest, ListFailureIsReportedAndNothingIsGuessed) {
   api_.Control("POST", "/fake/fail",
-               {{"method", "GET"}, {"path", "/api/v1/namespaces/apps/serviceaccounts"}, {"code", 403},
+               {{"method", "GET"},
+                {"path", "/api/v1/namespaces/apps/serviceaccounts"},
+                {"code", 403},
                 {"message", "serviceaccounts is forbidden: cannot list"}});
   const ReconcileReport report = Run(false, false);
   EXPECT_TRUE(report.failed());
   EXPECT_EQ(ResultOf(report, "ServiceAccount", "apps", ""), result::kFailed);
-  EXPECT_EQ(FindAction(report, "ServiceAccount", "apps", "missing-sa"), nullptr);  // unknown, not "missing"
+  EXPECT_EQ(FindAction(report, "ServiceAccount", "apps", "missing-sa"),
+            nullptr);  // unknown, not "missing"
   EXPECT_TRUE(api_.Patches().empty());
 }
 
 TEST_F(ReconcileTest, ConcurrentChangeIsAConflictNotAnOverwrite) {
   // The patch carries the resourceVersion read by the list: a change in between is a 409.
-  api_.Control("POST", "/fake/fail", {{"method", "PATCH"}, {"path", "/api/v1/namespaces/apps/serviceaccounts/app"},
-                                      {"code", 409}, {"message", "the object has been modified"}, {"count", 1}});
+  api_.Control("POST", "/fake/fail",
+               {{"method", "PATCH"},
+                {"path", "/api/v1/namespaces/apps/serviceaccounts/app"},
+                {"code", 409},
+                {"message", "the object has been modified"},
+                {"count", 1}});
   const ReconcileReport report = Run(false, false);
   const ReconcileAction* app = FindAction(report, "ServiceAccount", "apps", "app");
   ASSERT_NE(app, nullptr);
@@ -183,8 +203,10 @@ TEST_F(ReconcileTest, ConcurrentChangeIsAConflictNotAnOverwrite) {
 }
 
 TEST_F(ReconcileTest, WildcardNamespacesListClusterWide) {
-  auto config = ParseConfig(json::parse(R"({"bindings": [{"name": "all", "roleArn": "arn:aws:iam::111122223333:role/all",
-      "namespaces": ["*"], "serviceAccounts": ["app", "nowhere"]}]})"), "inline");
+  auto config = ParseConfig(
+      json::parse(R"({"bindings": [{"name": "all", "roleArn": "arn:aws:iam::111122223333:role/all",
+      "namespaces": ["*"], "serviceAccounts": ["app", "nowhere"]}]})"),
+      "inline");
   ASSERT_TRUE(config.ok()) << config.error();
   ReconcileOptions options;
   options.dry_run = true;
@@ -219,7 +241,8 @@ CommandResult RunCommand(const std::string& command) {
   FILE* pipe = popen((command + " 2>&1").c_str(), "r");
   if (pipe == nullptr) return result;
   std::array<char, 4096> buffer{};
-  while (std::size_t n = fread(buffer.data(), 1, buffer.size(), pipe)) result.out.append(buffer.data(), n);
+  while (std::size_t n = fread(buffer.data(), 1, buffer.size(), pipe))
+    result.out.append(buffer.data(), n);
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
@@ -242,15 +265,21 @@ TEST_F(ReconcileTest, BinaryPrintsJsonAndExitsOneOnApiErrors) {
   }
   EXPECT_TRUE(api_.Patches().empty());
 
-  api_.Control("POST", "/fake/fail", {{"method", "PATCH"}, {"path", "/apis/apps/v1/namespaces/apps/statefulsets/db"},
-                                      {"code", 403}, {"message", "statefulsets.apps \"db\" is forbidden: no patch"}});
+  api_.Control("POST", "/fake/fail",
+               {{"method", "PATCH"},
+                {"path", "/apis/apps/v1/namespaces/apps/statefulsets/db"},
+                {"code", 403},
+                {"message", "statefulsets.apps \"db\" is forbidden: no patch"}});
   const CommandResult failed = RunCommand(base + " --restart-workloads");
   EXPECT_EQ(failed.exit_code, 1) << failed.out;
-  EXPECT_NE(failed.out.find("statefulsets.apps \"db\" is forbidden: no patch"), std::string::npos) << failed.out;
+  EXPECT_NE(failed.out.find("statefulsets.apps \"db\" is forbidden: no patch"), std::string::npos)
+      << failed.out;
   EXPECT_NE(failed.out.find("1 step(s) failed"), std::string::npos) << failed.out;
 
   EXPECT_EQ(RunCommand(base + " -o yaml").exit_code, 2);
-  EXPECT_EQ(RunCommand(std::string(IRSA_WEBHOOK_PATH) + " reconcile --kubeconfig /no/such/file").exit_code, 1);
+  EXPECT_EQ(RunCommand(std::string(IRSA_WEBHOOK_PATH) + " reconcile --kubeconfig /no/such/file")
+                .exit_code,
+            1);
 }
 
 TEST(ReconcilePerconaTest, RollsTheOperatorAndRs0OnceAndNotTheArbiter) {
@@ -265,7 +294,8 @@ TEST(ReconcilePerconaTest, RollsTheOperatorAndRs0OnceAndNotTheArbiter) {
   const ReconcileReport report = Reconcile(*config, **client, options);
   EXPECT_FALSE(report.failed());
   std::multiset<std::string> patched;
-  for (const auto& p : api.Patches()) patched.insert(p["resource"].get<std::string>() + "/" + p["name"].get<std::string>());
+  for (const auto& p : api.Patches())
+    patched.insert(p["resource"].get<std::string>() + "/" + p["name"].get<std::string>());
   EXPECT_EQ(patched, (std::multiset<std::string>{"serviceaccounts/percona-server-mongodb-operator",
                                                  "serviceaccounts/default",
                                                  "deployments/percona-server-mongodb-operator",

@@ -1,5 +1,7 @@
 // ServiceAccountCache against the fake API server: list, watch, 410 relists, the server going
 // away and coming back, token rotation, and cache-miss GETs. Timeouts here are hang guards only.
+#include "kube/service_account_cache.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -8,7 +10,6 @@
 
 #include "fake_kube_api_process.h"
 #include "irsa/mutation.h"
-#include "kube/service_account_cache.h"
 
 namespace irsa::kube {
 namespace {
@@ -20,7 +21,8 @@ using testing::TestDataDir;
 constexpr const char* kRoleKey = "eks.amazonaws.com/role-arn";
 
 // Polls `condition` until true; a hang guard, not a performance assertion.
-bool Eventually(const std::function<bool()>& condition, std::chrono::seconds limit = std::chrono::seconds(30)) {
+bool Eventually(const std::function<bool()>& condition,
+                std::chrono::seconds limit = std::chrono::seconds(30)) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
     if (condition()) return true;
@@ -29,8 +31,10 @@ bool Eventually(const std::function<bool()>& condition, std::chrono::seconds lim
   return condition();
 }
 
-json ServiceAccount(const std::string& ns, const std::string& name, const json& annotations = json::object()) {
-  return {{"apiVersion", "v1"}, {"kind", "ServiceAccount"},
+json ServiceAccount(const std::string& ns, const std::string& name,
+                    const json& annotations = json::object()) {
+  return {{"apiVersion", "v1"},
+          {"kind", "ServiceAccount"},
           {"metadata", {{"name", name}, {"namespace", ns}, {"annotations", annotations}}}};
 }
 
@@ -55,12 +59,13 @@ class ServiceAccountCacheTest : public ::testing::Test {
     options.initial_backoff = std::chrono::milliseconds(20);
     options.max_backoff = std::chrono::milliseconds(200);
     options.miss_ttl = std::chrono::seconds(60);
-    auto cache = ServiceAccountCache::Create(config, "eks.amazonaws.com",
-                                             [this](LogLevel, std::string_view message) {
-                                               std::lock_guard<std::mutex> lock(log_mu_);
-                                               log_.emplace_back(message);
-                                             },
-                                             options);
+    auto cache = ServiceAccountCache::Create(
+        config, "eks.amazonaws.com",
+        [this](LogLevel, std::string_view message) {
+          std::lock_guard<std::mutex> lock(log_mu_);
+          log_.emplace_back(message);
+        },
+        options);
     EXPECT_TRUE(cache.ok()) << cache.error();
     return cache.ok() ? std::move(cache).value() : nullptr;
   }
@@ -110,14 +115,18 @@ TEST_F(ServiceAccountCacheTest, WatchAppliesAddModifyDelete) {
   cache->Start();
   ASSERT_TRUE(Eventually([&] { return cache->synced(); }));
 
-  api_.Control("POST", "/fake/apply", ServiceAccount("apps", "fresh", {{kRoleKey, "arn:aws:iam::111122223333:role/a"}}));
+  api_.Control("POST", "/fake/apply",
+               ServiceAccount("apps", "fresh", {{kRoleKey, "arn:aws:iam::111122223333:role/a"}}));
   ASSERT_TRUE(Eventually([&] { return cache->FindCached("apps", "fresh").has_value(); }));
-  EXPECT_EQ(*cache->FindCached("apps", "fresh")->Annotation(kRoleKey), "arn:aws:iam::111122223333:role/a");
+  EXPECT_EQ(*cache->FindCached("apps", "fresh")->Annotation(kRoleKey),
+            "arn:aws:iam::111122223333:role/a");
 
-  api_.Control("POST", "/fake/apply", ServiceAccount("apps", "fresh", {{kRoleKey, "arn:aws:iam::111122223333:role/b"}}));
+  api_.Control("POST", "/fake/apply",
+               ServiceAccount("apps", "fresh", {{kRoleKey, "arn:aws:iam::111122223333:role/b"}}));
   ASSERT_TRUE(Eventually([&] {
     auto sa = cache->FindCached("apps", "fresh");
-    return sa && sa->Annotation(kRoleKey) != nullptr && *sa->Annotation(kRoleKey) == "arn:aws:iam::111122223333:role/b";
+    return sa && sa->Annotation(kRoleKey) != nullptr &&
+           *sa->Annotation(kRoleKey) == "arn:aws:iam::111122223333:role/b";
   }));
   api_.Control("POST", "/fake/apply", ServiceAccount("apps", "fresh"));  // annotation removed
   ASSERT_TRUE(Eventually([&] {
@@ -126,7 +135,8 @@ TEST_F(ServiceAccountCacheTest, WatchAppliesAddModifyDelete) {
   }));
   EXPECT_EQ(cache->stats().annotated, 1u);
 
-  api_.Control("POST", "/fake/delete", {{"kind", "ServiceAccount"}, {"namespace", "apps"}, {"name", "fresh"}});
+  api_.Control("POST", "/fake/delete",
+               {{"kind", "ServiceAccount"}, {"namespace", "apps"}, {"name", "fresh"}});
   ASSERT_TRUE(Eventually([&] { return !cache->FindCached("apps", "fresh").has_value(); }));
   EXPECT_EQ(cache->stats().service_accounts, 7u);
   EXPECT_EQ(cache->stats().lists, 1u);  // all through the watch, no relist
@@ -206,7 +216,8 @@ TEST_F(ServiceAccountCacheTest, UsesTheRotatedTokenFile) {
   const json requests = api_.Requests();
   ASSERT_FALSE(requests.empty());
   bool authorized_with_new = false;
-  for (const auto& r : requests) authorized_with_new |= r["authorized"] == true && r["token"] == "token-two";
+  for (const auto& r : requests)
+    authorized_with_new |= r["authorized"] == true && r["token"] == "token-two";
   EXPECT_TRUE(authorized_with_new);
   cache->Stop();
 }
@@ -229,12 +240,14 @@ TEST_F(ServiceAccountCacheTest, MissDoesOneGetAndRemembersTheAnswer) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(found.load(), 0);
-  EXPECT_EQ(CountRequests(api_.Requests(), "GET", "/api/v1/namespaces/apps/serviceaccounts/ghost"), 1u);
+  EXPECT_EQ(CountRequests(api_.Requests(), "GET", "/api/v1/namespaces/apps/serviceaccounts/ghost"),
+            1u);
   EXPECT_EQ(cache->stats().miss_gets, 1u);
 
   // A hit never calls the API.
   EXPECT_TRUE(cache->Find("apps", "app").has_value());
-  EXPECT_EQ(CountRequests(api_.Requests(), "GET", "/api/v1/namespaces/apps/serviceaccounts/app"), 0u);
+  EXPECT_EQ(CountRequests(api_.Requests(), "GET", "/api/v1/namespaces/apps/serviceaccounts/app"),
+            0u);
   cache->Stop();
 }
 
@@ -244,13 +257,18 @@ TEST_F(ServiceAccountCacheTest, MissGetFindsAnSaTheStoreDoesNotHaveYet) {
   auto sa = cache->Find("apps", "conflicting");
   ASSERT_TRUE(sa.has_value());
   EXPECT_EQ(*sa->Annotation(kRoleKey), "arn:aws:iam::999999999999:role/someone-else");
-  EXPECT_EQ(CountRequests(api_.Requests(), "GET", "/api/v1/namespaces/apps/serviceaccounts/conflicting"), 1u);
+  EXPECT_EQ(
+      CountRequests(api_.Requests(), "GET", "/api/v1/namespaces/apps/serviceaccounts/conflicting"),
+      1u);
 
   // And the MutatePod path uses it: a pod outside every binding gets the SA's role (rule 3).
   Config config;
-  const json pod = {{"apiVersion", "v1"}, {"kind", "Pod"},
-                    {"metadata", {{"name", "p"}, {"namespace", "apps"}}},
-                    {"spec", {{"serviceAccountName", "conflicting"}, {"containers", {{{"name", "c"}, {"image", "i"}}}}}}};
+  const json pod = {
+      {"apiVersion", "v1"},
+      {"kind", "Pod"},
+      {"metadata", {{"name", "p"}, {"namespace", "apps"}}},
+      {"spec",
+       {{"serviceAccountName", "conflicting"}, {"containers", {{{"name", "c"}, {"image", "i"}}}}}}};
   auto mutation = MutatePod(config, pod, "apps", cache.get());
   ASSERT_TRUE(mutation.ok()) << mutation.error();
   EXPECT_EQ(mutation->outcome, Outcome::kMutated);
@@ -259,7 +277,8 @@ TEST_F(ServiceAccountCacheTest, MissGetFindsAnSaTheStoreDoesNotHaveYet) {
 
 TEST_F(ServiceAccountCacheTest, MissGetFailureIsNotFatal) {
   auto cache = NewCache(api_.Config());
-  api_.Control("POST", "/fake/fail", {{"path", "/api/v1/namespaces/apps/serviceaccounts/app"}, {"code", 500}});
+  api_.Control("POST", "/fake/fail",
+               {{"path", "/api/v1/namespaces/apps/serviceaccounts/app"}, {"code", 500}});
   EXPECT_FALSE(cache->Find("apps", "app").has_value());
   EXPECT_TRUE(Logged("miss GET for apps/app failed"));
 }
