@@ -35,6 +35,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <signal.h>
+#include <sys/prctl.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -674,6 +675,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A test that crashes must not leave its server behind: stop when the parent goes away.
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (getppid() == 1) return Usage("parent exited before start");
 
   X509* cert = nullptr;
   EVP_PKEY* key = nullptr;
