@@ -7,6 +7,10 @@
 #include <iostream>
 
 #include "flags.h"
+#include "irsa/config.h"
+#include "irsa/constants.h"
+#include "kube/kube_config.h"
+#include "kube/service_account_cache.h"
 #include "server/serve.h"
 
 namespace irsa::cli {
@@ -19,8 +23,6 @@ constexpr const char* kDefaultMetricsPort = "9090";
 constexpr const char* kDefaultMaxRequestBytes = "8388608";
 constexpr const char* kDefaultGraceSeconds = "10";
 constexpr const char* kDefaultRequestReadTimeoutSeconds = "10";
-// In-cluster service account credentials, as client-go's rest.InClusterConfig() finds them.
-constexpr const char* kInClusterTokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
 Result<long long> ParseInteger(const std::string& flag, const std::string& text, long long min, long long max) {
   long long value = 0;
@@ -109,15 +111,39 @@ CommandStatus RunServe(const std::vector<std::string>& args) {
   server::PrepareProcess();
   auto logger = std::make_shared<server::Logger>(*format, *level);
 
-  // Kubernetes access. This build has no Kubernetes client yet (src/kube): the server runs on
-  // the config alone, which covers every binding-based injection; the ServiceAccount-annotation
-  // path (SPEC section 4, step 3) needs the cache. The composition point is here: build the
-  // cache, pass it as `kubernetes.lookup` and its synced() as `kubernetes.synced`.
+  // Kubernetes access (SPEC section 7): --kubeconfig, else in-cluster config when this runs in a
+  // pod, else config-only mode. The ServiceAccount cache answers the pod rules' lookups (the
+  // role-arn annotation path, and the audience/STS/expiration annotations) and gates /readyz.
+  auto kube_config = kube::ResolveKubeConfig(flags.Get("kubeconfig"));
+  if (!kube_config.ok()) return CommandStatus::Runtime(kube_config.error());
   server::KubernetesAccess kubernetes;
-  const bool in_cluster = ::access(kInClusterTokenFile, R_OK) == 0;
-  if (flags.Has("kubeconfig") || in_cluster) {
-    logger->Warn("Kubernetes access requested but this build has no Kubernetes client; running config-only",
-                 {{"kubeconfig", flags.Has("kubeconfig") ? flags.Get("kubeconfig") : std::string("(in-cluster)")}});
+  std::unique_ptr<kube::ServiceAccountCache> cache;
+  if (kube_config->has_value()) {
+    // The cache keeps only "<prefix>/" annotations, so it needs the prefix of the config it
+    // starts with; a reload that changes annotationPrefix takes a restart (logged then).
+    std::string prefix{kDefaultAnnotationPrefix};
+    if (!options.config_file.empty()) {
+      auto config = LoadConfigFile(options.config_file);
+      if (!config.ok()) return CommandStatus::Runtime(config.error());
+      prefix = config->annotation_prefix;
+    }
+    auto created = kube::ServiceAccountCache::Create(
+        **kube_config, prefix, [logger](kube::LogLevel cache_level, std::string_view message) {
+          switch (cache_level) {
+            case kube::LogLevel::kDebug: logger->Debug(message, {{"component", "serviceaccount-cache"}}); break;
+            case kube::LogLevel::kInfo: logger->Info(message, {{"component", "serviceaccount-cache"}}); break;
+            case kube::LogLevel::kWarn: logger->Warn(message, {{"component", "serviceaccount-cache"}}); break;
+            case kube::LogLevel::kError: logger->Error(message, {{"component", "serviceaccount-cache"}}); break;
+          }
+        });
+    if (!created.ok()) return CommandStatus::Runtime(created.error());
+    cache = std::move(created).value();
+    cache->Start();
+    kubernetes.lookup = cache.get();
+    kubernetes.synced = [c = cache.get()] { return c->synced(); };
+    kubernetes.mode = "serviceaccount-cache " + (*kube_config)->server + " (" +
+                      (flags.Has("kubeconfig") ? flags.Get("kubeconfig") : std::string("in-cluster")) +
+                      ", annotation prefix " + prefix + ")";
   }
 
   auto outcome = server::Serve(options, kubernetes, logger);
@@ -126,6 +152,11 @@ CommandStatus RunServe(const std::vector<std::string>& args) {
   // Connections outlived the grace period: their threads still use the server (and whatever
   // Kubernetes access was passed in), so nothing may be destroyed; main exits with _Exit.
   status.threads_left_running = !outcome->drained;
+  if (cache && outcome->drained) {
+    cache->Stop();
+  } else if (cache) {
+    (void)cache.release();  // threads still running may call Find(): never destroy it
+  }
   return status;
 }
 
