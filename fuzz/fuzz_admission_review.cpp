@@ -6,14 +6,14 @@
 #include <iostream>
 #include <string_view>
 
+#include "fuzz_support.h"
 #include "irsa/admission.h"
 #include "irsa/document.h"
 
 namespace {
 
 const irsa::Config& FuzzConfig() {
-  static const irsa::Config config = [] {
-    auto doc = irsa::ParseDocument(R"(
+  static const irsa::Config config = irsa::fuzzing::ConfigFromYaml(R"(
 region: us-east-1
 stsRegionalEndpoints: true
 roleSessionName: true
@@ -23,24 +23,19 @@ bindings:
   - {name: sel, roleArn: "arn:aws:iam::111122223333:role/sel", namespaces: ["*"], serviceAccounts: [app],
      podSelector: {matchExpressions: [{key: tier, operator: NotIn, values: [canary]}]}, containers: [main]}
 )");
-    return *irsa::ParseConfig(*doc, "fuzz");
-  }();
   return config;
 }
 
 const irsa::ServiceAccountLookup& FuzzServiceAccounts() {
   static const irsa::StaticServiceAccountLookup lookup = [] {
     irsa::StaticServiceAccountLookup l;
-    l.Add({"apps", "reader", {{"eks.amazonaws.com/role-arn", "arn:aws:iam::444455556666:role/reader"},
-                              {"eks.amazonaws.com/token-expiration", "700"}}});
+    l.Add({"apps",
+           "reader",
+           {{"eks.amazonaws.com/role-arn", "arn:aws:iam::444455556666:role/reader"},
+            {"eks.amazonaws.com/token-expiration", "700"}}});
     return l;
   }();
   return lookup;
-}
-
-[[noreturn]] void Fail(const std::string& what, std::string_view input) {
-  std::cerr << "PARITY FAILURE: " << what << "\ninput: " << input.substr(0, 2000) << "\n";
-  std::abort();
 }
 
 }  // namespace
@@ -50,15 +45,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static irsa::AdmissionReviewer reviewer;
   auto fast = reviewer.Review(FuzzConfig(), body, &FuzzServiceAccounts());
   auto request = irsa::DecodeAdmissionReview(body);
-  if (fast.ok() != request.ok()) Fail("one path accepted the body, the other did not", body);
+  if (fast.ok() != request.ok())
+    irsa::fuzzing::Fail("one path accepted the body, the other did not", body);
   if (!request.ok()) {
-    if (fast.error() != request.error()) Fail("different errors", body);
+    if (fast.error() != request.error()) irsa::fuzzing::Fail("different errors", body);
     return 0;
   }
-  const std::string reference =
-      irsa::EncodeAdmissionResponse(*request, irsa::Admit(FuzzConfig(), *request, &FuzzServiceAccounts()).mutation);
-  if (fast->response != reference) Fail("different responses:\n" + fast->response + "\n" + reference, body);
+  const std::string reference = irsa::EncodeAdmissionResponse(
+      *request, irsa::Admit(FuzzConfig(), *request, &FuzzServiceAccounts()).mutation);
+  if (fast->response != reference)
+    irsa::fuzzing::Fail("different responses:\n" + fast->response + "\n" + reference, body);
   auto parsed = irsa::ParseJson(reference);
-  if (!parsed.ok() || (*parsed)["response"]["allowed"] != true) Fail("response is not allowed JSON", body);
+  if (!parsed.ok() || (*parsed)["response"]["allowed"] != true)
+    irsa::fuzzing::Fail("response is not allowed JSON", body);
   return 0;
 }

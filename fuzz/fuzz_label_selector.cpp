@@ -13,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!doc.ok()) return 0;
   auto selector = irsa::LabelSelector::Parse(*doc, "podSelector");
   if (!selector.ok()) return 0;
-  static const irsa::Labels kLabels[] = {{}, {{"app", "db"}, {"tier", "backend"}}, {{"a", ""}, {"k", "v"}}};
+  static const irsa::Labels kLabels[] = {
+      {}, {{"app", "db"}, {"tier", "backend"}}, {{"a", ""}, {"k", "v"}}};
   for (const auto& labels : kLabels) {
     const bool matches = selector->Matches(labels);
     if (selector->empty() && !matches) std::abort();

@@ -6,14 +6,14 @@
 #include <iostream>
 #include <string_view>
 
+#include "fuzz_support.h"
 #include "irsa/admission.h"
 #include "irsa/document.h"
 
 namespace {
 
 const irsa::Config& FuzzConfig() {
-  static const irsa::Config config = [] {
-    auto doc = irsa::ParseDocument(R"(
+  static const irsa::Config config = irsa::fuzzing::ConfigFromYaml(R"(
 region: eu-west-1
 stsRegionalEndpoints: true
 roleSessionName: true
@@ -22,14 +22,7 @@ bindings:
      containers: [mongod, backup-agent, c]}
   - {name: any, roleArn: "arn:aws:iam::111122223333:role/any", namespaces: ["*"], serviceAccounts: ["*"]}
 )");
-    return *irsa::ParseConfig(*doc, "fuzz");
-  }();
   return config;
-}
-
-[[noreturn]] void Fail(const std::string& what, std::string_view input) {
-  std::cerr << "PROPERTY FAILURE: " << what << "\ninput: " << input.substr(0, 2000) << "\n";
-  std::abort();
 }
 
 }  // namespace
@@ -42,16 +35,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!first.ok()) return 0;
   const nlohmann::json ops = first->patch.operations();
   for (const auto& op : ops) {
-    if (op["op"] != "add") Fail("non-add operation " + op.dump(), text);
+    if (op["op"] != "add") irsa::fuzzing::Fail("non-add operation " + op.dump(), text);
   }
   nlohmann::json patched;
   try {
     patched = pod->patch(ops);
   } catch (const nlohmann::json::exception& e) {
-    Fail(std::string("patch does not apply: ") + e.what() + "\n" + ops.dump(), text);
+    irsa::fuzzing::Fail(std::string("patch does not apply: ") + e.what() + "\n" + ops.dump(), text);
   }
   auto second = irsa::MutatePod(FuzzConfig(), patched, "psmdb", nullptr);
-  if (!second.ok()) Fail("patched pod unreadable: " + second.error(), text);
-  if (!second->patch.empty()) Fail("not idempotent: " + second->patch.Serialize(), text);
+  if (!second.ok()) irsa::fuzzing::Fail("patched pod unreadable: " + second.error(), text);
+  if (!second->patch.empty())
+    irsa::fuzzing::Fail("not idempotent: " + second->patch.Serialize(), text);
   return 0;
 }

@@ -24,7 +24,8 @@ constexpr const char* kDefaultMaxRequestBytes = "8388608";
 constexpr const char* kDefaultGraceSeconds = "10";
 constexpr const char* kDefaultRequestReadTimeoutSeconds = "10";
 
-Result<long long> ParseInteger(const std::string& flag, const std::string& text, long long min, long long max) {
+Result<long long> ParseInteger(const std::string& flag, const std::string& text, long long min,
+                               long long max) {
   long long value = 0;
   const char* end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, value);
@@ -38,25 +39,36 @@ Result<long long> ParseInteger(const std::string& flag, const std::string& text,
 Flags ServeFlags() {
   return Flags(
       "irsa-webhook serve --tls-cert-file FILE --tls-key-file FILE [--config FILE] [flags]\n\n"
-      "Runs the HTTPS admission server: POST /mutate and GET /healthz on --port (TLS), GET /metrics,\n"
-      "/healthz and /readyz on --metrics-port (plain HTTP). The config and the certificate files are\n"
-      "reloaded when they change (Kubernetes ConfigMap/Secret updates included). On SIGTERM or SIGINT\n"
-      "the server stops accepting, finishes requests in flight within --shutdown-grace-seconds and exits 0.",
-      {{"config", "", false, "FILE", "injection config (YAML or JSON); built-in defaults and no bindings when absent", ""},
+      "Runs the HTTPS admission server: POST /mutate and GET /healthz on --port (TLS), GET "
+      "/metrics,\n"
+      "/healthz and /readyz on --metrics-port (plain HTTP). The config and the certificate files "
+      "are\n"
+      "reloaded when they change (Kubernetes ConfigMap/Secret updates included). On SIGTERM or "
+      "SIGINT\n"
+      "the server stops accepting, finishes requests in flight within --shutdown-grace-seconds and "
+      "exits 0.",
+      {{"config", "", false, "FILE",
+        "injection config (YAML or JSON); built-in defaults and no bindings when absent", ""},
        {"tls-cert-file", "", false, "FILE", "PEM certificate chain of the server (required)", ""},
        {"tls-key-file", "", false, "FILE", "PEM private key of the server (required)", ""},
-       {"client-ca-file", "", false, "FILE", "require client certificates signed by these CAs (mTLS)", ""},
+       {"client-ca-file", "", false, "FILE",
+        "require client certificates signed by these CAs (mTLS)", ""},
        {"tls-min-version", "", false, "VERSION", "1.2 or 1.3", "1.2"},
        {"bind-address", "", false, "ADDRESS", "address of both listeners", kDefaultBindAddress},
        {"port", "", false, "PORT", "HTTPS port", kDefaultPort},
-       {"metrics-port", "", false, "PORT", "plain HTTP port for /metrics, /healthz, /readyz; 0 disables", kDefaultMetricsPort},
-       {"kubeconfig", "", false, "FILE", "Kubernetes API access (else in-cluster config, else config-only)", ""},
-       {"max-request-bytes", "", false, "BYTES", "larger request bodies get 413", kDefaultMaxRequestBytes},
+       {"metrics-port", "", false, "PORT",
+        "plain HTTP port for /metrics, /healthz, /readyz; 0 disables", kDefaultMetricsPort},
+       {"kubeconfig", "", false, "FILE",
+        "Kubernetes API access (else in-cluster config, else config-only)", ""},
+       {"max-request-bytes", "", false, "BYTES", "larger request bodies get 413",
+        kDefaultMaxRequestBytes},
        {"log-level", "", false, "LEVEL", "debug, info, warn or error", "info"},
        {"log-format", "", false, "FORMAT", "json (one object per line) or text", "json"},
-       {"shutdown-grace-seconds", "", false, "SECONDS", "time to finish requests in flight after SIGTERM/SIGINT", kDefaultGraceSeconds},
+       {"shutdown-grace-seconds", "", false, "SECONDS",
+        "time to finish requests in flight after SIGTERM/SIGINT", kDefaultGraceSeconds},
        {"request-read-timeout-seconds", "", false, "SECONDS",
-        "a request (or TLS handshake) must arrive within this time of its first byte; slower connections are closed",
+        "a request (or TLS handshake) must arrive within this time of its first byte; slower "
+        "connections are closed",
         kDefaultRequestReadTimeoutSeconds}});
 }
 
@@ -69,7 +81,8 @@ CommandStatus RunServe(const std::vector<std::string>& args) {
     std::cout << flags.Help();
     return CommandStatus::Ok();
   }
-  if (!flags.positional().empty()) return CommandStatus::Usage("unexpected argument " + flags.positional()[0]);
+  if (!flags.positional().empty())
+    return CommandStatus::Usage("unexpected argument " + flags.positional()[0]);
   if (!flags.Has("tls-cert-file") || !flags.Has("tls-key-file")) {
     return CommandStatus::Usage("--tls-cert-file and --tls-key-file are required");
   }
@@ -95,12 +108,14 @@ CommandStatus RunServe(const std::vector<std::string>& args) {
   const auto metrics_port = ParseInteger("metrics-port", flags.Get("metrics-port"), 0, 65535);
   if (!metrics_port.ok()) return CommandStatus::Usage(metrics_port.error());
   if (*metrics_port == *port) return CommandStatus::Usage("--metrics-port must differ from --port");
-  const auto max_bytes = ParseInteger("max-request-bytes", flags.Get("max-request-bytes"), 1024, 1LL << 31);
+  const auto max_bytes =
+      ParseInteger("max-request-bytes", flags.Get("max-request-bytes"), 1024, 1LL << 31);
   if (!max_bytes.ok()) return CommandStatus::Usage(max_bytes.error());
-  const auto grace = ParseInteger("shutdown-grace-seconds", flags.Get("shutdown-grace-seconds"), 0, 3600);
+  const auto grace =
+      ParseInteger("shutdown-grace-seconds", flags.Get("shutdown-grace-seconds"), 0, 3600);
   if (!grace.ok()) return CommandStatus::Usage(grace.error());
-  const auto read_timeout =
-      ParseInteger("request-read-timeout-seconds", flags.Get("request-read-timeout-seconds"), 1, 300);
+  const auto read_timeout = ParseInteger("request-read-timeout-seconds",
+                                         flags.Get("request-read-timeout-seconds"), 1, 300);
   if (!read_timeout.ok()) return CommandStatus::Usage(read_timeout.error());
   options.listener.port = static_cast<int>(*port);
   options.listener.metrics_port = static_cast<int>(*metrics_port);
@@ -130,10 +145,18 @@ CommandStatus RunServe(const std::vector<std::string>& args) {
     auto created = kube::ServiceAccountCache::Create(
         **kube_config, prefix, [logger](kube::LogLevel cache_level, std::string_view message) {
           switch (cache_level) {
-            case kube::LogLevel::kDebug: logger->Debug(message, {{"component", "serviceaccount-cache"}}); break;
-            case kube::LogLevel::kInfo: logger->Info(message, {{"component", "serviceaccount-cache"}}); break;
-            case kube::LogLevel::kWarn: logger->Warn(message, {{"component", "serviceaccount-cache"}}); break;
-            case kube::LogLevel::kError: logger->Error(message, {{"component", "serviceaccount-cache"}}); break;
+            case kube::LogLevel::kDebug:
+              logger->Debug(message, {{"component", "serviceaccount-cache"}});
+              break;
+            case kube::LogLevel::kInfo:
+              logger->Info(message, {{"component", "serviceaccount-cache"}});
+              break;
+            case kube::LogLevel::kWarn:
+              logger->Warn(message, {{"component", "serviceaccount-cache"}});
+              break;
+            case kube::LogLevel::kError:
+              logger->Error(message, {{"component", "serviceaccount-cache"}});
+              break;
           }
         });
     if (!created.ok()) return CommandStatus::Runtime(created.error());
@@ -141,9 +164,10 @@ CommandStatus RunServe(const std::vector<std::string>& args) {
     cache->Start();
     kubernetes.lookup = cache.get();
     kubernetes.synced = [c = cache.get()] { return c->synced(); };
-    kubernetes.mode = "serviceaccount-cache " + (*kube_config)->server + " (" +
-                      (flags.Has("kubeconfig") ? flags.Get("kubeconfig") : std::string("in-cluster")) +
-                      ", annotation prefix " + prefix + ")";
+    kubernetes.mode =
+        "serviceaccount-cache " + (*kube_config)->server + " (" +
+        (flags.Has("kubeconfig") ? flags.Get("kubeconfig") : std::string("in-cluster")) +
+        ", annotation prefix " + prefix + ")";
   }
 
   auto outcome = server::Serve(options, kubernetes, logger);

@@ -18,16 +18,8 @@ constexpr std::size_t kFastPathMaxDepth = kMaxNestingDepth - 16;
 // one huge (or hostile) request does not pin its memory in every worker thread.
 constexpr std::size_t kRetainedParserCapacity = 1 << 20;
 
-// The last non-null member named `key` (nlohmann::json keeps the last of duplicate keys).
 bool Find(object obj, std::string_view key, element& out) {
-  bool found = false;
-  for (const auto field : obj) {
-    if (field.key == key) {
-      found = !field.value.is_null();
-      if (found) out = field.value;
-    }
-  }
-  return found;
+  return internal::FindMember(obj, key, out);
 }
 
 bool FindString(object obj, std::string_view key, std::string_view& out) {
@@ -39,7 +31,8 @@ std::string MetadataNamespace(object pod) {
   element metadata_element;
   object metadata;
   std::string_view ns;
-  if (Find(pod, "metadata", metadata_element) && metadata_element.get_object().get(metadata) == simdjson::SUCCESS &&
+  if (Find(pod, "metadata", metadata_element) &&
+      metadata_element.get_object().get(metadata) == simdjson::SUCCESS &&
       FindString(metadata, "namespace", ns)) {
     return std::string(ns);
   }
@@ -62,7 +55,8 @@ struct AdmissionReviewer::Parser {
 AdmissionReviewer::AdmissionReviewer() : parser_(std::make_unique<Parser>()) {}
 AdmissionReviewer::~AdmissionReviewer() = default;
 
-Result<AdmissionReviewer::Reviewed> AdmissionReviewer::Review(const Config& config, std::string_view body,
+Result<AdmissionReviewer::Reviewed> AdmissionReviewer::Review(const Config& config,
+                                                              std::string_view body,
                                                               const ServiceAccountLookup* lookup) {
   Reviewed out;
   const auto fallback = [&]() -> Result<Reviewed> {
@@ -78,20 +72,27 @@ Result<AdmissionReviewer::Reviewed> AdmissionReviewer::Review(const Config& conf
 
   if (parser_->dom->capacity() > kRetainedParserCapacity || !parser_->usable) parser_->Reset();
   element root;
-  if (!parser_->usable || parser_->dom->parse(body.data(), body.size(), true).get(root) != simdjson::SUCCESS) return fallback();
+  if (!parser_->usable ||
+      parser_->dom->parse(body.data(), body.size(), true).get(root) != simdjson::SUCCESS)
+    return fallback();
   object review;
   element request_element;
   object request;
   element kind_element;
   object kind;
   element object_element;
-  std::string_view api_version, review_kind, uid, operation, group, version, resource_kind, sub_resource, ns, name;
-  if (root.get_object().get(review) != simdjson::SUCCESS || !FindString(review, "apiVersion", api_version) ||
-      (api_version != kAdmissionV1 && api_version != kAdmissionV1beta1) || !FindString(review, "kind", review_kind) ||
-      review_kind != kAdmissionReviewKind || !Find(review, "request", request_element) ||
-      request_element.get_object().get(request) != simdjson::SUCCESS || !FindString(request, "uid", uid) ||
-      uid.empty() || !FindString(request, "operation", operation) || operation != "CREATE" ||
-      !Find(request, "kind", kind_element) || kind_element.get_object().get(kind) != simdjson::SUCCESS ||
+  std::string_view api_version, review_kind, uid, operation, group, version, resource_kind,
+      sub_resource, ns, name;
+  if (root.get_object().get(review) != simdjson::SUCCESS ||
+      !FindString(review, "apiVersion", api_version) ||
+      (api_version != kAdmissionV1 && api_version != kAdmissionV1beta1) ||
+      !FindString(review, "kind", review_kind) || review_kind != kAdmissionReviewKind ||
+      !Find(review, "request", request_element) ||
+      request_element.get_object().get(request) != simdjson::SUCCESS ||
+      !FindString(request, "uid", uid) || uid.empty() ||
+      !FindString(request, "operation", operation) || operation != "CREATE" ||
+      !Find(request, "kind", kind_element) ||
+      kind_element.get_object().get(kind) != simdjson::SUCCESS ||
       !FindString(kind, "kind", resource_kind) || resource_kind != "Pod" ||
       !Find(request, "object", object_element)) {
     return fallback();  // not a Pod CREATE, or something to report: the nlohmann path decides
@@ -102,7 +103,8 @@ Result<AdmissionReviewer::Reviewed> AdmissionReviewer::Review(const Config& conf
     return !Find(obj, key, e) || e.get_string().get(value) == simdjson::SUCCESS;
   };
   bool dry_run = false;
-  if (!optional_string(kind, "group", group) || !group.empty() || !optional_string(kind, "version", version) ||
+  if (!optional_string(kind, "group", group) || !group.empty() ||
+      !optional_string(kind, "version", version) ||
       !optional_string(request, "subResource", sub_resource) || !sub_resource.empty() ||
       !optional_string(request, "namespace", ns) || !optional_string(request, "name", name) ||
       (Find(request, "dryRun", e) && e.get_bool().get(dry_run) != simdjson::SUCCESS)) {

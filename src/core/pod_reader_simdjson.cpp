@@ -15,17 +15,7 @@ using simdjson::dom::object;
 
 const Status kUnreadable = Status::Error("pod not readable on the fast path");
 
-// The last member named `key` that is not null.
-bool Find(object obj, std::string_view key, element& out) {
-  bool found = false;
-  for (const auto field : obj) {
-    if (field.key == key) {
-      found = !field.value.is_null();
-      if (found) out = field.value;
-    }
-  }
-  return found;
-}
+bool Find(object obj, std::string_view key, element& out) { return FindMember(obj, key, out); }
 
 bool FindObject(object obj, std::string_view key, object& out, bool& wrong_type) {
   element e;
@@ -51,7 +41,8 @@ bool ReadContainer(element item, ContainerView& c) {
   object container;
   if (item.get_object().get(container) != simdjson::SUCCESS) return false;
   element name;
-  if (!Find(container, "name", name) || name.get_string().get(c.name) != simdjson::SUCCESS) return false;
+  if (!Find(container, "name", name) || name.get_string().get(c.name) != simdjson::SUCCESS)
+    return false;
   element env;
   if (Find(container, "env", env)) {
     simdjson::dom::array list;
@@ -61,7 +52,8 @@ bool ReadContainer(element item, ContainerView& c) {
       object var_object;
       element var_name;
       std::string_view value;
-      if (var.get_object().get(var_object) != simdjson::SUCCESS || !Find(var_object, "name", var_name) ||
+      if (var.get_object().get(var_object) != simdjson::SUCCESS ||
+          !Find(var_object, "name", var_name) ||
           var_name.get_string().get(value) != simdjson::SUCCESS) {
         return false;
       }
@@ -107,19 +99,22 @@ TokenVolume ReadTokenVolume(simdjson::dom::array volumes) {
   TokenVolume state = TokenVolume::kAbsent;
   for (const element volume : volumes) {
     object v;
-    if (volume.get_object().get(v) != simdjson::SUCCESS || !IsString(v, "name", kTokenVolumeName)) continue;
+    if (volume.get_object().get(v) != simdjson::SUCCESS || !IsString(v, "name", kTokenVolumeName))
+      continue;
     // The first volume with the name decides (as the nlohmann reader does).
     state = TokenVolume::kForeign;
     bool wrong_type = false;
     object projected;
     element sources_element;
     simdjson::dom::array sources;
-    if (FindObject(v, "projected", projected, wrong_type) && Find(projected, "sources", sources_element) &&
+    if (FindObject(v, "projected", projected, wrong_type) &&
+        Find(projected, "sources", sources_element) &&
         sources_element.get_array().get(sources) == simdjson::SUCCESS) {
       for (const element source : sources) {
         object s;
         element token;
-        if (source.get_object().get(s) == simdjson::SUCCESS && Find(s, "serviceAccountToken", token)) {
+        if (source.get_object().get(s) == simdjson::SUCCESS &&
+            Find(s, "serviceAccountToken", token)) {
           return TokenVolume::kProjectedToken;
         }
       }
@@ -133,7 +128,8 @@ bool IsWindows(object spec) {
   bool wrong_type = false;
   object selector;
   if (FindObject(spec, "nodeSelector", selector, wrong_type) &&
-      (IsString(selector, kNodeSelectorOs, kWindowsOs) || IsString(selector, kNodeSelectorOsBeta, kWindowsOs))) {
+      (IsString(selector, kNodeSelectorOs, kWindowsOs) ||
+       IsString(selector, kNodeSelectorOsBeta, kWindowsOs))) {
     return true;
   }
   object os;
@@ -164,13 +160,25 @@ bool ReadMetadata(element metadata_element, PodView& view) {
     if (annotations_element.get_object().get(annotations) != simdjson::SUCCESS) return false;
     for (const auto field : annotations) {
       std::string_view value;
-      if (field.value.get_string().get(value) == simdjson::SUCCESS) view.annotations.emplace_back(field.key, value);
+      if (field.value.get_string().get(value) == simdjson::SUCCESS)
+        view.annotations.emplace_back(field.key, value);
     }
   }
   return true;
 }
 
 }  // namespace
+
+bool FindMember(object obj, std::string_view key, element& out) {
+  bool found = false;
+  for (const auto field : obj) {
+    if (field.key == key) {
+      found = !field.value.is_null();
+      if (found) out = field.value;
+    }
+  }
+  return found;
+}
 
 Result<PodView> ReadPod(simdjson::dom::element pod_element) {
   object pod;
@@ -180,20 +188,23 @@ Result<PodView> ReadPod(simdjson::dom::element pod_element) {
   if (Find(pod, "metadata", metadata) && !ReadMetadata(metadata, view)) return kUnreadable;
   element spec_element;
   object spec;
-  if (!Find(pod, "spec", spec_element) || spec_element.get_object().get(spec) != simdjson::SUCCESS) {
+  if (!Find(pod, "spec", spec_element) ||
+      spec_element.get_object().get(spec) != simdjson::SUCCESS) {
     return kUnreadable;
   }
   view.service_account = "default";
   std::string_view deprecated;
   std::string_view name;
-  if (!ReadOptionalString(spec, "serviceAccount", deprecated) || !ReadOptionalString(spec, "serviceAccountName", name)) {
+  if (!ReadOptionalString(spec, "serviceAccount", deprecated) ||
+      !ReadOptionalString(spec, "serviceAccountName", name)) {
     return kUnreadable;
   }
   if (!deprecated.empty()) view.service_account = deprecated;
   if (!name.empty()) view.service_account = name;
   if (!ReadContainerList(spec, true, view)) return kUnreadable;
   const std::size_t init_count = view.containers.size();
-  if (!ReadContainerList(spec, false, view) || view.containers.size() == init_count) return kUnreadable;
+  if (!ReadContainerList(spec, false, view) || view.containers.size() == init_count)
+    return kUnreadable;
   element volumes_element;
   if (Find(spec, "volumes", volumes_element)) {
     simdjson::dom::array volumes;

@@ -8,6 +8,10 @@
 
 namespace irsa::internal {
 
+// The last member named `key` whose value is not null, as nlohmann::json resolves duplicate keys
+// (the last one wins) and as the rules treat null (absent). Both fast-path readers use it.
+bool FindMember(simdjson::dom::object obj, std::string_view key, simdjson::dom::element& out);
+
 // The same view as ReadPod(const nlohmann::json&) for every pod that reader accepts. Any error
 // means "use the nlohmann path", which owns the error messages.
 Result<PodView> ReadPod(simdjson::dom::element pod);

@@ -85,7 +85,7 @@ void PrepareProcess() {
   std::signal(SIGPIPE, SIG_IGN);
   // glibc gives busy threads their own malloc arenas (up to 8 per core) and keeps their freed
   // memory; with a thread per connection that pins tens of MB after a burst. Two arenas served
-  // the same 256-connection load (scripts/bench-serve.sh) and return to ~16 MB when idle.
+  // the same 256-connection load (bench/load.sh) and return to ~16 MB when idle.
   // MALLOC_ARENA_MAX in the environment still wins.
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, kMallocArenas);
 }

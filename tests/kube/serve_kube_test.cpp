@@ -7,11 +7,10 @@
 // - with the API server unreachable, /readyz stays 503 and bound pods are still mutated from
 //   the config alone.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <csignal>
 #include <thread>
-
-#include <httplib.h>
 
 #include "fake_kube_api_process.h"
 #include "harness.h"
@@ -60,8 +59,9 @@ class ServeKubeTest : public ::testing::Test {
   }
 
   void StartServe(const std::string& kubeconfig) {
-    server_.Start({"--config", test::SourceDir() + "/examples/config.yaml", "--tls-cert-file", cert_->cert.string(),
-                   "--tls-key-file", cert_->key.string(), "--kubeconfig", kubeconfig, "--log-level", "debug"},
+    server_.Start({"--config", test::SourceDir() + "/examples/config.yaml", "--tls-cert-file",
+                   cert_->cert.string(), "--tls-key-file", cert_->key.string(), "--kubeconfig",
+                   kubeconfig, "--log-level", "debug"},
                   tmp_ / "serve.log");
   }
 
@@ -71,8 +71,9 @@ class ServeKubeTest : public ::testing::Test {
     client.set_ca_cert_path(pki_->ca_cert().c_str());
     client.enable_server_certificate_verification(true);
     client.set_read_timeout(20, 0);
-    auto res = client.Post("/mutate", test::Review("admission.k8s.io/v1", "u-1", pod, "Pod", "CREATE", ns).dump(),
-                           "application/json");
+    auto res = client.Post(
+        "/mutate", test::Review("admission.k8s.io/v1", "u-1", pod, "Pod", "CREATE", ns).dump(),
+        "application/json");
     EXPECT_TRUE(res) << httplib::to_string(res.error());
     if (!res) return json();
     EXPECT_EQ(res->status, 200) << res->body;
@@ -88,7 +89,8 @@ class ServeKubeTest : public ::testing::Test {
     for (const auto& op : patch) {
       const json& value = op["value"];
       for (const json& var : value.is_array() ? value : json::array({value})) {
-        if (var.is_object() && var.value("name", "") == name && var.contains("value")) return var["value"];
+        if (var.is_object() && var.value("name", "") == name && var.contains("value"))
+          return var["value"];
       }
     }
     return "<absent>";
