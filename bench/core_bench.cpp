@@ -51,7 +51,8 @@ struct Fixtures {
     config = *loaded;
     const json rs0_review = LoadOrDie(kSource + "/bench/data/psmdb-rs0-review.json");
     bodies["rs0"] = rs0_review.dump();
-    bodies["operator"] = Review("Pod", LoadOrDie(kSource + "/tests/testdata/operator-pod-plain-manifest/input.yaml"));
+    bodies["operator"] = Review(
+        "Pod", LoadOrDie(kSource + "/tests/testdata/operator-pod-plain-manifest/input.yaml"));
     json wide = rs0_review["request"]["object"];
     json containers = json::array();
     for (int i = 0; i < 50; ++i) {
@@ -63,9 +64,10 @@ struct Fixtures {
     bodies["50-containers"] = Review("Pod", wide);
     auto request = irsa::DecodeAdmissionReview(bodies["rs0"]);
     const auto result = irsa::Admit(config, *request, nullptr);
-    bodies["already-mutated"] = Review("Pod", request->object.patch(result.mutation.patch.operations()));
-    bodies["serviceaccount"] =
-        Review("ServiceAccount", LoadOrDie(kSource + "/tests/testdata/serviceaccount-create/input.yaml"));
+    bodies["already-mutated"] =
+        Review("Pod", request->object.patch(result.mutation.patch.operations()));
+    bodies["serviceaccount"] = Review(
+        "ServiceAccount", LoadOrDie(kSource + "/tests/testdata/serviceaccount-create/input.yaml"));
   }
 };
 
@@ -110,15 +112,20 @@ void BM_Reviewer(benchmark::State& state, const std::string& input) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (const char* input : {"rs0", "operator", "50-containers", "already-mutated", "serviceaccount"}) {
-    benchmark::RegisterBenchmark((std::string("BM_Floor/") + input).c_str(), BM_Floor, std::string(input));
-    benchmark::RegisterBenchmark((std::string("BM_Admission/") + input).c_str(), BM_Admission, std::string(input));
-    benchmark::RegisterBenchmark((std::string("BM_Reviewer/") + input).c_str(), BM_Reviewer, std::string(input));
+  for (const char* input :
+       {"rs0", "operator", "50-containers", "already-mutated", "serviceaccount"}) {
+    benchmark::RegisterBenchmark((std::string("BM_Floor/") + input).c_str(), BM_Floor,
+                                 std::string(input));
+    benchmark::RegisterBenchmark((std::string("BM_Admission/") + input).c_str(), BM_Admission,
+                                 std::string(input));
+    benchmark::RegisterBenchmark((std::string("BM_Reviewer/") + input).c_str(), BM_Reviewer,
+                                 std::string(input));
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   std::cout << "input sizes:";
-  for (const auto& [name, body] : GetFixtures().bodies) std::cout << " " << name << "=" << body.size() << "B";
+  for (const auto& [name, body] : GetFixtures().bodies)
+    std::cout << " " << name << "=" << body.size() << "B";
   std::cout << "\n";
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -10,10 +10,9 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "irsa/config.h"
 #include "irsa/mutation.h"
@@ -72,7 +71,7 @@ class AdmissionReviewer {
     std::string response;      // the AdmissionReview response body
     AdmissionRequest request;  // envelope fields; `object` is left null
     AdmissionResult result;
-    bool fast_path = false;    // answered without the nlohmann fallback
+    bool fast_path = false;  // answered without the nlohmann fallback
   };
 
   AdmissionReviewer();
@@ -81,7 +80,8 @@ class AdmissionReviewer {
   AdmissionReviewer& operator=(const AdmissionReviewer&) = delete;
 
   // Error: the body is not an acceptable AdmissionReview (HTTP 400, message for the body).
-  Result<Reviewed> Review(const Config& config, std::string_view body, const ServiceAccountLookup* lookup);
+  Result<Reviewed> Review(const Config& config, std::string_view body,
+                          const ServiceAccountLookup* lookup);
 
  private:
   struct Parser;

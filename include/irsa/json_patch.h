@@ -8,10 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace irsa {
 
@@ -48,8 +47,8 @@ class JsonPatch {
 
   bool empty() const { return count_ == 0; }
   std::size_t size() const { return count_; }
-  std::string Serialize() const;          // the JSON array, compact
-  nlohmann::json operations() const;      // the same, parsed (CLI output, tests)
+  std::string Serialize() const;      // the JSON array, compact
+  nlohmann::json operations() const;  // the same, parsed (CLI output, tests)
 
  private:
   std::string operations_text_;  // serialized operations, comma separated

@@ -8,11 +8,10 @@
 // Thread-safety: pure functions of their arguments.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "irsa/config.h"
 #include "irsa/json_patch.h"

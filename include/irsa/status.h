@@ -35,7 +35,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : data_(std::move(value)) {}       // NOLINT(google-explicit-constructor)
   Result(Status error) : data_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return std::holds_alternative<T>(data_); }
@@ -57,9 +57,9 @@ class Result {
 }  // namespace irsa
 
 // Assigns the value of a Result expression to `lhs`, or returns its error from the caller.
-#define IRSA_ASSIGN_OR_RETURN(lhs, expr)  \
-  do {                                    \
-    auto irsa_result_ = (expr);           \
+#define IRSA_ASSIGN_OR_RETURN(lhs, expr)                  \
+  do {                                                    \
+    auto irsa_result_ = (expr);                           \
     if (!irsa_result_.ok()) return irsa_result_.status(); \
-    lhs = std::move(irsa_result_).value(); \
+    lhs = std::move(irsa_result_).value();                \
   } while (0)

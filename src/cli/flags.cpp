@@ -6,7 +6,8 @@ namespace irsa::cli {
 
 const FlagSpec* Flags::Find(const std::string& token) const {
   for (const auto& spec : specs_) {
-    if (token == "--" + spec.name || (!spec.alias.empty() && token == "-" + spec.alias)) return &spec;
+    if (token == "--" + spec.name || (!spec.alias.empty() && token == "-" + spec.alias))
+      return &spec;
   }
   return nullptr;
 }
@@ -41,7 +42,8 @@ std::optional<std::string> Flags::Parse(const std::vector<std::string>& args) {
     } else if (i + 1 < args.size()) {
       values_[spec->name] = args[++i];
     } else {
-      return token + " needs a value" + (spec->value_name.empty() ? "" : " (" + spec->value_name + ")");
+      return token + " needs a value" +
+             (spec->value_name.empty() ? "" : " (" + spec->value_name + ")");
     }
   }
   return std::nullopt;
@@ -62,7 +64,8 @@ std::string Flags::Help() const {
     std::string left = "  ";
     if (!spec.alias.empty()) left += "-" + spec.alias + ", ";
     left += "--" + spec.name;
-    if (!spec.is_switch) left += " " + (spec.value_name.empty() ? std::string("VALUE") : spec.value_name);
+    if (!spec.is_switch)
+      left += " " + (spec.value_name.empty() ? std::string("VALUE") : spec.value_name);
     out << left;
     out << std::string(left.size() < 34 ? 34 - left.size() : 1, ' ') << spec.help;
     if (!spec.default_value.empty()) out << " (default " << spec.default_value << ")";

@@ -12,8 +12,8 @@
 namespace irsa::cli {
 
 struct FlagSpec {
-  std::string name;   // "config" for --config
-  std::string alias;  // "f" for -f; empty when none
+  std::string name;        // "config" for --config
+  std::string alias;       // "f" for -f; empty when none
   bool is_switch = false;  // takes no value
   std::string value_name;  // for --help: "FILE"
   std::string help;
@@ -22,7 +22,8 @@ struct FlagSpec {
 
 class Flags {
  public:
-  Flags(std::string usage, std::vector<FlagSpec> specs) : usage_(std::move(usage)), specs_(std::move(specs)) {}
+  Flags(std::string usage, std::vector<FlagSpec> specs)
+      : usage_(std::move(usage)), specs_(std::move(specs)) {}
 
   // Parses args (after the subcommand). Returns an error message for usage errors.
   std::optional<std::string> Parse(const std::vector<std::string>& args);

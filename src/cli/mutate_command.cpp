@@ -21,21 +21,31 @@ std::string StringField(const json& obj, std::string_view key) {
 }  // namespace
 
 CommandStatus RunMutate(const std::vector<std::string>& args) {
-  Flags flags("irsa-webhook mutate --config FILE -f INPUT [--service-account SA_FILE] [--namespace NS] "
-              "[-o yaml|json|patch|review]\n\nRuns one Pod, ServiceAccount or PerconaServerMongoDB manifest, or a "
-              "whole AdmissionReview, through the exact code path of `serve` and prints the result.\nWarnings go "
-              "to stderr.",
-              {{"config", "", false, "FILE", "injection config (YAML or JSON); built-in defaults when absent", ""},
-               {"filename", "f", false, "INPUT", "manifest or AdmissionReview, YAML or JSON; - for stdin", ""},
-               {"service-account", "", false, "SA_FILE", "the pod's ServiceAccount object (what the server's cache would hold)", ""},
-               {"namespace", "n", false, "NS", "namespace of a bare manifest (else metadata.namespace, else default)", ""},
-               {"output", "o", false, "FORMAT", "yaml | json (the mutated object), patch (JSON Patch), review (AdmissionReview response)", "yaml"}});
+  Flags flags(
+      "irsa-webhook mutate --config FILE -f INPUT [--service-account SA_FILE] [--namespace NS] "
+      "[-o yaml|json|patch|review]\n\nRuns one Pod, ServiceAccount or PerconaServerMongoDB "
+      "manifest, or a "
+      "whole AdmissionReview, through the exact code path of `serve` and prints the "
+      "result.\nWarnings go "
+      "to stderr.",
+      {{"config", "", false, "FILE",
+        "injection config (YAML or JSON); built-in defaults when absent", ""},
+       {"filename", "f", false, "INPUT", "manifest or AdmissionReview, YAML or JSON; - for stdin",
+        ""},
+       {"service-account", "", false, "SA_FILE",
+        "the pod's ServiceAccount object (what the server's cache would hold)", ""},
+       {"namespace", "n", false, "NS",
+        "namespace of a bare manifest (else metadata.namespace, else default)", ""},
+       {"output", "o", false, "FORMAT",
+        "yaml | json (the mutated object), patch (JSON Patch), review (AdmissionReview response)",
+        "yaml"}});
   if (auto error = flags.Parse(args)) return CommandStatus::Usage(*error + "\n" + flags.Help());
   if (flags.help_requested()) {
     std::cout << flags.Help();
     return CommandStatus::Ok();
   }
-  if (!flags.positional().empty()) return CommandStatus::Usage("unexpected argument " + flags.positional()[0]);
+  if (!flags.positional().empty())
+    return CommandStatus::Usage("unexpected argument " + flags.positional()[0]);
   if (!flags.Has("filename")) return CommandStatus::Usage("-f INPUT is required (- for stdin)");
   const std::string output = flags.Get("output");
   if (output != "yaml" && output != "json" && output != "patch" && output != "review") {
@@ -66,7 +76,8 @@ CommandStatus RunMutate(const std::vector<std::string>& args) {
     auto sa_doc = LoadDocumentFile(sa_file);
     if (!sa_doc.ok()) return CommandStatus::Runtime(sa_doc.error());
     if (StringField(*sa_doc, "kind") != "ServiceAccount") {
-      return CommandStatus::Runtime(sa_file + ": not a ServiceAccount (kind: \"" + StringField(*sa_doc, "kind") + "\")");
+      return CommandStatus::Runtime(sa_file + ": not a ServiceAccount (kind: \"" +
+                                    StringField(*sa_doc, "kind") + "\")");
     }
     auto sa = ReadServiceAccount(*sa_doc, config.annotation_prefix);
     if (!sa.ok()) return CommandStatus::Runtime(sa_file + ": " + sa.error());
@@ -90,7 +101,8 @@ CommandStatus RunMutate(const std::vector<std::string>& args) {
       try {
         object = object.patch(result.mutation.patch.operations());
       } catch (const json::exception& e) {
-        return CommandStatus::Runtime(input_name + ": internal error: patch does not apply: " + e.what());
+        return CommandStatus::Runtime(input_name +
+                                      ": internal error: patch does not apply: " + e.what());
       }
     }
     std::cout << (output == "json" ? object.dump(2) + "\n" : ToYaml(object));

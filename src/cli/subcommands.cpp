@@ -23,8 +23,7 @@ CommandStatus RunVersion(const std::vector<std::string>& args) {
 }
 
 constexpr Subcommand kSubcommands[] = {
-    {"mutate", RunMutate},
-    {"policy", RunPolicy},
+    {"mutate", RunMutate},       {"policy", RunPolicy},
 #ifdef IRSA_HAVE_KUBE
     {"reconcile", RunReconcile},
 #endif

@@ -28,10 +28,13 @@ std::string MetadataString(const json& object, std::string_view field) {
   const auto metadata = object.find("metadata");
   if (metadata == object.end() || !metadata->is_object()) return {};
   const auto value = metadata->find(field);
-  return (value != metadata->end() && value->is_string()) ? value->get<std::string>() : std::string();
+  return (value != metadata->end() && value->is_string()) ? value->get<std::string>()
+                                                          : std::string();
 }
 
-bool IsCreateOrUpdate(const AdmissionRequest& r) { return r.operation == "CREATE" || r.operation == "UPDATE"; }
+bool IsCreateOrUpdate(const AdmissionRequest& r) {
+  return r.operation == "CREATE" || r.operation == "UPDATE";
+}
 
 }  // namespace
 
@@ -44,31 +47,40 @@ Result<AdmissionRequest> DecodeAdmissionReview(std::string_view body) {
 Result<AdmissionRequest> DecodeParsedAdmissionReview(json review) {
   if (!review.is_object()) return Status::Error("body: must be an AdmissionReview object");
   AdmissionRequest r;
-  if (auto s = ReadString(review, "apiVersion", "apiVersion", true, r.api_version); !s.ok()) return s;
+  if (auto s = ReadString(review, "apiVersion", "apiVersion", true, r.api_version); !s.ok())
+    return s;
   if (r.api_version != kAdmissionV1 && r.api_version != kAdmissionV1beta1) {
-    return Status::Error("apiVersion: \"" + r.api_version + "\" is not " + std::string(kAdmissionV1) + " or " +
-                         std::string(kAdmissionV1beta1));
+    return Status::Error("apiVersion: \"" + r.api_version + "\" is not " +
+                         std::string(kAdmissionV1) + " or " + std::string(kAdmissionV1beta1));
   }
   std::string kind;
   if (auto s = ReadString(review, "kind", "kind", true, kind); !s.ok()) return s;
-  if (kind != kAdmissionReviewKind) return Status::Error("kind: \"" + kind + "\" is not AdmissionReview");
+  if (kind != kAdmissionReviewKind)
+    return Status::Error("kind: \"" + kind + "\" is not AdmissionReview");
 
   const auto request = review.find("request");
   if (request == review.end() || request->is_null()) return Status::Error("request: required");
   if (!request->is_object()) return Status::Error("request: must be an object");
   if (auto s = ReadString(*request, "uid", "request.uid", true, r.uid); !s.ok()) return s;
-  if (auto s = ReadString(*request, "operation", "request.operation", true, r.operation); !s.ok()) return s;
-  if (auto s = ReadString(*request, "subResource", "request.subResource", false, r.sub_resource); !s.ok()) return s;
-  if (auto s = ReadString(*request, "namespace", "request.namespace", false, r.ns); !s.ok()) return s;
+  if (auto s = ReadString(*request, "operation", "request.operation", true, r.operation); !s.ok())
+    return s;
+  if (auto s = ReadString(*request, "subResource", "request.subResource", false, r.sub_resource);
+      !s.ok())
+    return s;
+  if (auto s = ReadString(*request, "namespace", "request.namespace", false, r.ns); !s.ok())
+    return s;
   if (auto s = ReadString(*request, "name", "request.name", false, r.name); !s.ok()) return s;
 
   const auto gvk = request->find("kind");
-  if (gvk == request->end() || !gvk->is_object()) return Status::Error("request.kind: must be an object");
+  if (gvk == request->end() || !gvk->is_object())
+    return Status::Error("request.kind: must be an object");
   if (auto s = ReadString(*gvk, "group", "request.kind.group", false, r.group); !s.ok()) return s;
-  if (auto s = ReadString(*gvk, "version", "request.kind.version", false, r.version); !s.ok()) return s;
+  if (auto s = ReadString(*gvk, "version", "request.kind.version", false, r.version); !s.ok())
+    return s;
   if (auto s = ReadString(*gvk, "kind", "request.kind.kind", true, r.kind); !s.ok()) return s;
 
-  if (const auto dry_run = request->find("dryRun"); dry_run != request->end() && !dry_run->is_null()) {
+  if (const auto dry_run = request->find("dryRun");
+      dry_run != request->end() && !dry_run->is_null()) {
     if (!dry_run->is_boolean()) return Status::Error("request.dryRun: must be true or false");
     r.dry_run = dry_run->get<bool>();
   }
@@ -80,11 +92,15 @@ Result<AdmissionRequest> DecodeParsedAdmissionReview(json review) {
 
 Result<AdmissionRequest> RequestFromManifest(json manifest, std::string_view ns) {
   if (!manifest.is_object()) return Status::Error("input must be a Kubernetes object (a mapping)");
-  const std::string kind = manifest.value("kind", json()).is_string() ? manifest["kind"].get<std::string>() : "";
-  const std::string api_version =
-      manifest.value("apiVersion", json()).is_string() ? manifest["apiVersion"].get<std::string>() : "";
+  const std::string kind =
+      manifest.value("kind", json()).is_string() ? manifest["kind"].get<std::string>() : "";
+  const std::string api_version = manifest.value("apiVersion", json()).is_string()
+                                      ? manifest["apiVersion"].get<std::string>()
+                                      : "";
   if (kind.empty()) {
-    return Status::Error("input has no kind (expected Pod, ServiceAccount, PerconaServerMongoDB or AdmissionReview)");
+    return Status::Error(
+        "input has no kind (expected Pod, ServiceAccount, PerconaServerMongoDB or "
+        "AdmissionReview)");
   }
   AdmissionRequest r;
   r.api_version = std::string(kAdmissionV1);
@@ -97,9 +113,10 @@ Result<AdmissionRequest> RequestFromManifest(json manifest, std::string_view ns)
   const bool known = (r.group.empty() && (kind == "Pod" || kind == "ServiceAccount")) ||
                      (r.group == kPerconaGroup && kind == kPerconaKind);
   if (!known) {
-    return Status::Error("unknown kind " + (api_version.empty() ? "" : api_version + "/") + kind +
-                         " (expected v1 Pod, v1 ServiceAccount, psmdb.percona.com PerconaServerMongoDB or an "
-                         "AdmissionReview)");
+    return Status::Error(
+        "unknown kind " + (api_version.empty() ? "" : api_version + "/") + kind +
+        " (expected v1 Pod, v1 ServiceAccount, psmdb.percona.com PerconaServerMongoDB or an "
+        "AdmissionReview)");
   }
   r.name = MetadataString(manifest, "name");
   r.ns = !ns.empty() ? std::string(ns) : MetadataString(manifest, "namespace");
@@ -112,7 +129,8 @@ AdmissionResult Admit(const Config& config, const AdmissionRequest& request,
                       const ServiceAccountLookup* lookup) {
   AdmissionResult result;
   result.object_name = MetadataString(request.object, "name");
-  if (result.object_name.empty()) result.object_name = MetadataString(request.object, "generateName");
+  if (result.object_name.empty())
+    result.object_name = MetadataString(request.object, "generateName");
   if (result.object_name.empty()) result.object_name = request.name;
   // request.namespace is where the object is created; metadata.namespace may be empty.
   result.ns = !request.ns.empty() ? request.ns : MetadataString(request.object, "namespace");
@@ -121,19 +139,22 @@ AdmissionResult Admit(const Config& config, const AdmissionRequest& request,
   Mutation& m = result.mutation;
   const bool core = request.group.empty();
   Result<Mutation> outcome = Status::Ok();
-  if (core && request.kind == "Pod" && request.operation == "CREATE" && request.sub_resource.empty()) {
+  if (core && request.kind == "Pod" && request.operation == "CREATE" &&
+      request.sub_resource.empty()) {
     if (request.object.is_null()) {
       outcome = Status::Error("request.object: required for a Pod CREATE");
     } else {
       outcome = MutatePod(config, request.object, result.ns, lookup);
     }
-  } else if (core && request.kind == "ServiceAccount" && IsCreateOrUpdate(request) && request.sub_resource.empty()) {
-    outcome = request.object.is_null() ? Result<Mutation>(Status::Error("request.object: required"))
-                                       : MutateServiceAccount(config, request.object, result.ns);
-  } else if (request.group == kPerconaGroup && request.kind == kPerconaKind && IsCreateOrUpdate(request) &&
+  } else if (core && request.kind == "ServiceAccount" && IsCreateOrUpdate(request) &&
              request.sub_resource.empty()) {
     outcome = request.object.is_null() ? Result<Mutation>(Status::Error("request.object: required"))
-                                       : CheckPerconaServerMongoDB(config, request.object, result.ns);
+                                       : MutateServiceAccount(config, request.object, result.ns);
+  } else if (request.group == kPerconaGroup && request.kind == kPerconaKind &&
+             IsCreateOrUpdate(request) && request.sub_resource.empty()) {
+    outcome = request.object.is_null()
+                  ? Result<Mutation>(Status::Error("request.object: required"))
+                  : CheckPerconaServerMongoDB(config, request.object, result.ns);
     if (outcome.ok()) outcome->patch = JsonPatch();  // warnings only, never a patch
   } else {
     m.outcome = Outcome::kSkipped;
@@ -183,11 +204,14 @@ json AdmissionResponseJson(const AdmissionRequest& request, const Mutation& muta
 }
 
 std::string Base64Encode(std::string_view data) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   out.reserve((data.size() + 2) / 3 * 4);
   std::size_t i = 0;
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(data[k])); };
+  const auto byte = [&](std::size_t k) {
+    return static_cast<unsigned>(static_cast<unsigned char>(data[k]));
+  };
   for (; i + 3 <= data.size(); i += 3) {
     const unsigned v = (byte(i) << 16U) | (byte(i + 1) << 8U) | byte(i + 2);
     out.push_back(kAlphabet[(v >> 18U) & 63U]);

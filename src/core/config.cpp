@@ -35,7 +35,8 @@ class FieldReader {
   }
   Result<std::int64_t> Integer(std::string_view field, const json& v) const {
     if (v.is_number_integer()) return v.get<std::int64_t>();
-    if (v.is_number_float() && v.get<double>() == static_cast<double>(static_cast<std::int64_t>(v.get<double>()))) {
+    if (v.is_number_float() &&
+        v.get<double>() == static_cast<double>(static_cast<std::int64_t>(v.get<double>()))) {
       return static_cast<std::int64_t>(v.get<double>());
     }
     return Error(field, "must be an integer");
@@ -55,8 +56,9 @@ class FieldReader {
   std::string where_;
 };
 
-Status CheckNames(const FieldReader& r, std::string_view field, const std::vector<std::string>& names,
-                  bool (*valid)(std::string_view), std::string_view what) {
+Status CheckNames(const FieldReader& r, std::string_view field,
+                  const std::vector<std::string>& names, bool (*valid)(std::string_view),
+                  std::string_view what) {
   if (names.empty()) return r.Error(field, "required: list at least one name, or \"*\"");
   for (const auto& name : names) {
     if (name == kWildcard) {
@@ -95,7 +97,8 @@ Result<Binding> ParseBinding(const json& item, std::size_t index, std::string_vi
       has_role = true;
     } else if (field == "namespaces") {
       IRSA_ASSIGN_OR_RETURN(b.namespaces, r.StringList(field, value));
-      if (auto s = CheckNames(r, field, b.namespaces, IsDnsLabel, "namespace name"); !s.ok()) return s;
+      if (auto s = CheckNames(r, field, b.namespaces, IsDnsLabel, "namespace name"); !s.ok())
+        return s;
       has_namespaces = true;
     } else if (field == "serviceAccounts") {
       IRSA_ASSIGN_OR_RETURN(b.service_accounts, r.StringList(field, value));
@@ -109,8 +112,8 @@ Result<Binding> ParseBinding(const json& item, std::size_t index, std::string_vi
       std::string preset;
       IRSA_ASSIGN_OR_RETURN(preset, r.String(field, value));
       if (preset != kPresetPerconaServerMongoDB) {
-        return r.Error(field, "unknown preset " + Quote(preset) + " (known: " +
-                                  std::string(kPresetPerconaServerMongoDB) + ")");
+        return r.Error(field, "unknown preset " + Quote(preset) +
+                                  " (known: " + std::string(kPresetPerconaServerMongoDB) + ")");
       }
       b.preset = Preset::kPerconaServerMongoDB;
     } else if (field == "podSelector") {
@@ -128,14 +131,17 @@ Result<Binding> ParseBinding(const json& item, std::size_t index, std::string_vi
       if (value.is_null()) continue;
       IRSA_ASSIGN_OR_RETURN(b.annotate_service_accounts, r.Bool(field, value));
     } else {
-      return r.Error(field, "unknown field (expected name, roleArn, namespaces, serviceAccounts, "
-                            "preset, podSelector, containers, annotateServiceAccounts)");
+      return r.Error(field,
+                     "unknown field (expected name, roleArn, namespaces, serviceAccounts, "
+                     "preset, podSelector, containers, annotateServiceAccounts)");
     }
   }
   if (!has_name) return r.Error("name", "required");
   if (!has_role) return r.Error("roleArn", "required");
-  if (!has_namespaces) return r.Error("namespaces", "required: list at least one namespace, or \"*\"");
-  if (!has_sas) return r.Error("serviceAccounts", "required: list at least one ServiceAccount, or \"*\"");
+  if (!has_namespaces)
+    return r.Error("namespaces", "required: list at least one namespace, or \"*\"");
+  if (!has_sas)
+    return r.Error("serviceAccounts", "required: list at least one ServiceAccount, or \"*\"");
   return b;
 }
 
@@ -198,18 +204,22 @@ std::vector<std::string> LintConfig(const Config& config) {
   std::vector<std::string> advice;
   for (const auto& b : config.bindings) {
     if (b.annotate_service_accounts && b.NamesServiceAccount("default")) {
-      advice.push_back("binding " + Quote(b.name) +
-                       " annotates the \"default\" ServiceAccount: every pod that uses it may get " +
-                       b.role_arn + " (any IRSA webhook, EKS's included, injects all pods of an "
-                       "annotated ServiceAccount); prefer a dedicated ServiceAccount, e.g. through "
-                       "the PerconaServerMongoDB serviceAccountName fields");
+      advice.push_back(
+          "binding " + Quote(b.name) +
+          " annotates the \"default\" ServiceAccount: every pod that uses it may get " +
+          b.role_arn +
+          " (any IRSA webhook, EKS's included, injects all pods of an "
+          "annotated ServiceAccount); prefer a dedicated ServiceAccount, e.g. through "
+          "the PerconaServerMongoDB serviceAccountName fields");
     }
-    if (b.annotate_service_accounts && (b.preset != Preset::kNone || b.pod_selector || !b.containers.empty())) {
-      advice.push_back("binding " + Quote(b.name) +
-                       " narrows pods by preset/podSelector/containers but also annotates its "
-                       "ServiceAccounts: another IRSA webhook (EKS's managed one) would inject every "
-                       "pod of those ServiceAccounts; set annotateServiceAccounts: false to keep the "
-                       "narrowing everywhere");
+    if (b.annotate_service_accounts &&
+        (b.preset != Preset::kNone || b.pod_selector || !b.containers.empty())) {
+      advice.push_back(
+          "binding " + Quote(b.name) +
+          " narrows pods by preset/podSelector/containers but also annotates its "
+          "ServiceAccounts: another IRSA webhook (EKS's managed one) would inject every "
+          "pod of those ServiceAccounts; set annotateServiceAccounts: false to keep the "
+          "narrowing everywhere");
     }
   }
   return advice;
@@ -241,11 +251,13 @@ Result<Config> ParseConfig(const json& document, std::string_view source) {
       if (config.token_expiration_seconds > kMaxTokenExpirationSeconds) {
         return r.Error(field, "must be at most " + std::to_string(kMaxTokenExpirationSeconds));
       }
-      config.token_expiration_seconds = std::max(config.token_expiration_seconds, kMinTokenExpirationSeconds);
+      config.token_expiration_seconds =
+          std::max(config.token_expiration_seconds, kMinTokenExpirationSeconds);
     } else if (field == "tokenMountPath") {
       IRSA_ASSIGN_OR_RETURN(config.token_mount_path, r.String(field, value));
       if (config.token_mount_path.size() < 2 || config.token_mount_path.front() != '/') {
-        return r.Error(field, "must be an absolute path such as " + std::string(kDefaultTokenMountPath));
+        return r.Error(field,
+                       "must be an absolute path such as " + std::string(kDefaultTokenMountPath));
       }
       while (config.token_mount_path.size() > 1 && config.token_mount_path.back() == '/') {
         config.token_mount_path.pop_back();
@@ -268,14 +280,16 @@ Result<Config> ParseConfig(const json& document, std::string_view source) {
         if (!binding.ok()) return binding.status();
         if (!names.insert(binding->name).second) {
           return Status::Error(r.where() + "binding " + Quote(binding->name) +
-                               ": name: duplicate binding name (bindings[" + std::to_string(i) + "])");
+                               ": name: duplicate binding name (bindings[" + std::to_string(i) +
+                               "])");
         }
         config.bindings.push_back(std::move(binding).value());
       }
     } else {
-      return r.Error(field, "unknown field (expected annotationPrefix, audience, "
-                            "tokenExpirationSeconds, tokenMountPath, region, stsRegionalEndpoints, "
-                            "roleSessionName, bindings)");
+      return r.Error(field,
+                     "unknown field (expected annotationPrefix, audience, "
+                     "tokenExpirationSeconds, tokenMountPath, region, stsRegionalEndpoints, "
+                     "roleSessionName, bindings)");
     }
   }
   config.keys = AnnotationKeys::For(config.annotation_prefix);

@@ -63,7 +63,8 @@ Result<json> ParseDocument(std::string_view text) {
     json_error = parsed.status();
   }
   auto yaml = internal::ParseYaml(text);
-  if (!yaml.ok() && !json_error.ok()) return json_error;  // it looked like JSON: the JSON error is clearer
+  if (!yaml.ok() && !json_error.ok())
+    return json_error;  // it looked like JSON: the JSON error is clearer
   return yaml;
 }
 
@@ -85,7 +86,8 @@ Result<json> LoadDocumentFile(const std::string& path) {
   auto text = ReadFileText(path);
   if (!text.ok()) return text.status();
   auto doc = ParseDocument(*text);
-  if (!doc.ok()) return Status::Error((path == "-" ? std::string("stdin") : path) + ": " + doc.error());
+  if (!doc.ok())
+    return Status::Error((path == "-" ? std::string("stdin") : path) + ": " + doc.error());
   return doc;
 }
 

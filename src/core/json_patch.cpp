@@ -27,13 +27,27 @@ void AppendJsonString(std::string& out, std::string_view s) {
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         out += "\\u00";
         out.push_back(kHex[c >> 4U]);
@@ -56,7 +70,9 @@ JsonPointer JsonPointer::Index(std::size_t index) const {
   return JsonPointer(path_ + "/" + std::to_string(index));
 }
 
-void JsonPatch::Add(const JsonPointer& path, const nlohmann::json& value) { AddSerialized(path, value.dump()); }
+void JsonPatch::Add(const JsonPointer& path, const nlohmann::json& value) {
+  AddSerialized(path, value.dump());
+}
 
 void JsonPatch::AddSerialized(const JsonPointer& path, std::string_view value_json) {
   if (count_++ > 0) operations_text_.push_back(',');

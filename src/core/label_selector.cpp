@@ -18,7 +18,8 @@ Result<std::vector<std::string>> ReadValues(const json& values, const std::strin
   for (const auto& v : values) {
     if (!v.is_string()) return Status::Error(where + ": must be a list of strings");
     const auto& s = v.get_ref<const std::string&>();
-    if (!IsValidLabelValue(s)) return Status::Error(where + ": " + Quote(s) + " is not a valid label value");
+    if (!IsValidLabelValue(s))
+      return Status::Error(where + ": " + Quote(s) + " is not a valid label value");
     out.push_back(s);
   }
   return out;
@@ -34,13 +35,16 @@ Result<LabelSelector> LabelSelector::Parse(const json& selector, std::string_vie
   for (const auto& [field, value] : selector.items()) {
     if (field == "matchLabels") {
       if (value.is_null()) continue;
-      if (!value.is_object()) return Status::Error(where + ".matchLabels: must be a mapping of strings");
+      if (!value.is_object())
+        return Status::Error(where + ".matchLabels: must be a mapping of strings");
       for (const auto& [key, label_value] : value.items()) {
         const std::string field_where = where + ".matchLabels[" + Quote(key) + "]";
         if (!IsValidLabelKey(key)) return Status::Error(field_where + ": not a valid label key");
-        if (!label_value.is_string()) return Status::Error(field_where + ": value must be a string");
+        if (!label_value.is_string())
+          return Status::Error(field_where + ": value must be a string");
         const auto& s = label_value.get_ref<const std::string&>();
-        if (!IsValidLabelValue(s)) return Status::Error(field_where + ": " + Quote(s) + " is not a valid label value");
+        if (!IsValidLabelValue(s))
+          return Status::Error(field_where + ": " + Quote(s) + " is not a valid label value");
         out.match_labels_.emplace(key, s);
       }
     } else if (field == "matchExpressions") {
@@ -61,16 +65,23 @@ Result<LabelSelector> LabelSelector::Parse(const json& selector, std::string_vie
             req.key = v.get<std::string>();
           } else if (k == "operator") {
             const std::string op = v.is_string() ? v.get<std::string>() : "";
-            if (op == "In") req.op = LabelSelectorRequirement::Operator::kIn;
-            else if (op == "NotIn") req.op = LabelSelectorRequirement::Operator::kNotIn;
-            else if (op == "Exists") req.op = LabelSelectorRequirement::Operator::kExists;
-            else if (op == "DoesNotExist") req.op = LabelSelectorRequirement::Operator::kDoesNotExist;
-            else return Status::Error(expr_where + ".operator: must be one of In, NotIn, Exists, DoesNotExist");
+            if (op == "In")
+              req.op = LabelSelectorRequirement::Operator::kIn;
+            else if (op == "NotIn")
+              req.op = LabelSelectorRequirement::Operator::kNotIn;
+            else if (op == "Exists")
+              req.op = LabelSelectorRequirement::Operator::kExists;
+            else if (op == "DoesNotExist")
+              req.op = LabelSelectorRequirement::Operator::kDoesNotExist;
+            else
+              return Status::Error(expr_where +
+                                   ".operator: must be one of In, NotIn, Exists, DoesNotExist");
             has_operator = true;
           } else if (k == "values") {
             values = &v;
           } else {
-            return Status::Error(expr_where + ": unknown field " + Quote(k) + " (expected key, operator, values)");
+            return Status::Error(expr_where + ": unknown field " + Quote(k) +
+                                 " (expected key, operator, values)");
           }
         }
         if (req.key.empty()) return Status::Error(expr_where + ".key: required");
@@ -89,7 +100,8 @@ Result<LabelSelector> LabelSelector::Parse(const json& selector, std::string_vie
         out.requirements_.push_back(std::move(req));
       }
     } else {
-      return Status::Error(where + ": unknown field " + Quote(field) + " (expected matchLabels, matchExpressions)");
+      return Status::Error(where + ": unknown field " + Quote(field) +
+                           " (expected matchLabels, matchExpressions)");
     }
   }
   return out;
@@ -104,13 +116,15 @@ bool LabelSelector::Matches(const Labels& labels) const {
     const auto it = labels.find(req.key);
     const bool present = it != labels.end();
     const auto in_values = [&] {
-      return present && std::find(req.values.begin(), req.values.end(), it->second) != req.values.end();
+      return present &&
+             std::find(req.values.begin(), req.values.end(), it->second) != req.values.end();
     };
     switch (req.op) {
       case LabelSelectorRequirement::Operator::kIn:
         if (!in_values()) return false;
         break;
-      case LabelSelectorRequirement::Operator::kNotIn:  // absent key satisfies NotIn, as in Kubernetes
+      case LabelSelectorRequirement::Operator::kNotIn:  // absent key satisfies NotIn, as in
+                                                        // Kubernetes
         if (in_values()) return false;
         break;
       case LabelSelectorRequirement::Operator::kExists:

@@ -4,10 +4,9 @@
 // Never: used outside src/core. Thread-safety: plain functions.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "irsa/constants.h"
 #include "irsa/json_patch.h"

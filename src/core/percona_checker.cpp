@@ -27,16 +27,19 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
 
 // Is this endpoint AWS S3 itself (where web identity works)? Host of "https://h:port/path".
 bool IsAwsEndpoint(std::string_view url) {
-  if (const auto scheme = url.find("://"); scheme != std::string_view::npos) url.remove_prefix(scheme + 3);
+  if (const auto scheme = url.find("://"); scheme != std::string_view::npos)
+    url.remove_prefix(scheme + 3);
   url = url.substr(0, url.find_first_of("/:?"));
   std::string host(url);
   for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return host == "amazonaws.com" || EndsWith(host, ".amazonaws.com") || EndsWith(host, ".amazonaws.com.cn");
+  return host == "amazonaws.com" || EndsWith(host, ".amazonaws.com") ||
+         EndsWith(host, ".amazonaws.com.cn");
 }
 
 }  // namespace
 
-Result<Mutation> CheckPerconaServerMongoDB(const Config& config, const json& cluster, std::string_view ns) {
+Result<Mutation> CheckPerconaServerMongoDB(const Config& config, const json& cluster,
+                                           std::string_view ns) {
   if (!cluster.is_object()) return Status::Error("the PerconaServerMongoDB must be an object");
   Mutation m;
   m.outcome = Outcome::kSkipped;
@@ -62,16 +65,19 @@ Result<Mutation> CheckPerconaServerMongoDB(const Config& config, const json& clu
     if (type == nullptr || *type != "s3") continue;  // minio, gcs, azure, filesystem: not ours
     const json* s3 = ObjectMember(storage, "s3");
     if (s3 == nullptr) continue;
-    if (const std::string* secret = StringMember(*s3, "credentialsSecret"); secret && !secret->empty()) {
-      internal::AddWarning(m, "backup storage \"" + name + "\" sets credentialsSecret \"" + *secret +
-                                  "\", but binding \"" + binding->name + "\" injects " + binding->role_arn +
-                                  " in namespace " + std::string(ns) +
-                                  ": PBM 2.10+ uses the injected web identity instead of the secret's keys");
+    if (const std::string* secret = StringMember(*s3, "credentialsSecret");
+        secret && !secret->empty()) {
+      internal::AddWarning(
+          m, "backup storage \"" + name + "\" sets credentialsSecret \"" + *secret +
+                 "\", but binding \"" + binding->name + "\" injects " + binding->role_arn +
+                 " in namespace " + std::string(ns) +
+                 ": PBM 2.10+ uses the injected web identity instead of the secret's keys");
     }
-    if (const std::string* url = StringMember(*s3, "endpointUrl"); url && !url->empty() && !IsAwsEndpoint(*url)) {
+    if (const std::string* url = StringMember(*s3, "endpointUrl");
+        url && !url->empty() && !IsAwsEndpoint(*url)) {
       internal::AddWarning(m, "backup storage \"" + name + "\" uses endpointUrl " + *url +
-                                  ", which is not AWS S3: the IAM role injected by binding \"" + binding->name +
-                                  "\" cannot authenticate there");
+                                  ", which is not AWS S3: the IAM role injected by binding \"" +
+                                  binding->name + "\" cannot authenticate there");
     }
   }
   return m;

@@ -12,11 +12,11 @@
 namespace irsa {
 namespace {
 
+using internal::AddWarning;
+using internal::AppendAll;
 using internal::ContainerView;
 using internal::PodView;
 using internal::TokenVolume;
-using internal::AddWarning;
-using internal::AppendAll;
 using nlohmann::json;
 
 // Settings in force for one pod after precedence (pod > ServiceAccount > config).
@@ -59,13 +59,17 @@ TokenSettings ResolveSettings(const Config& config, const PodView& pod,
   s.expiration_seconds = config.token_expiration_seconds;
   s.sts_regional = config.sts_regional_endpoints;
   if (sa != nullptr) {
-    if (const std::string* audience = sa->Annotation(keys.audience); audience && !audience->empty()) {
+    if (const std::string* audience = sa->Annotation(keys.audience);
+        audience && !audience->empty()) {
       s.audience = *audience;
     }
-    if (auto sts = ParseBool(AsView(sa->Annotation(keys.sts_regional_endpoints)))) s.sts_regional = *sts;
-    if (auto exp = ParseExpiration(AsView(sa->Annotation(keys.token_expiration)))) s.expiration_seconds = *exp;
+    if (auto sts = ParseBool(AsView(sa->Annotation(keys.sts_regional_endpoints))))
+      s.sts_regional = *sts;
+    if (auto exp = ParseExpiration(AsView(sa->Annotation(keys.token_expiration))))
+      s.expiration_seconds = *exp;
   }
-  if (auto exp = ParseExpiration(pod.Annotation(keys.token_expiration))) s.expiration_seconds = *exp;
+  if (auto exp = ParseExpiration(pod.Annotation(keys.token_expiration)))
+    s.expiration_seconds = *exp;
   return s;
 }
 
@@ -146,22 +150,24 @@ std::optional<RoleChoice> ResolveRole(const Config& config, const PodView& pod, 
                                       const ServiceAccountInfo* sa, Mutation& m) {
   const Binding* covering = nullptr;
   for (const auto& binding : config.bindings) {
-    if (!binding.CoversNamespace(ns) || !binding.CoversServiceAccount(pod.service_account)) continue;
+    if (!binding.CoversNamespace(ns) || !binding.CoversServiceAccount(pod.service_account))
+      continue;
     if (binding.SelectsPod(pod.labels)) return RoleChoice{binding.role_arn, &binding};
     if (covering == nullptr) covering = &binding;
   }
   if (covering != nullptr) {
     // The bindings alone decide who in this ServiceAccount gets a role; the annotation this
     // webhook adds to the SA must not widen them.
-    m.reason = "binding \"" + covering->name + "\" covers the ServiceAccount but does not select this pod";
+    m.reason =
+        "binding \"" + covering->name + "\" covers the ServiceAccount but does not select this pod";
     return std::nullopt;
   }
   if (sa != nullptr) {
     if (const std::string* arn = sa->Annotation(config.keys.role_arn); arn != nullptr) {
       if (IsValidRoleArn(*arn)) return RoleChoice{*arn, nullptr};
       AddWarning(m, "ServiceAccount " + std::string(ns) + "/" + std::string(pod.service_account) +
-                                  ": annotation " + config.keys.role_arn + " is not a valid IAM role ARN (\"" +
-                                  *arn + "\"); no credentials injected");
+                        ": annotation " + config.keys.role_arn +
+                        " is not a valid IAM role ARN (\"" + *arn + "\"); no credentials injected");
       m.reason = "invalid role-arn annotation on the ServiceAccount";
       return std::nullopt;
     }
@@ -199,7 +205,7 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
 
   if (view.token_volume == TokenVolume::kForeign) {
     AddWarning(m, "pod already has a volume named " + std::string(kTokenVolumeName) +
-                                " that is not a projected service account token; no credentials injected");
+                      " that is not a projected service account token; no credentials injected");
     m.reason = "conflicting " + std::string(kTokenVolumeName) + " volume";
     return m;
   }
@@ -228,7 +234,7 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
     }
     if (!existing_mount && path_taken) {
       AddWarning(m, "container \"" + std::string(c.name) + "\" already mounts another volume at " +
-                                  std::string(mount_dir) + "; no credentials injected into it");
+                        std::string(mount_dir) + "; no credentials injected into it");
       continue;
     }
     ++eligible;
@@ -245,8 +251,9 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
     }
     if (!c.HasEnv(kEnvRoleArn) && !c.HasEnv(kEnvWebIdentityTokenFile)) {
       env.push_back(EnvVar(kEnvRoleArn, role->role_arn));
-      env.push_back(EnvVar(kEnvWebIdentityTokenFile,
-                           existing_mount ? TokenFilePath(*existing_mount, view.windows) : default_token_file));
+      env.push_back(EnvVar(
+          kEnvWebIdentityTokenFile,
+          existing_mount ? TokenFilePath(*existing_mount, view.windows) : default_token_file));
     }
     if (config.role_session_name && !c.HasEnv(kEnvRoleSessionName)) {
       env.push_back(R"({"name":")" + std::string(kEnvRoleSessionName) +
@@ -257,8 +264,9 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
       AppendAll(container_ops, base.Child("volumeMounts"), c.has_mount_list, mount);
     }
     if (c.HasEnv(kEnvAccessKeyId)) {
-      AddWarning(m, "container \"" + std::string(c.name) + "\" sets " + std::string(kEnvAccessKeyId) +
-                                  ": AWS SDKs use these static keys before the injected role");
+      AddWarning(m, "container \"" + std::string(c.name) + "\" sets " +
+                        std::string(kEnvAccessKeyId) +
+                        ": AWS SDKs use these static keys before the injected role");
     }
   }
 

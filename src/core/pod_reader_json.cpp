@@ -18,7 +18,8 @@ const json* Member(const json& obj, std::string_view key) {
   return &*it;
 }
 
-Status ReadOptionalString(const json& obj, std::string_view key, std::string_view path, std::string_view& out) {
+Status ReadOptionalString(const json& obj, std::string_view key, std::string_view path,
+                          std::string_view& out) {
   const json* value = Member(obj, key);
   if (value == nullptr) return Status::Ok();
   if (!value->is_string()) return Status::Error(std::string(path) + ": must be a string");
@@ -48,7 +49,8 @@ Status ReadContainer(const json& item, std::string_view list, std::size_t index,
       const json& var = (*env)[i];
       if (!var.is_object()) return error(ItemPath(".env", i), "must be an object");
       const json* var_name = Member(var, "name");
-      if (var_name == nullptr || !var_name->is_string()) return error(ItemPath(".env", i) + ".name", "must be a string");
+      if (var_name == nullptr || !var_name->is_string())
+        return error(ItemPath(".env", i) + ".name", "must be a string");
       c.env_names.push_back(var_name->get_ref<const std::string&>());
     }
   }
@@ -60,10 +62,12 @@ Status ReadContainer(const json& item, std::string_view list, std::size_t index,
       const json& mount = (*mounts)[i];
       if (!mount.is_object()) return error(ItemPath(".volumeMounts", i), "must be an object");
       MountView view;
-      for (const auto& [key, out] : {std::pair{"name", &view.name}, std::pair{"mountPath", &view.mount_path}}) {
+      for (const auto& [key, out] :
+           {std::pair{"name", &view.name}, std::pair{"mountPath", &view.mount_path}}) {
         const json* value = Member(mount, key);
         if (value == nullptr) continue;
-        if (!value->is_string()) return error(ItemPath(".volumeMounts", i) + "." + key, "must be a string");
+        if (!value->is_string())
+          return error(ItemPath(".volumeMounts", i) + "." + key, "must be a string");
         *out = value->get_ref<const std::string&>();
       }
       c.mounts.push_back(view);
@@ -92,7 +96,8 @@ bool IsString(const json* value, std::string_view expected) {
 }
 
 bool IsWindows(const json& spec) {
-  if (const json* selector = Member(spec, "nodeSelector"); selector != nullptr && selector->is_object()) {
+  if (const json* selector = Member(spec, "nodeSelector");
+      selector != nullptr && selector->is_object()) {
     if (IsString(Member(*selector, kNodeSelectorOs), kWindowsOs) ||
         IsString(Member(*selector, kNodeSelectorOsBeta), kWindowsOs)) {
       return true;
@@ -107,10 +112,12 @@ TokenVolume ReadTokenVolume(const json& volumes) {
   for (const auto& volume : volumes) {
     if (!volume.is_object() || !IsString(Member(volume, "name"), kTokenVolumeName)) continue;
     const json* projected = Member(volume, "projected");
-    const json* sources = projected != nullptr && projected->is_object() ? Member(*projected, "sources") : nullptr;
+    const json* sources =
+        projected != nullptr && projected->is_object() ? Member(*projected, "sources") : nullptr;
     if (sources != nullptr && sources->is_array()) {
       for (const auto& source : *sources) {
-        if (source.is_object() && Member(source, "serviceAccountToken") != nullptr) return TokenVolume::kProjectedToken;
+        if (source.is_object() && Member(source, "serviceAccountToken") != nullptr)
+          return TokenVolume::kProjectedToken;
       }
     }
     return TokenVolume::kForeign;
@@ -121,20 +128,25 @@ TokenVolume ReadTokenVolume(const json& volumes) {
 Status ReadMetadata(const json& metadata, PodView& view) {
   if (!metadata.is_object()) return Status::Error("metadata: must be an object");
   if (auto s = ReadOptionalString(metadata, "name", "metadata.name", view.name); !s.ok()) return s;
-  if (auto s = ReadOptionalString(metadata, "generateName", "metadata.generateName", view.generate_name); !s.ok()) {
+  if (auto s =
+          ReadOptionalString(metadata, "generateName", "metadata.generateName", view.generate_name);
+      !s.ok()) {
     return s;
   }
   if (const json* labels = Member(metadata, "labels"); labels != nullptr) {
     if (!labels->is_object()) return Status::Error("metadata.labels: must be a mapping of strings");
     for (const auto& [key, value] : labels->items()) {
-      if (!value.is_string()) return Status::Error("metadata.labels[" + Quote(key) + "]: must be a string");
+      if (!value.is_string())
+        return Status::Error("metadata.labels[" + Quote(key) + "]: must be a string");
       view.labels.emplace(key, value.get_ref<const std::string&>());
     }
   }
   if (const json* annotations = Member(metadata, "annotations"); annotations != nullptr) {
-    if (!annotations->is_object()) return Status::Error("metadata.annotations: must be a mapping of strings");
+    if (!annotations->is_object())
+      return Status::Error("metadata.annotations: must be a mapping of strings");
     for (const auto& [key, value] : annotations->items()) {
-      if (value.is_string()) view.annotations.emplace_back(key, value.get_ref<const std::string&>());
+      if (value.is_string())
+        view.annotations.emplace_back(key, value.get_ref<const std::string&>());
     }
   }
   return Status::Ok();
@@ -154,10 +166,14 @@ Result<PodView> ReadPod(const json& pod) {
 
   view.service_account = "default";
   std::string_view deprecated;
-  if (auto s = ReadOptionalString(*spec, "serviceAccount", "spec.serviceAccount", deprecated); !s.ok()) return s;
+  if (auto s = ReadOptionalString(*spec, "serviceAccount", "spec.serviceAccount", deprecated);
+      !s.ok())
+    return s;
   if (!deprecated.empty()) view.service_account = deprecated;
   std::string_view name;
-  if (auto s = ReadOptionalString(*spec, "serviceAccountName", "spec.serviceAccountName", name); !s.ok()) return s;
+  if (auto s = ReadOptionalString(*spec, "serviceAccountName", "spec.serviceAccountName", name);
+      !s.ok())
+    return s;
   if (!name.empty()) view.service_account = name;
 
   if (auto s = ReadContainerList(*spec, true, view); !s.ok()) return s;

@@ -11,12 +11,11 @@
 // Thread-safety: plain values.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "irsa/config.h"
 #include "irsa/label_selector.h"
@@ -34,8 +33,8 @@ struct ContainerView {
   bool init = false;      // from spec.initContainers
   std::size_t index = 0;  // position in its array
   std::string_view name;
-  bool has_env_list = false;     // env is an array (else absent or null: created by the patch)
-  bool has_mount_list = false;   // volumeMounts is an array
+  bool has_env_list = false;    // env is an array (else absent or null: created by the patch)
+  bool has_mount_list = false;  // volumeMounts is an array
   std::vector<std::string_view> env_names;
   std::vector<MountView> mounts;
 
@@ -50,7 +49,7 @@ struct PodView {
   std::string_view generate_name;
   Labels labels;
   std::vector<std::pair<std::string_view, std::string_view>> annotations;  // string values only
-  std::string_view service_account;     // spec.serviceAccountName > spec.serviceAccount > default
+  std::string_view service_account;       // spec.serviceAccountName > spec.serviceAccount > default
   std::vector<ContainerView> containers;  // initContainers first, then containers
   bool has_volume_list = false;
   TokenVolume token_volume = TokenVolume::kAbsent;

@@ -43,7 +43,8 @@ std::optional<json> YamlInteger(const std::string& s) {
   std::string_view digits = s;
   int base = 10;
   bool negative = false;
-  if (digits.size() > 2 && digits[0] == '0' && digits[1] == 'o' && AllOf(digits.substr(2), IsOctalDigit)) {
+  if (digits.size() > 2 && digits[0] == '0' && digits[1] == 'o' &&
+      AllOf(digits.substr(2), IsOctalDigit)) {
     base = 8;
     digits.remove_prefix(2);
   } else if (digits.size() > 2 && digits[0] == '0' && digits[1] == 'x' &&
@@ -160,27 +161,32 @@ class Builder {
         auto value = ScalarValue(event);
         if (!value.ok()) return value.status();
         const auto& s = event.data.scalar;
-        const bool merge_key = s.style == YAML_PLAIN_SCALAR_STYLE && s.length == 2 && s.value[0] == '<' && s.value[1] == '<';
-        return Complete(std::move(value).value(), 1, AsString(s.anchor), AsString(s.value, s.length), merge_key,
-                        event.start_mark);
+        const bool merge_key = s.style == YAML_PLAIN_SCALAR_STYLE && s.length == 2 &&
+                               s.value[0] == '<' && s.value[1] == '<';
+        return Complete(std::move(value).value(), 1, AsString(s.anchor),
+                        AsString(s.value, s.length), merge_key, event.start_mark);
       }
       case YAML_ALIAS_EVENT: {
         const auto it = anchors_.find(AsString(event.data.alias.anchor));
         if (it == anchors_.end()) {
-          return Status::Error(At(event.start_mark) + ": unknown alias *" + AsString(event.data.alias.anchor));
+          return Status::Error(At(event.start_mark) + ": unknown alias *" +
+                               AsString(event.data.alias.anchor));
         }
-        const std::string key_text = it->second.value.is_string() ? it->second.value.get<std::string>() : "";
+        const std::string key_text =
+            it->second.value.is_string() ? it->second.value.get<std::string>() : "";
         return Complete(it->second.value, it->second.values, "", key_text, false, event.start_mark);
       }
       case YAML_SEQUENCE_START_EVENT:
       case YAML_MAPPING_START_EVENT: {
         if (stack_.size() >= kMaxNestingDepth) {
-          return Status::Error("document nests deeper than " + std::to_string(kMaxNestingDepth) + " levels");
+          return Status::Error("document nests deeper than " + std::to_string(kMaxNestingDepth) +
+                               " levels");
         }
         const bool map = event.type == YAML_MAPPING_START_EVENT;
         Frame frame;
         frame.value = map ? json::object() : json::array();
-        frame.anchor = AsString(map ? event.data.mapping_start.anchor : event.data.sequence_start.anchor);
+        frame.anchor =
+            AsString(map ? event.data.mapping_start.anchor : event.data.sequence_start.anchor);
         frame.start = event.start_mark;
         stack_.push_back(std::move(frame));
         return Status::Ok();
@@ -189,7 +195,8 @@ class Builder {
       case YAML_MAPPING_END_EVENT: {
         Frame frame = std::move(stack_.back());
         stack_.pop_back();
-        return Complete(std::move(frame.value), frame.values + 1, frame.anchor, "", false, frame.start, true);
+        return Complete(std::move(frame.value), frame.values + 1, frame.anchor, "", false,
+                        frame.start, true);
       }
       case YAML_DOCUMENT_START_EVENT:
         anchors_.clear();
@@ -222,10 +229,12 @@ class Builder {
     std::string key;
   };
 
-  Status Complete(json value, std::size_t values, const std::string& anchor, const std::string& key_text,
-                  bool merge_key, const yaml_mark_t& mark, bool is_collection = false) {
+  Status Complete(json value, std::size_t values, const std::string& anchor,
+                  const std::string& key_text, bool merge_key, const yaml_mark_t& mark,
+                  bool is_collection = false) {
     total_ += values;
-    if (total_ > kMaxYamlValues) return Status::Error("document expands to too many values (YAML aliases?)");
+    if (total_ > kMaxYamlValues)
+      return Status::Error("document expands to too many values (YAML aliases?)");
     if (!anchor.empty()) anchors_[anchor] = Anchored{value, values};
     if (stack_.empty()) {
       root_ = std::move(value);
@@ -263,11 +272,13 @@ class Builder {
     };
     if (source.is_array()) {
       for (const auto& item : source) {
-        if (!merge_one(item)) return Status::Error(At(mark) + ": << needs a mapping or a list of mappings");
+        if (!merge_one(item))
+          return Status::Error(At(mark) + ": << needs a mapping or a list of mappings");
       }
       return Status::Ok();
     }
-    if (!merge_one(source)) return Status::Error(At(mark) + ": << needs a mapping or a list of mappings");
+    if (!merge_one(source))
+      return Status::Error(At(mark) + ": << needs a mapping or a list of mappings");
     return Status::Ok();
   }
 
@@ -286,18 +297,22 @@ bool IsSafePlain(const std::string& s) {
   if (s.empty() || s.size() > 200) return false;
   const auto first = static_cast<unsigned char>(s.front());
   const bool dash_start = first == '-' && s.size() > 1 && s[1] != ' ';
-  if (!(std::isalnum(first) != 0 || first == '_' || first == '/' || first == '.' || dash_start)) return false;
+  if (!(std::isalnum(first) != 0 || first == '_' || first == '/' || first == '.' || dash_start))
+    return false;
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    const bool ok = std::isalnum(c) != 0 || std::string_view("_-./:=@,+~ ()$").find(static_cast<char>(c)) != std::string_view::npos;
+    const bool ok =
+        std::isalnum(c) != 0 ||
+        std::string_view("_-./:=@,+~ ()$").find(static_cast<char>(c)) != std::string_view::npos;
     if (!ok) return false;
     if (c == ':' && (i + 1 == s.size() || s[i + 1] == ' ')) return false;
   }
   if (s.back() == ' ' || s.find(" #") != std::string::npos) return false;
   if (!ResolvePlainScalar(s).is_string()) return false;
   // YAML 1.1 words that other tools (kubectl's go-yaml) read as booleans, and .inf/.nan spellings.
-  static const char* const kAmbiguous[] = {"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On",
-                                           "ON", "off", "Off", "OFF", ".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN"};
+  static const char* const kAmbiguous[] = {
+      "y",  "Y",  "yes", "Yes", "YES", "n",    "N",    "no",   "No",   "NO",   "on",
+      "On", "ON", "off", "Off", "OFF", ".inf", ".Inf", ".INF", ".nan", ".NaN", ".NAN"};
   for (const char* word : kAmbiguous) {
     if (s == word) return false;
   }
@@ -384,7 +399,8 @@ void WriteValue(std::string& out, const json& value, std::size_t indent) {
 Result<json> ParseYaml(std::string_view text) {
   yaml_parser_t parser;
   if (yaml_parser_initialize(&parser) == 0) return Status::Error("out of memory");
-  yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()),
+                               text.size());
   Builder builder;
   Status status = Status::Ok();
   while (true) {

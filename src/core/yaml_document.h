@@ -9,10 +9,9 @@
 // Thread-safety: stateless functions.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "irsa/status.h"
 

@@ -1,6 +1,7 @@
+#include "irsa/config.h"
+
 #include <gtest/gtest.h>
 
-#include "irsa/config.h"
 #include "irsa/kube_names.h"
 #include "test_support.h"
 
@@ -94,66 +95,85 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidCase{"UnknownTopLevelKey", "regoin: us-east-1", "regoin: unknown field"},
         InvalidCase{"BadRegion", "region: useast1", "region: \"useast1\" is not an AWS region"},
         InvalidCase{"RegionWrongType", "region: 5", "region: must be a string"},
-        InvalidCase{"StsNotBool", "stsRegionalEndpoints: yes-please", "stsRegionalEndpoints: must be true or false"},
-        InvalidCase{"ExpirationNotInteger", "tokenExpirationSeconds: 1.5", "tokenExpirationSeconds: must be an integer"},
-        InvalidCase{"ExpirationTooLarge", "tokenExpirationSeconds: 99999999999", "must be at most 4294967296"},
-        InvalidCase{"RelativeMountPath", "tokenMountPath: var/run", "tokenMountPath: must be an absolute path"},
-        InvalidCase{"BadPrefix", "annotationPrefix: Not_A_Domain", "annotationPrefix: \"Not_A_Domain\" is not a DNS subdomain"},
+        InvalidCase{"StsNotBool", "stsRegionalEndpoints: yes-please",
+                    "stsRegionalEndpoints: must be true or false"},
+        InvalidCase{"ExpirationNotInteger", "tokenExpirationSeconds: 1.5",
+                    "tokenExpirationSeconds: must be an integer"},
+        InvalidCase{"ExpirationTooLarge", "tokenExpirationSeconds: 99999999999",
+                    "must be at most 4294967296"},
+        InvalidCase{"RelativeMountPath", "tokenMountPath: var/run",
+                    "tokenMountPath: must be an absolute path"},
+        InvalidCase{"BadPrefix", "annotationPrefix: Not_A_Domain",
+                    "annotationPrefix: \"Not_A_Domain\" is not a DNS subdomain"},
         InvalidCase{"EmptyAudience", "audience: ''", "audience: must not be empty"},
         InvalidCase{"BindingsNotList", "bindings: {a: 1}", "bindings: must be a list"},
         InvalidCase{"BindingNotMapping", "bindings: [x]", "bindings[0]: must be a mapping"},
         InvalidCase{"MissingName",
-                    "bindings:\n  - roleArn: arn:aws:iam::111122223333:role/r\n    namespaces: [a]\n    serviceAccounts: [b]",
+                    "bindings:\n  - roleArn: arn:aws:iam::111122223333:role/r\n    namespaces: "
+                    "[a]\n    serviceAccounts: [b]",
                     "bindings[0]: name: required"},
-        InvalidCase{"BadArn",
-                    "bindings:\n  - name: psmdb\n    roleArn: arn:aws:iam::1111:role/r\n    namespaces: [a]\n    serviceAccounts: [b]",
-                    "binding \"psmdb\": roleArn: \"arn:aws:iam::1111:role/r\" is not a valid IAM role ARN"},
+        InvalidCase{
+            "BadArn",
+            "bindings:\n  - name: psmdb\n    roleArn: arn:aws:iam::1111:role/r\n    namespaces: "
+            "[a]\n    serviceAccounts: [b]",
+            "binding \"psmdb\": roleArn: \"arn:aws:iam::1111:role/r\" is not a valid IAM role ARN"},
         InvalidCase{"UserArnNotRole",
-                    "bindings:\n  - name: psmdb\n    roleArn: arn:aws:iam::111122223333:user/bob\n    namespaces: [a]\n    serviceAccounts: [b]",
+                    "bindings:\n  - name: psmdb\n    roleArn: arn:aws:iam::111122223333:user/bob\n "
+                    "   namespaces: [a]\n    serviceAccounts: [b]",
                     "roleArn: \"arn:aws:iam::111122223333:user/bob\" is not a valid IAM role ARN"},
-        InvalidCase{"MissingRole", "bindings:\n  - name: psmdb\n    namespaces: [a]\n    serviceAccounts: [b]",
+        InvalidCase{"MissingRole",
+                    "bindings:\n  - name: psmdb\n    namespaces: [a]\n    serviceAccounts: [b]",
                     "binding \"psmdb\": roleArn: required"},
-        InvalidCase{"EmptyNamespaces",
-                    std::string("bindings:") + R"(
+        InvalidCase{"EmptyNamespaces", std::string("bindings:") + R"(
   - name: psmdb
     roleArn: arn:aws:iam::111122223333:role/psmdb-backup
     namespaces: []
     serviceAccounts: [default])",
                     "binding \"psmdb\": namespaces: required"},
         InvalidCase{"MissingServiceAccounts",
-                    "bindings:\n  - name: psmdb\n    roleArn: arn:aws:iam::111122223333:role/r\n    namespaces: [a]",
+                    "bindings:\n  - name: psmdb\n    roleArn: arn:aws:iam::111122223333:role/r\n   "
+                    " namespaces: [a]",
                     "binding \"psmdb\": serviceAccounts: required"},
         InvalidCase{"BadNamespaceName",
-                    "bindings:\n  - name: p\n    roleArn: arn:aws:iam::111122223333:role/r\n    namespaces: [Psmdb]\n    serviceAccounts: [b]",
+                    "bindings:\n  - name: p\n    roleArn: arn:aws:iam::111122223333:role/r\n    "
+                    "namespaces: [Psmdb]\n    serviceAccounts: [b]",
                     "namespaces: \"Psmdb\" is not a valid namespace name"},
         InvalidCase{"WildcardNotAlone",
-                    "bindings:\n  - name: p\n    roleArn: arn:aws:iam::111122223333:role/r\n    namespaces: [a, '*']\n    serviceAccounts: [b]",
+                    "bindings:\n  - name: p\n    roleArn: arn:aws:iam::111122223333:role/r\n    "
+                    "namespaces: [a, '*']\n    serviceAccounts: [b]",
                     "namespaces: \"*\" must be the only entry"},
-        InvalidCase{"UnknownBindingField", std::string("bindings:") + kValidBinding + "\n    roleARN: x",
+        InvalidCase{"UnknownBindingField",
+                    std::string("bindings:") + kValidBinding + "\n    roleARN: x",
                     "binding \"psmdb\": roleARN: unknown field"},
-        InvalidCase{"UnknownPreset", std::string("bindings:") + kValidBinding + "\n    preset: mysql",
+        InvalidCase{"UnknownPreset",
+                    std::string("bindings:") + kValidBinding + "\n    preset: mysql",
                     "binding \"psmdb\": preset: unknown preset \"mysql\""},
-        InvalidCase{"AnnotateNotBool", std::string("bindings:") + kValidBinding + "\n    annotateServiceAccounts: 1",
+        InvalidCase{"AnnotateNotBool",
+                    std::string("bindings:") + kValidBinding + "\n    annotateServiceAccounts: 1",
                     "annotateServiceAccounts: must be true or false"},
-        InvalidCase{"BadContainerName", std::string("bindings:") + kValidBinding + "\n    containers: [Mongod]",
+        InvalidCase{"BadContainerName",
+                    std::string("bindings:") + kValidBinding + "\n    containers: [Mongod]",
                     "containers: \"Mongod\" is not a valid container name"},
         InvalidCase{"BadSelectorOperator",
                     std::string("bindings:") + kValidBinding +
-                        "\n    podSelector:\n      matchExpressions: [{key: a, operator: Equals, values: [b]}]",
-                    "binding \"psmdb\": podSelector.matchExpressions[0].operator: must be one of In, NotIn"},
-        InvalidCase{"DuplicateName",
-                    std::string("bindings:") + kValidBinding + kValidBinding,
+                        "\n    podSelector:\n      matchExpressions: [{key: a, operator: Equals, "
+                        "values: [b]}]",
+                    "binding \"psmdb\": podSelector.matchExpressions[0].operator: must be one of "
+                    "In, NotIn"},
+        InvalidCase{"DuplicateName", std::string("bindings:") + kValidBinding + kValidBinding,
                     "binding \"psmdb\": name: duplicate binding name (bindings[1])"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 TEST(ConfigTest, LoadConfigFileNamesTheFile) {
   auto config = LoadConfigFile("/nonexistent/config.yaml");
   ASSERT_FALSE(config.ok());
-  EXPECT_NE(config.error().find("/nonexistent/config.yaml: cannot open"), std::string::npos) << config.error();
+  EXPECT_NE(config.error().find("/nonexistent/config.yaml: cannot open"), std::string::npos)
+      << config.error();
 }
 
 TEST(ConfigTest, LintWarnsAboutDefaultServiceAccountAndNarrowedAnnotatedBindings) {
-  const Config c = MakeConfig(std::string("bindings:") + kValidBinding + "\n    preset: percona-server-mongodb");
+  const Config c =
+      MakeConfig(std::string("bindings:") + kValidBinding + "\n    preset: percona-server-mongodb");
   const auto advice = LintConfig(c);
   ASSERT_EQ(advice.size(), 2U);
   EXPECT_NE(advice[0].find("annotates the \"default\" ServiceAccount"), std::string::npos);
@@ -175,19 +195,21 @@ struct ArnCase {
 
 class RoleArnTest : public ::testing::TestWithParam<ArnCase> {};
 
-TEST_P(RoleArnTest, MatchesSpecPattern) { EXPECT_EQ(IsValidRoleArn(GetParam().arn), GetParam().valid) << GetParam().arn; }
+TEST_P(RoleArnTest, MatchesSpecPattern) {
+  EXPECT_EQ(IsValidRoleArn(GetParam().arn), GetParam().valid) << GetParam().arn;
+}
 
-INSTANTIATE_TEST_SUITE_P(Table, RoleArnTest,
-                         ::testing::Values(ArnCase{"arn:aws:iam::111122223333:role/r", true},
-                                           ArnCase{"arn:aws-cn:iam::111122223333:role/a/b/c", true},
-                                           ArnCase{"arn:aws-us-gov:iam::111122223333:role/x+=,.@_-y", true},
-                                           ArnCase{"arn:aws:iam::111122223333:role/", false},
-                                           ArnCase{"arn:aws:iam::11112222333:role/r", false},
-                                           ArnCase{"arn:aws:iam::1111222233334:role/r", false},
-                                           ArnCase{"arn:aws:sts::111122223333:role/r", false},
-                                           ArnCase{"arn:aws:iam::111122223333:role/r r", false},
-                                           ArnCase{"arn:AWS:iam::111122223333:role/r", false},
-                                           ArnCase{"", false}));
+INSTANTIATE_TEST_SUITE_P(
+    Table, RoleArnTest,
+    ::testing::Values(ArnCase{"arn:aws:iam::111122223333:role/r", true},
+                      ArnCase{"arn:aws-cn:iam::111122223333:role/a/b/c", true},
+                      ArnCase{"arn:aws-us-gov:iam::111122223333:role/x+=,.@_-y", true},
+                      ArnCase{"arn:aws:iam::111122223333:role/", false},
+                      ArnCase{"arn:aws:iam::11112222333:role/r", false},
+                      ArnCase{"arn:aws:iam::1111222233334:role/r", false},
+                      ArnCase{"arn:aws:sts::111122223333:role/r", false},
+                      ArnCase{"arn:aws:iam::111122223333:role/r r", false},
+                      ArnCase{"arn:AWS:iam::111122223333:role/r", false}, ArnCase{"", false}));
 
 }  // namespace
 }  // namespace irsa

@@ -23,7 +23,8 @@ TEST_P(YamlScalarTest, ResolvesWithCoreSchema) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, YamlScalarTest,
-                         ::testing::Values(ScalarCase{"plain", "plain"}, ScalarCase{"\"true\"", "true"},
+                         ::testing::Values(ScalarCase{"plain", "plain"},
+                                           ScalarCase{"\"true\"", "true"},
                                            ScalarCase{"'600'", "600"}, ScalarCase{"true", true},
                                            ScalarCase{"False", false}, ScalarCase{"600", 600},
                                            ScalarCase{"-5", -5}, ScalarCase{"0x1F", 31},
@@ -41,7 +42,8 @@ TEST(DocumentTest, JsonFirstThenYaml) {
 TEST(DocumentTest, ClearErrors) {
   EXPECT_EQ(ParseDocument("   \n").error(), "empty document");
   EXPECT_NE(ParseDocument("a: [").error().find("not valid YAML or JSON: line "), std::string::npos);
-  EXPECT_FALSE(ParseDocument(", values: [a, b]}").ok());  // hung yaml-cpp 0.7 (found by fuzz_label_selector)
+  EXPECT_FALSE(
+      ParseDocument(", values: [a, b]}").ok());  // hung yaml-cpp 0.7 (found by fuzz_label_selector)
   EXPECT_TRUE(ParseDocument("{a: [1]}\n---\n").ok());  // YAML flow after a failed JSON attempt
   EXPECT_NE(ParseDocument(R"({"a": )").error().find("parse error"), std::string::npos);
   EXPECT_EQ(ParseDocument("a: 1\n---\nb: 2\n").error(), "several YAML documents; pass exactly one");
@@ -71,14 +73,19 @@ true: bool key
   EXPECT_EQ((*doc)["1"], "int key");
   EXPECT_EQ((*doc)["true"], "bool key");
   EXPECT_NE(ParseDocument("a: *missing").error().find("unknown alias"), std::string::npos);
-  EXPECT_NE(ParseDocument("? [a]\n: b").error().find("mapping keys must be scalars"), std::string::npos);
-  EXPECT_NE(ParseDocument("a: \xff").error().find("not valid YAML"), std::string::npos);  // bad UTF-8
+  EXPECT_NE(ParseDocument("? [a]\n: b").error().find("mapping keys must be scalars"),
+            std::string::npos);
+  EXPECT_NE(ParseDocument("a: \xff").error().find("not valid YAML"),
+            std::string::npos);  // bad UTF-8
 }
 
 // Inputs the fuzzers found; each once hung or crashed a parser.
 TEST(DocumentTest, FuzzRegressions) {
-  for (const std::string& input : {std::string(", values: [a, b]}, {ke\x8e\xc5\xdf\x87, operator: DoesNotExist}]"),
-                                  std::string("#\x01""7nfig shared by eoldeacn ess t    matchExp-1\n,\0\0\0ings:\n  - name: ps", 60)}) {
+  for (const std::string& input :
+       {std::string(", values: [a, b]}, {ke\x8e\xc5\xdf\x87, operator: DoesNotExist}]"),
+        std::string("#\x01"
+                    "7nfig shared by eoldeacn ess t    matchExp-1\n,\0\0\0ings:\n  - name: ps",
+                    60)}) {
     (void)ParseDocument(input);  // must return (error or not), quickly
   }
 }
@@ -89,7 +96,8 @@ TEST(DocumentTest, RefusesHostileNesting) {
   EXPECT_FALSE(ParseDocument(deep).ok());
   std::string ok_depth = std::string(kMaxNestingDepth, '[') + std::string(kMaxNestingDepth, ']');
   EXPECT_TRUE(ParseJson(ok_depth).ok());
-  EXPECT_EQ(JsonNestingDepth(R"({"a": "[[[[", "b": [{}]})"), 3U);  // brackets in strings do not count
+  EXPECT_EQ(JsonNestingDepth(R"({"a": "[[[[", "b": [{}]})"),
+            3U);  // brackets in strings do not count
   EXPECT_EQ(JsonNestingDepth(R"(["\"[[", [1]])"), 2U);
 }
 

@@ -44,17 +44,20 @@ inline std::unique_ptr<GoldenCase> LoadGoldenCase(const std::string& name) {
   namespace fs = std::filesystem;
   const fs::path dir = kTestdata / name;
   auto c = std::make_unique<GoldenCase>();
-  const fs::path config_path = fs::exists(dir / "config.yaml") ? dir / "config.yaml" : kTestdata / "default-config.yaml";
+  const fs::path config_path =
+      fs::exists(dir / "config.yaml") ? dir / "config.yaml" : kTestdata / "default-config.yaml";
   auto config = LoadConfigFile(config_path.string());
   EXPECT_TRUE(config.ok()) << config.error();
   if (config.ok()) c->config = *config;
   c->input = LoadDocument(dir / "input.yaml");
   const bool is_review = c->input.is_object() && c->input.value("kind", "") == "AdmissionReview";
-  auto request = is_review ? DecodeParsedAdmissionReview(c->input) : RequestFromManifest(c->input, "");
+  auto request =
+      is_review ? DecodeParsedAdmissionReview(c->input) : RequestFromManifest(c->input, "");
   EXPECT_TRUE(request.ok()) << request.error();
   if (request.ok()) c->request = *request;
   if (fs::exists(dir / "serviceaccount.yaml")) {
-    auto sa = ReadServiceAccount(LoadDocument(dir / "serviceaccount.yaml"), c->config.annotation_prefix);
+    auto sa =
+        ReadServiceAccount(LoadDocument(dir / "serviceaccount.yaml"), c->config.annotation_prefix);
     EXPECT_TRUE(sa.ok()) << sa.error();
     if (sa.ok()) c->service_accounts.Add(*sa);
   }

@@ -18,14 +18,14 @@ TEST_P(JsonPointerEscapeTest, EscapesPerRfc6901) {
 
 INSTANTIATE_TEST_SUITE_P(Table, JsonPointerEscapeTest,
                          ::testing::Values(EscapeCase{"plain", "plain"},
-                                           EscapeCase{"eks.amazonaws.com/role-arn", "eks.amazonaws.com~1role-arn"},
-                                           EscapeCase{"a~b", "a~0b"},
-                                           EscapeCase{"~/", "~0~1"},
-                                           EscapeCase{"~1", "~01"},
-                                           EscapeCase{"", ""}));
+                                           EscapeCase{"eks.amazonaws.com/role-arn",
+                                                      "eks.amazonaws.com~1role-arn"},
+                                           EscapeCase{"a~b", "a~0b"}, EscapeCase{"~/", "~0~1"},
+                                           EscapeCase{"~1", "~01"}, EscapeCase{"", ""}));
 
 TEST(JsonPointerTest, BuildsPaths) {
-  const JsonPointer p = JsonPointer().Child("metadata").Child("annotations").Child("eks.amazonaws.com/role-arn");
+  const JsonPointer p =
+      JsonPointer().Child("metadata").Child("annotations").Child("eks.amazonaws.com/role-arn");
   EXPECT_EQ(p.str(), "/metadata/annotations/eks.amazonaws.com~1role-arn");
   EXPECT_EQ(JsonPointer().Child("spec").Child("containers").Index(3).Child("env").End().str(),
             "/spec/containers/3/env/-");
@@ -40,8 +40,9 @@ TEST(JsonPatchTest, OnlyAddOperationsAndTheyApply) {
   EXPECT_EQ(patched["metadata"]["annotations"]["a/b~c"], "v");
   EXPECT_EQ(patched["list"], nlohmann::json::array({1, 2}));
   for (const auto& op : patch.operations()) EXPECT_EQ(op["op"], "add");
-  EXPECT_EQ(patch.Serialize(),
-            R"([{"op":"add","path":"/metadata/annotations/a~1b~0c","value":"v"},{"op":"add","path":"/list/-","value":2}])");
+  EXPECT_EQ(
+      patch.Serialize(),
+      R"([{"op":"add","path":"/metadata/annotations/a~1b~0c","value":"v"},{"op":"add","path":"/list/-","value":2}])");
 }
 
 TEST(JsonPatchTest, AppendMovesOperations) {

@@ -32,18 +32,28 @@ INSTANTIATE_TEST_SUITE_P(
         SelectorCase{"MatchLabelsAll", "matchLabels: {app: db, tier: backend}", kDb, true},
         SelectorCase{"MatchLabelsValueDiffers", "matchLabels: {app: web}", kDb, false},
         SelectorCase{"MatchLabelsKeyMissing", "matchLabels: {zone: a}", kDb, false},
-        SelectorCase{"InMatches", "matchExpressions: [{key: app, operator: In, values: [web, db]}]", kDb, true},
-        SelectorCase{"InNoValue", "matchExpressions: [{key: app, operator: In, values: [web]}]", kDb, false},
-        SelectorCase{"InKeyAbsent", "matchExpressions: [{key: zone, operator: In, values: [a]}]", kDb, false},
-        SelectorCase{"NotInExcludes", "matchExpressions: [{key: app, operator: NotIn, values: [db]}]", kDb, false},
-        SelectorCase{"NotInOther", "matchExpressions: [{key: app, operator: NotIn, values: [web]}]", kDb, true},
-        SelectorCase{"NotInKeyAbsentMatches", "matchExpressions: [{key: zone, operator: NotIn, values: [a]}]", kDb, true},
+        SelectorCase{"InMatches", "matchExpressions: [{key: app, operator: In, values: [web, db]}]",
+                     kDb, true},
+        SelectorCase{"InNoValue", "matchExpressions: [{key: app, operator: In, values: [web]}]",
+                     kDb, false},
+        SelectorCase{"InKeyAbsent", "matchExpressions: [{key: zone, operator: In, values: [a]}]",
+                     kDb, false},
+        SelectorCase{"NotInExcludes",
+                     "matchExpressions: [{key: app, operator: NotIn, values: [db]}]", kDb, false},
+        SelectorCase{"NotInOther", "matchExpressions: [{key: app, operator: NotIn, values: [web]}]",
+                     kDb, true},
+        SelectorCase{"NotInKeyAbsentMatches",
+                     "matchExpressions: [{key: zone, operator: NotIn, values: [a]}]", kDb, true},
         SelectorCase{"Exists", "matchExpressions: [{key: tier, operator: Exists}]", kDb, true},
-        SelectorCase{"ExistsAbsent", "matchExpressions: [{key: zone, operator: Exists}]", kDb, false},
-        SelectorCase{"DoesNotExist", "matchExpressions: [{key: zone, operator: DoesNotExist}]", kDb, true},
-        SelectorCase{"DoesNotExistPresent", "matchExpressions: [{key: app, operator: DoesNotExist}]", kDb, false},
+        SelectorCase{"ExistsAbsent", "matchExpressions: [{key: zone, operator: Exists}]", kDb,
+                     false},
+        SelectorCase{"DoesNotExist", "matchExpressions: [{key: zone, operator: DoesNotExist}]", kDb,
+                     true},
+        SelectorCase{"DoesNotExistPresent",
+                     "matchExpressions: [{key: app, operator: DoesNotExist}]", kDb, false},
         SelectorCase{"AllRequirementsAnded",
-                     "{matchLabels: {app: db}, matchExpressions: [{key: tier, operator: In, values: [backend]}, "
+                     "{matchLabels: {app: db}, matchExpressions: [{key: tier, operator: In, "
+                     "values: [backend]}, "
                      "{key: zone, operator: Exists}]}",
                      kDb, false},
         SelectorCase{"EmptyValueLabel", "matchLabels: {app: ''}", {{"app", ""}}, true}),
@@ -58,7 +68,8 @@ struct BadSelectorCase {
 class LabelSelectorParseErrorTest : public ::testing::TestWithParam<BadSelectorCase> {};
 
 TEST_P(LabelSelectorParseErrorTest, RejectedWithFieldPath) {
-  auto selector = LabelSelector::Parse(testing::Doc(GetParam().selector), "binding \"x\": podSelector");
+  auto selector =
+      LabelSelector::Parse(testing::Doc(GetParam().selector), "binding \"x\": podSelector");
   ASSERT_FALSE(selector.ok());
   EXPECT_NE(selector.error().find(GetParam().message), std::string::npos) << selector.error();
 }
@@ -68,16 +79,21 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadSelectorCase{"NotMapping", "[a]", "podSelector: must be a mapping"},
         BadSelectorCase{"UnknownField", "matchLabel: {a: b}", "unknown field \"matchLabel\""},
-        BadSelectorCase{"LabelValueNotString", "matchLabels: {a: 1}", "matchLabels[\"a\"]: value must be a string"},
+        BadSelectorCase{"LabelValueNotString", "matchLabels: {a: 1}",
+                        "matchLabels[\"a\"]: value must be a string"},
         BadSelectorCase{"BadKey", "matchLabels: {'-a': b}", "not a valid label key"},
         BadSelectorCase{"BadValue", "matchLabels: {a: 'b c'}", "is not a valid label value"},
         BadSelectorCase{"InWithoutValues", "matchExpressions: [{key: a, operator: In}]",
                         "matchExpressions[0].values: must be non-empty for In and NotIn"},
-        BadSelectorCase{"ExistsWithValues", "matchExpressions: [{key: a, operator: Exists, values: [b]}]",
+        BadSelectorCase{"ExistsWithValues",
+                        "matchExpressions: [{key: a, operator: Exists, values: [b]}]",
                         "must be empty for Exists and DoesNotExist"},
-        BadSelectorCase{"MissingKey", "matchExpressions: [{operator: Exists}]", "matchExpressions[0].key: required"},
-        BadSelectorCase{"MissingOperator", "matchExpressions: [{key: a}]", "matchExpressions[0].operator: required"},
-        BadSelectorCase{"ExpressionsNotList", "matchExpressions: {key: a}", "matchExpressions: must be a list"}),
+        BadSelectorCase{"MissingKey", "matchExpressions: [{operator: Exists}]",
+                        "matchExpressions[0].key: required"},
+        BadSelectorCase{"MissingOperator", "matchExpressions: [{key: a}]",
+                        "matchExpressions[0].operator: required"},
+        BadSelectorCase{"ExpressionsNotList", "matchExpressions: {key: a}",
+                        "matchExpressions: must be a list"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 TEST(LabelSelectorTest, NullSelectorMatchesEverything) {

@@ -24,11 +24,12 @@ bindings:
 // A Percona data pod in namespace psmdb, SA default, with the given container env/extra fields.
 json DataPod(const std::string& containers_yaml = "[{name: mongod, image: m}]",
              const std::string& annotations_yaml = "{}") {
-  return Doc(R"({apiVersion: v1, kind: Pod, metadata: {name: p, namespace: psmdb, annotations: )" +
-             annotations_yaml +
-             R"(, labels: {app.kubernetes.io/name: percona-server-mongodb, app.kubernetes.io/component: mongod}},
+  return Doc(
+      R"({apiVersion: v1, kind: Pod, metadata: {name: p, namespace: psmdb, annotations: )" +
+      annotations_yaml +
+      R"(, labels: {app.kubernetes.io/name: percona-server-mongodb, app.kubernetes.io/component: mongod}},
                 spec: {containers: )" +
-             containers_yaml + "}}");
+      containers_yaml + "}}");
 }
 
 struct Mutated {
@@ -36,7 +37,8 @@ struct Mutated {
   json pod;  // with the patch applied
 };
 
-Mutated MutateWith(const Config& config, const json& pod, const std::string& sa_yaml = "", const std::string& ns = "psmdb") {
+Mutated MutateWith(const Config& config, const json& pod, const std::string& sa_yaml = "",
+                   const std::string& ns = "psmdb") {
   StaticServiceAccountLookup lookup;
   if (!sa_yaml.empty()) {
     auto sa = ReadServiceAccount(Doc(sa_yaml), config.annotation_prefix);
@@ -86,32 +88,37 @@ class TokenExpirationPrecedenceTest : public ::testing::TestWithParam<Expiration
 
 TEST_P(TokenExpirationPrecedenceTest, PodThenServiceAccountThenConfig) {
   const auto& c = GetParam();
-  const Config config = MakeConfig(std::string(kBindingConfig) + "tokenExpirationSeconds: " + std::to_string(c.config_value));
+  const Config config = MakeConfig(std::string(kBindingConfig) +
+                                   "tokenExpirationSeconds: " + std::to_string(c.config_value));
   const std::string annotations =
-      c.pod_value ? std::string("{eks.amazonaws.com/token-expiration: '") + c.pod_value + "'}" : "{}";
-  const std::string sa = c.sa_value ? std::string("{kind: ServiceAccount, metadata: {name: default, namespace: psmdb, "
-                                                  "annotations: {eks.amazonaws.com/token-expiration: '") +
-                                          c.sa_value + "'}}}"
-                                    : "";
+      c.pod_value ? std::string("{eks.amazonaws.com/token-expiration: '") + c.pod_value + "'}"
+                  : "{}";
+  const std::string sa =
+      c.sa_value ? std::string(
+                       "{kind: ServiceAccount, metadata: {name: default, namespace: psmdb, "
+                       "annotations: {eks.amazonaws.com/token-expiration: '") +
+                       c.sa_value + "'}}}"
+                 : "";
   const Mutated m = MutateWith(config, DataPod("[{name: mongod, image: m}]", annotations), sa);
   EXPECT_EQ(TokenProjection(m.pod)["expirationSeconds"], c.expected);
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Table, TokenExpirationPrecedenceTest,
-    ::testing::Values(ExpirationCase{"ConfigOnly", nullptr, nullptr, 86400, 86400},
-                      ExpirationCase{"PodWins", "3600", "7200", 86400, 3600},
-                      ExpirationCase{"PodBelowMinimum", "100", "7200", 86400, 600},
-                      ExpirationCase{"PodZero", "0", nullptr, 86400, 600},
-                      ExpirationCase{"PodNegative", "-5", nullptr, 86400, 600},
-                      ExpirationCase{"PodGarbageFallsToServiceAccount", "one-day", "7200", 86400, 7200},
-                      ExpirationCase{"PodEmptyFallsToServiceAccount", "", "7200", 86400, 7200},
-                      ExpirationCase{"PodAboveKubernetesMaximumFallsBack", "99999999999", nullptr, 3600, 3600},
-                      ExpirationCase{"PodTrailingJunkFallsBack", "3600s", nullptr, 1200, 1200},
-                      ExpirationCase{"ServiceAccountWins", nullptr, "7200", 86400, 7200},
-                      ExpirationCase{"ServiceAccountBelowMinimum", nullptr, "60", 86400, 600},
-                      ExpirationCase{"ServiceAccountGarbageFallsToConfig", nullptr, "x", 1200, 1200},
-                      ExpirationCase{"ConfigBelowMinimum", nullptr, nullptr, 10, 600}),
+    ::testing::Values(
+        ExpirationCase{"ConfigOnly", nullptr, nullptr, 86400, 86400},
+        ExpirationCase{"PodWins", "3600", "7200", 86400, 3600},
+        ExpirationCase{"PodBelowMinimum", "100", "7200", 86400, 600},
+        ExpirationCase{"PodZero", "0", nullptr, 86400, 600},
+        ExpirationCase{"PodNegative", "-5", nullptr, 86400, 600},
+        ExpirationCase{"PodGarbageFallsToServiceAccount", "one-day", "7200", 86400, 7200},
+        ExpirationCase{"PodEmptyFallsToServiceAccount", "", "7200", 86400, 7200},
+        ExpirationCase{"PodAboveKubernetesMaximumFallsBack", "99999999999", nullptr, 3600, 3600},
+        ExpirationCase{"PodTrailingJunkFallsBack", "3600s", nullptr, 1200, 1200},
+        ExpirationCase{"ServiceAccountWins", nullptr, "7200", 86400, 7200},
+        ExpirationCase{"ServiceAccountBelowMinimum", nullptr, "60", 86400, 600},
+        ExpirationCase{"ServiceAccountGarbageFallsToConfig", nullptr, "x", 1200, 1200},
+        ExpirationCase{"ConfigBelowMinimum", nullptr, nullptr, 10, 600}),
     [](const auto& p) { return std::string(p.param.name); });
 
 struct ServiceAccountSettingCase {
@@ -126,10 +133,13 @@ class ServiceAccountSettingsTest : public ::testing::TestWithParam<ServiceAccoun
 
 TEST_P(ServiceAccountSettingsTest, AudienceAndRegionalStsFromServiceAccountOverConfig) {
   const auto& c = GetParam();
-  const Config config = MakeConfig(std::string(kBindingConfig) + "stsRegionalEndpoints: " + (c.config_sts ? "true" : "false"));
-  const Mutated m = MutateWith(config, DataPod(),
-                        std::string("{kind: ServiceAccount, metadata: {name: default, namespace: psmdb, annotations: ") +
-                            c.sa_annotations + "}}");
+  const Config config = MakeConfig(std::string(kBindingConfig) +
+                                   "stsRegionalEndpoints: " + (c.config_sts ? "true" : "false"));
+  const Mutated m = MutateWith(
+      config, DataPod(),
+      std::string(
+          "{kind: ServiceAccount, metadata: {name: default, namespace: psmdb, annotations: ") +
+          c.sa_annotations + "}}");
   EXPECT_EQ(TokenProjection(m.pod)["audience"], c.expected_audience);
   EXPECT_EQ(EnvValue(m.pod["spec"]["containers"][0], "AWS_STS_REGIONAL_ENDPOINTS"),
             c.expected_sts ? "regional" : "<absent>");
@@ -139,20 +149,25 @@ INSTANTIATE_TEST_SUITE_P(
     Table, ServiceAccountSettingsTest,
     ::testing::Values(
         ServiceAccountSettingCase{"Defaults", "{}", false, "sts.amazonaws.com", false},
-        ServiceAccountSettingCase{"AudienceFromServiceAccount", "{eks.amazonaws.com/audience: sts.example.com}", false,
+        ServiceAccountSettingCase{"AudienceFromServiceAccount",
+                                  "{eks.amazonaws.com/audience: sts.example.com}", false,
                                   "sts.example.com", false},
-        ServiceAccountSettingCase{"EmptyAudienceFallsBack", "{eks.amazonaws.com/audience: ''}", false,
-                                  "sts.amazonaws.com", false},
-        ServiceAccountSettingCase{"StsOnFromServiceAccount", "{eks.amazonaws.com/sts-regional-endpoints: 'true'}", false,
+        ServiceAccountSettingCase{"EmptyAudienceFallsBack", "{eks.amazonaws.com/audience: ''}",
+                                  false, "sts.amazonaws.com", false},
+        ServiceAccountSettingCase{"StsOnFromServiceAccount",
+                                  "{eks.amazonaws.com/sts-regional-endpoints: 'true'}", false,
                                   "sts.amazonaws.com", true},
         ServiceAccountSettingCase{"StsOffFromServiceAccountBeatsConfig",
-                                  "{eks.amazonaws.com/sts-regional-endpoints: 'false'}", true, "sts.amazonaws.com", false},
-        ServiceAccountSettingCase{"StsGoSpellings", "{eks.amazonaws.com/sts-regional-endpoints: 'T'}", false,
+                                  "{eks.amazonaws.com/sts-regional-endpoints: 'false'}", true,
+                                  "sts.amazonaws.com", false},
+        ServiceAccountSettingCase{"StsGoSpellings",
+                                  "{eks.amazonaws.com/sts-regional-endpoints: 'T'}", false,
                                   "sts.amazonaws.com", true},
-        ServiceAccountSettingCase{"StsGarbageFallsToConfig", "{eks.amazonaws.com/sts-regional-endpoints: 'maybe'}", true,
+        ServiceAccountSettingCase{"StsGarbageFallsToConfig",
+                                  "{eks.amazonaws.com/sts-regional-endpoints: 'maybe'}", true,
                                   "sts.amazonaws.com", true},
-        ServiceAccountSettingCase{"OtherPrefixIgnored", "{other.example.com/audience: x}", false, "sts.amazonaws.com",
-                                  false}),
+        ServiceAccountSettingCase{"OtherPrefixIgnored", "{other.example.com/audience: x}", false,
+                                  "sts.amazonaws.com", false}),
     [](const auto& p) { return std::string(p.param.name); });
 
 // --- Presence rules: never add a name the container already has -----------------------------
@@ -166,33 +181,41 @@ struct PresenceCase {
 class EnvPresenceTest : public ::testing::TestWithParam<PresenceCase> {};
 
 TEST_P(EnvPresenceTest, AddsOnlyWhatIsMissingInSpecOrder) {
-  const Config config = MakeConfig(std::string(kBindingConfig) + "stsRegionalEndpoints: true\nroleSessionName: true");
-  const Mutated m = MutateWith(config, DataPod(std::string("[{name: mongod, image: m, env: ") + GetParam().env_yaml + "}]"));
+  const Config config =
+      MakeConfig(std::string(kBindingConfig) + "stsRegionalEndpoints: true\nroleSessionName: true");
+  const Mutated m = MutateWith(
+      config, DataPod(std::string("[{name: mongod, image: m, env: ") + GetParam().env_yaml + "}]"));
   EXPECT_EQ(EnvNames(m.pod["spec"]["containers"][0]), GetParam().expected_env);
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Table, EnvPresenceTest,
     ::testing::Values(
-        PresenceCase{"NothingPresent", "[]",
-                     {"AWS_STS_REGIONAL_ENDPOINTS", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ROLE_ARN",
+        PresenceCase{"NothingPresent",
+                     "[]",
+                     {"AWS_STS_REGIONAL_ENDPOINTS", "AWS_DEFAULT_REGION", "AWS_REGION",
+                      "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_SESSION_NAME"}},
+        PresenceCase{"RoleArnViaValueFromKeepsPair",
+                     "[{name: AWS_ROLE_ARN, valueFrom: {secretKeyRef: {name: s, key: k}}}]",
+                     {"AWS_ROLE_ARN", "AWS_STS_REGIONAL_ENDPOINTS", "AWS_DEFAULT_REGION",
+                      "AWS_REGION", "AWS_ROLE_SESSION_NAME"}},
+        PresenceCase{"TokenFileAloneKeepsPair",
+                     "[{name: AWS_WEB_IDENTITY_TOKEN_FILE, value: /t}]",
+                     {"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_STS_REGIONAL_ENDPOINTS",
+                      "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ROLE_SESSION_NAME"}},
+        PresenceCase{"OneRegionNameKeepsBoth",
+                     "[{name: AWS_DEFAULT_REGION, value: eu-west-1}]",
+                     {"AWS_DEFAULT_REGION", "AWS_STS_REGIONAL_ENDPOINTS", "AWS_ROLE_ARN",
                       "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_SESSION_NAME"}},
-        PresenceCase{"RoleArnViaValueFromKeepsPair", "[{name: AWS_ROLE_ARN, valueFrom: {secretKeyRef: {name: s, key: k}}}]",
-                     {"AWS_ROLE_ARN", "AWS_STS_REGIONAL_ENDPOINTS", "AWS_DEFAULT_REGION", "AWS_REGION",
-                      "AWS_ROLE_SESSION_NAME"}},
-        PresenceCase{"TokenFileAloneKeepsPair", "[{name: AWS_WEB_IDENTITY_TOKEN_FILE, value: /t}]",
-                     {"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_STS_REGIONAL_ENDPOINTS", "AWS_DEFAULT_REGION", "AWS_REGION",
-                      "AWS_ROLE_SESSION_NAME"}},
-        PresenceCase{"OneRegionNameKeepsBoth", "[{name: AWS_DEFAULT_REGION, value: eu-west-1}]",
-                     {"AWS_DEFAULT_REGION", "AWS_STS_REGIONAL_ENDPOINTS", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-                      "AWS_ROLE_SESSION_NAME"}},
         PresenceCase{"StsAndSessionPresent",
-                     "[{name: AWS_STS_REGIONAL_ENDPOINTS, value: legacy}, {name: AWS_ROLE_SESSION_NAME, value: me}]",
-                     {"AWS_STS_REGIONAL_ENDPOINTS", "AWS_ROLE_SESSION_NAME", "AWS_DEFAULT_REGION", "AWS_REGION",
-                      "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"}},
-        PresenceCase{"NullEnvIsCreated", "null",
-                     {"AWS_STS_REGIONAL_ENDPOINTS", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ROLE_ARN",
-                      "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_SESSION_NAME"}}),
+                     "[{name: AWS_STS_REGIONAL_ENDPOINTS, value: legacy}, {name: "
+                     "AWS_ROLE_SESSION_NAME, value: me}]",
+                     {"AWS_STS_REGIONAL_ENDPOINTS", "AWS_ROLE_SESSION_NAME", "AWS_DEFAULT_REGION",
+                      "AWS_REGION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"}},
+        PresenceCase{"NullEnvIsCreated",
+                     "null",
+                     {"AWS_STS_REGIONAL_ENDPOINTS", "AWS_DEFAULT_REGION", "AWS_REGION",
+                      "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_SESSION_NAME"}}),
     [](const auto& p) { return std::string(p.param.name); });
 
 // --- Role resolution ---------------------------------------------------------------------------
@@ -206,16 +229,18 @@ bindings:
 )");
   const Mutated m = MutateWith(config, DataPod());
   EXPECT_EQ(m.mutation.binding, "b");
-  EXPECT_EQ(EnvValue(m.pod["spec"]["containers"][0], "AWS_ROLE_ARN"), "arn:aws:iam::111122223333:role/b");
+  EXPECT_EQ(EnvValue(m.pod["spec"]["containers"][0], "AWS_ROLE_ARN"),
+            "arn:aws:iam::111122223333:role/b");
 }
 
 TEST(PodMutatorTest, CoveredServiceAccountAnnotationDoesNotWidenBindings) {
   const Config config = MakeConfig(kBindingConfig);
   json pod = DataPod();
   pod["metadata"]["labels"] = {{"app", "debug"}};  // not selected by the preset
-  const Mutated m = MutateWith(config, pod,
-                        "{kind: ServiceAccount, metadata: {name: default, namespace: psmdb, annotations: "
-                        "{eks.amazonaws.com/role-arn: 'arn:aws:iam::111122223333:role/psmdb-backup'}}}");
+  const Mutated m =
+      MutateWith(config, pod,
+                 "{kind: ServiceAccount, metadata: {name: default, namespace: psmdb, annotations: "
+                 "{eks.amazonaws.com/role-arn: 'arn:aws:iam::111122223333:role/psmdb-backup'}}}");
   EXPECT_EQ(m.mutation.outcome, Outcome::kSkipped);
   EXPECT_TRUE(m.mutation.patch.empty());
   EXPECT_NE(m.mutation.reason.find("does not select this pod"), std::string::npos);
@@ -229,22 +254,27 @@ bindings:
   const json pod = Doc(R"({kind: Pod, metadata: {name: r}, spec: {serviceAccountName: reader,
       initContainers: [{name: init, image: i}], containers: [{name: a, image: a}, {name: b, image: b}],
       ephemeralContainers: [{name: debugger, image: d}]}})");
-  const Mutated m = MutateWith(config, pod,
-                        "{kind: ServiceAccount, metadata: {name: reader, namespace: apps, annotations: "
-                        "{eks.amazonaws.com/role-arn: 'arn:aws:iam::444455556666:role/reader'}}}",
-                        "apps");
+  const Mutated m =
+      MutateWith(config, pod,
+                 "{kind: ServiceAccount, metadata: {name: reader, namespace: apps, annotations: "
+                 "{eks.amazonaws.com/role-arn: 'arn:aws:iam::444455556666:role/reader'}}}",
+                 "apps");
   EXPECT_EQ(m.mutation.outcome, Outcome::kMutated);
   EXPECT_EQ(m.mutation.binding, "");
-  EXPECT_EQ(EnvValue(m.pod["spec"]["initContainers"][0], "AWS_ROLE_ARN"), "arn:aws:iam::444455556666:role/reader");
-  EXPECT_EQ(EnvValue(m.pod["spec"]["containers"][1], "AWS_ROLE_ARN"), "arn:aws:iam::444455556666:role/reader");
-  EXPECT_FALSE(m.pod["spec"]["ephemeralContainers"][0].contains("env"));  // never ephemeral containers
+  EXPECT_EQ(EnvValue(m.pod["spec"]["initContainers"][0], "AWS_ROLE_ARN"),
+            "arn:aws:iam::444455556666:role/reader");
+  EXPECT_EQ(EnvValue(m.pod["spec"]["containers"][1], "AWS_ROLE_ARN"),
+            "arn:aws:iam::444455556666:role/reader");
+  EXPECT_FALSE(
+      m.pod["spec"]["ephemeralContainers"][0].contains("env"));  // never ephemeral containers
 }
 
 TEST(PodMutatorTest, ServiceAccountInOtherNamespaceIsNotUsed) {
   const Config config;
-  const Mutated m = MutateWith(config, DataPod(),
-                        "{kind: ServiceAccount, metadata: {name: default, namespace: elsewhere, annotations: "
-                        "{eks.amazonaws.com/role-arn: 'arn:aws:iam::444455556666:role/reader'}}}");
+  const Mutated m = MutateWith(
+      config, DataPod(),
+      "{kind: ServiceAccount, metadata: {name: default, namespace: elsewhere, annotations: "
+      "{eks.amazonaws.com/role-arn: 'arn:aws:iam::444455556666:role/reader'}}}");
   EXPECT_EQ(m.mutation.outcome, Outcome::kSkipped);
 }
 
@@ -255,11 +285,13 @@ tokenMountPath: /var/run/aws
 bindings:
   - {name: b, roleArn: "arn:aws:iam::111122223333:role/b", namespaces: ["*"], serviceAccounts: ["*"]}
 )");
-  const json pod = Doc(R"({kind: Pod, metadata: {name: w, labels: {eks.amazonaws.com/skip-pod-identity-webhook: "x"}},
+  const json pod = Doc(
+      R"({kind: Pod, metadata: {name: w, labels: {eks.amazonaws.com/skip-pod-identity-webhook: "x"}},
       spec: {os: {name: windows}, containers: [{name: app, image: a}]}})");
   const Mutated m = MutateWith(config, pod, "", "apps");
   EXPECT_EQ(m.mutation.outcome, Outcome::kMutated);  // the eks.amazonaws.com skip label is not ours
-  EXPECT_EQ(EnvValue(m.pod["spec"]["containers"][0], "AWS_WEB_IDENTITY_TOKEN_FILE"), "C:\\var\\run\\aws\\token");
+  EXPECT_EQ(EnvValue(m.pod["spec"]["containers"][0], "AWS_WEB_IDENTITY_TOKEN_FILE"),
+            "C:\\var\\run\\aws\\token");
   EXPECT_EQ(m.pod["spec"]["containers"][0]["volumeMounts"][0]["mountPath"], "/var/run/aws");
 }
 
@@ -267,7 +299,8 @@ TEST(PodMutatorTest, WarningsAreCapped) {
   const Config config = MakeConfig(kBindingConfig);
   std::string containers = "[";
   for (int i = 0; i < 10; ++i) {
-    containers += std::string(i ? "," : "") + "{name: c" + std::to_string(i) + ", image: x, env: [{name: AWS_ACCESS_KEY_ID, value: k}]}";
+    containers += std::string(i ? "," : "") + "{name: c" + std::to_string(i) +
+                  ", image: x, env: [{name: AWS_ACCESS_KEY_ID, value: k}]}";
   }
   const Mutated m = MutateWith(config, DataPod(containers + "]"));
   EXPECT_EQ(m.mutation.warnings.size(), kMaxWarnings);
@@ -297,19 +330,29 @@ INSTANTIATE_TEST_SUITE_P(
         MalformedCase{"NotObject", "[1]", "the Pod must be an object"},
         MalformedCase{"NoSpec", "{metadata: {name: x}}", "spec: required"},
         MalformedCase{"NoContainers", "{spec: {containers: []}}", "spec.containers: required"},
-        MalformedCase{"OnlyInitContainers", "{spec: {initContainers: [{name: i}]}}", "spec.containers: required"},
-        MalformedCase{"ContainersNotList", "{spec: {containers: {name: x}}}", "spec.containers: must be a list"},
-        MalformedCase{"ContainerNameMissing", "{spec: {containers: [{image: x}]}}", "spec.containers[0].name: must be a string"},
-        MalformedCase{"EnvNotList", "{spec: {containers: [{name: a, env: x}]}}", "spec.containers[0].env: must be a list"},
+        MalformedCase{"OnlyInitContainers", "{spec: {initContainers: [{name: i}]}}",
+                      "spec.containers: required"},
+        MalformedCase{"ContainersNotList", "{spec: {containers: {name: x}}}",
+                      "spec.containers: must be a list"},
+        MalformedCase{"ContainerNameMissing", "{spec: {containers: [{image: x}]}}",
+                      "spec.containers[0].name: must be a string"},
+        MalformedCase{"EnvNotList", "{spec: {containers: [{name: a, env: x}]}}",
+                      "spec.containers[0].env: must be a list"},
         MalformedCase{"EnvNameNumber", "{spec: {containers: [{name: a, env: [{name: 1}]}]}}",
                       "spec.containers[0].env[0].name: must be a string"},
-        MalformedCase{"MountPathNumber", "{spec: {initContainers: [{name: i, volumeMounts: [{name: v, mountPath: 3}]}], containers: [{name: a}]}}",
+        MalformedCase{"MountPathNumber",
+                      "{spec: {initContainers: [{name: i, volumeMounts: [{name: v, mountPath: "
+                      "3}]}], containers: [{name: a}]}}",
                       "spec.initContainers[0].volumeMounts[0].mountPath: must be a string"},
-        MalformedCase{"LabelsNotStrings", "{metadata: {labels: {a: 1}}, spec: {containers: [{name: a}]}}",
+        MalformedCase{"LabelsNotStrings",
+                      "{metadata: {labels: {a: 1}}, spec: {containers: [{name: a}]}}",
                       "metadata.labels[\"a\"]: must be a string"},
-        MalformedCase{"MetadataNotObject", "{metadata: x, spec: {containers: [{name: a}]}}", "metadata: must be an object"},
-        MalformedCase{"VolumesNotList", "{spec: {volumes: 1, containers: [{name: a}]}}", "spec.volumes: must be a list"},
-        MalformedCase{"ServiceAccountNameNotString", "{spec: {serviceAccountName: [], containers: [{name: a}]}}",
+        MalformedCase{"MetadataNotObject", "{metadata: x, spec: {containers: [{name: a}]}}",
+                      "metadata: must be an object"},
+        MalformedCase{"VolumesNotList", "{spec: {volumes: 1, containers: [{name: a}]}}",
+                      "spec.volumes: must be a list"},
+        MalformedCase{"ServiceAccountNameNotString",
+                      "{spec: {serviceAccountName: [], containers: [{name: a}]}}",
                       "spec.serviceAccountName: must be a string"}),
     [](const auto& p) { return std::string(p.param.name); });
 

@@ -15,7 +15,8 @@ struct Reference {
   std::string response_or_error;
 };
 
-Reference ReferenceAnswer(const Config& config, std::string_view body, const ServiceAccountLookup* lookup) {
+Reference ReferenceAnswer(const Config& config, std::string_view body,
+                          const ServiceAccountLookup* lookup) {
   auto request = DecodeAdmissionReview(body);
   if (!request.ok()) return {false, request.error()};
   return {true, EncodeAdmissionResponse(*request, Admit(config, *request, lookup).mutation)};
@@ -42,8 +43,9 @@ class ReviewParityTest : public ::testing::TestWithParam<std::string> {};
 TEST_P(ReviewParityTest, GoldenCaseSameAnswerOnBothPaths) {
   const auto c = testing::LoadGoldenCase(GetParam());
   const AdmissionResult reference = Admit(c->config, c->request, &c->service_accounts);
-  const bool pod_create = c->request.group.empty() && c->request.kind == "Pod" && c->request.operation == "CREATE" &&
-                          c->request.sub_resource.empty() && c->request.object.is_object();
+  const bool pod_create = c->request.group.empty() && c->request.kind == "Pod" &&
+                          c->request.operation == "CREATE" && c->request.sub_resource.empty() &&
+                          c->request.object.is_object();
   // Pods the reference path cannot read are answered by the fallback (it words the error).
   ExpectParity(c->config, testing::ReviewBody(c->request), &c->service_accounts,
                pod_create && reference.mutation.outcome != Outcome::kError);
@@ -90,39 +92,57 @@ INSTANTIATE_TEST_SUITE_P(
     Table, ReviewParityBodyTest,
     ::testing::Values(
         BodyCase{"Plain", PodReview(R"(, "namespace": "psmdb")", kPod), true},
-        BodyCase{"NamespaceFromMetadata",
-                 PodReview("", R"({"metadata": {"namespace": "psmdb"}, "spec": {"containers": [{"name": "c"}]}})"), true},
+        BodyCase{
+            "NamespaceFromMetadata",
+            PodReview(
+                "",
+                R"({"metadata": {"namespace": "psmdb"}, "spec": {"containers": [{"name": "c"}]}})"),
+            true},
         BodyCase{"DefaultNamespace", PodReview("", kPod), true},
         BodyCase{"DryRun", PodReview(R"(, "namespace": "psmdb", "dryRun": true)", kPod), true},
-        BodyCase{"DuplicateKeysLastWins",
-                 PodReview(R"(, "namespace": "other", "namespace": "psmdb", "uid": "second")",
-                           R"({"spec": {"containers": [{"name": "x", "name": "c", "env": [{"name": "A", "name": "AWS_ROLE_ARN"}]}]},
+        BodyCase{
+            "DuplicateKeysLastWins",
+            PodReview(
+                R"(, "namespace": "other", "namespace": "psmdb", "uid": "second")",
+                R"({"spec": {"containers": [{"name": "x", "name": "c", "env": [{"name": "A", "name": "AWS_ROLE_ARN"}]}]},
                                "metadata": {"labels": {"a": "1", "a": "2"}, "name": "p"}})"),
-                 true},
-        BodyCase{"NullSpecAfterSpec", PodReview("", R"({"spec": {"containers": [{"name": "c"}]}, "spec": null})"), false},
-        BodyCase{"MalformedPodFallsBack", PodReview("", R"({"spec": {"containers": [{"name": 1}]}})"), false},
-        BodyCase{"NullEnvAndMounts",
-                 PodReview(R"(, "namespace": "psmdb")",
-                           R"({"spec": {"volumes": null, "containers": [{"name": "c", "env": null, "volumeMounts": null}]}})"),
-                 true},
-        BodyCase{"ForeignTokenVolume",
-                 PodReview(R"(, "namespace": "psmdb")",
-                           R"({"spec": {"volumes": [{"name": "aws-iam-token", "emptyDir": {}}], "containers": [{"name": "c"}]}})"),
-                 true},
-        BodyCase{"SubresourceFallsBack", PodReview(R"(, "subResource": "status")", kPod), false},
-        BodyCase{"OtherGroupFallsBack",
-                 R"({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"uid": "u",
-                    "kind": {"group": "x.io", "kind": "Pod"}, "operation": "CREATE", "object": {}}})",
+            true},
+        BodyCase{"NullSpecAfterSpec",
+                 PodReview("", R"({"spec": {"containers": [{"name": "c"}]}, "spec": null})"),
                  false},
+        BodyCase{"MalformedPodFallsBack",
+                 PodReview("", R"({"spec": {"containers": [{"name": 1}]}})"), false},
+        BodyCase{
+            "NullEnvAndMounts",
+            PodReview(
+                R"(, "namespace": "psmdb")",
+                R"({"spec": {"volumes": null, "containers": [{"name": "c", "env": null, "volumeMounts": null}]}})"),
+            true},
+        BodyCase{
+            "ForeignTokenVolume",
+            PodReview(
+                R"(, "namespace": "psmdb")",
+                R"({"spec": {"volumes": [{"name": "aws-iam-token", "emptyDir": {}}], "containers": [{"name": "c"}]}})"),
+            true},
+        BodyCase{"SubresourceFallsBack", PodReview(R"(, "subResource": "status")", kPod), false},
+        BodyCase{
+            "OtherGroupFallsBack",
+            R"({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"uid": "u",
+                    "kind": {"group": "x.io", "kind": "Pod"}, "operation": "CREATE", "object": {}}})",
+            false},
         BodyCase{"UidNumberIsError", PodReview(R"(, "uid": 5)", kPod), false},
         BodyCase{"NotJson", "{nope", false},
         BodyCase{"BadUtf8", PodReview(R"(, "namespace": "ps\xffmdb")", kPod), false},
         BodyCase{"LoneSurrogate", PodReview(R"(, "namespace": "\ud800")", kPod), false},
         BodyCase{"DeepNesting",
-                 PodReview(R"(, "namespace": "psmdb", "extra": )" + std::string(600, '[') + std::string(600, ']'), kPod),
+                 PodReview(R"(, "namespace": "psmdb", "extra": )" + std::string(600, '[') +
+                               std::string(600, ']'),
+                           kPod),
                  false},
         BodyCase{"DeepButAllowedNesting",
-                 PodReview(R"(, "namespace": "psmdb", "extra": )" + std::string(400, '[') + std::string(400, ']'), kPod),
+                 PodReview(R"(, "namespace": "psmdb", "extra": )" + std::string(400, '[') +
+                               std::string(400, ']'),
+                           kPod),
                  true}),
     [](const auto& p) { return std::string(p.param.name); });
 

@@ -41,27 +41,32 @@ TEST_P(ServiceAccountMutatorTest, AnnotatesOnlyExplicitlyNamedServiceAccounts) {
 INSTANTIATE_TEST_SUITE_P(
     Table, ServiceAccountMutatorTest,
     ::testing::Values(
-        SaCase{"SkipsBindingWithAnnotateFalse", "psmdb", "{metadata: {name: op}}", Outcome::kMutated,
-               "arn:aws:iam::111122223333:role/op"},
-        SaCase{"WildcardServiceAccountsNeverAnnotate", "apps", "{metadata: {name: builder}}", Outcome::kSkipped, ""},
-        SaCase{"WildcardNamespace", "reports", "{metadata: {name: reporter, annotations: {a: b}}}", Outcome::kMutated,
-               "arn:aws:iam::111122223333:role/all"},
+        SaCase{"SkipsBindingWithAnnotateFalse", "psmdb", "{metadata: {name: op}}",
+               Outcome::kMutated, "arn:aws:iam::111122223333:role/op"},
+        SaCase{"WildcardServiceAccountsNeverAnnotate", "apps", "{metadata: {name: builder}}",
+               Outcome::kSkipped, ""},
+        SaCase{"WildcardNamespace", "reports", "{metadata: {name: reporter, annotations: {a: b}}}",
+               Outcome::kMutated, "arn:aws:iam::111122223333:role/all"},
         SaCase{"OtherNamespace", "staging", "{metadata: {name: op}}", Outcome::kSkipped, ""},
         SaCase{"AlreadyAnnotated", "psmdb",
-               "{metadata: {name: default, annotations: {eks.amazonaws.com/role-arn: 'arn:aws:iam::111122223333:role/op'}}}",
+               "{metadata: {name: default, annotations: {eks.amazonaws.com/role-arn: "
+               "'arn:aws:iam::111122223333:role/op'}}}",
                Outcome::kUnchanged, "arn:aws:iam::111122223333:role/op"},
         SaCase{"ConflictKept", "psmdb",
-               "{metadata: {name: default, annotations: {eks.amazonaws.com/role-arn: 'arn:aws:iam::111122223333:role/mine'}}}",
+               "{metadata: {name: default, annotations: {eks.amazonaws.com/role-arn: "
+               "'arn:aws:iam::111122223333:role/mine'}}}",
                Outcome::kUnchanged, "arn:aws:iam::111122223333:role/mine"},
-        SaCase{"NullAnnotationsCreated", "psmdb", "{metadata: {name: op, annotations: null}}", Outcome::kMutated,
-               "arn:aws:iam::111122223333:role/op"}),
+        SaCase{"NullAnnotationsCreated", "psmdb", "{metadata: {name: op, annotations: null}}",
+               Outcome::kMutated, "arn:aws:iam::111122223333:role/op"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 TEST(ServiceAccountMutatorTest, ConflictWarnsOnce) {
   const Config config = MakeConfig(kConfig);
-  auto m = MutateServiceAccount(
-      config, Doc("{metadata: {name: op, annotations: {eks.amazonaws.com/role-arn: 'arn:aws:iam::111122223333:role/mine'}}}"),
-      "psmdb");
+  auto m =
+      MutateServiceAccount(config,
+                           Doc("{metadata: {name: op, annotations: {eks.amazonaws.com/role-arn: "
+                               "'arn:aws:iam::111122223333:role/mine'}}}"),
+                           "psmdb");
   ASSERT_TRUE(m.ok());
   ASSERT_EQ(m->warnings.size(), 1U);
   EXPECT_NE(m->warnings[0].find("keeps its annotation"), std::string::npos);
@@ -70,9 +75,13 @@ TEST(ServiceAccountMutatorTest, ConflictWarnsOnce) {
 
 TEST(ServiceAccountMutatorTest, MalformedIsAnError) {
   const Config config = MakeConfig(kConfig);
-  EXPECT_FALSE(MutateServiceAccount(config, Doc("{metadata: {name: op, annotations: [x]}}"), "psmdb").ok());
-  EXPECT_FALSE(MutateServiceAccount(config, Doc("{metadata: {name: op, annotations: {eks.amazonaws.com/role-arn: 5}}}"),
-                                    "psmdb").ok());
+  EXPECT_FALSE(
+      MutateServiceAccount(config, Doc("{metadata: {name: op, annotations: [x]}}"), "psmdb").ok());
+  EXPECT_FALSE(MutateServiceAccount(
+                   config,
+                   Doc("{metadata: {name: op, annotations: {eks.amazonaws.com/role-arn: 5}}}"),
+                   "psmdb")
+                   .ok());
   EXPECT_FALSE(MutateServiceAccount(config, Doc("{kind: ServiceAccount}"), "psmdb").ok());
 }
 
