@@ -72,13 +72,21 @@ void* WorkerPool::ThreadMain(void* arg) {
 void WorkerPool::Run() {
   if (options_.tracker != nullptr) options_.tracker->AttachThread();
   std::unique_lock<std::mutex> lock(mutex_);
+  bool retiring = false;
   for (;;) {
     if (jobs_.empty()) {
       if (stopping_) break;
       ++idle_;
       const bool woken = work_cv_.wait_for(lock, options_.idle_timeout, [this] { return !jobs_.empty() || stopping_; });
       --idle_;
-      if (!woken && threads_ > options_.warm_threads) break;  // retire
+      // Retire, unless that would leave fewer than warm_threads: threads that already decided to
+      // retire (but have not finished) no longer count, or several idle threads timing out
+      // together would all leave.
+      if (!woken && threads_ - retiring_ > options_.warm_threads) {
+        ++retiring_;
+        retiring = true;
+        break;
+      }
       continue;
     }
     auto job = std::move(jobs_.front());
@@ -93,6 +101,7 @@ void WorkerPool::Run() {
   if (options_.tracker != nullptr) options_.tracker->DetachThread();
   lock.lock();
   --threads_;
+  if (retiring) --retiring_;
   if (threads_ == 0) exit_cv_.notify_all();
   // After the unlock below this thread never touches the pool again.
 }

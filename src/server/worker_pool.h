@@ -68,6 +68,7 @@ class WorkerPool {
   std::deque<std::function<void()>> jobs_;
   std::size_t threads_ = 0;
   std::size_t idle_ = 0;
+  std::size_t retiring_ = 0;  // threads that decided to retire and are on their way out
   std::size_t peak_ = 0;
   bool stopping_ = false;
 };
