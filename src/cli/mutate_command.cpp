@@ -90,6 +90,13 @@ CommandStatus RunMutate(const std::vector<std::string>& args) {
     return CommandStatus::Runtime(input_name + ": " + result.mutation.reason);
   }
   for (const auto& warning : result.mutation.warnings) std::cerr << "Warning: " << warning << "\n";
+  // What happened and why, as the server logs it: the first thing to read when a pod was not
+  // injected. stdout stays the requested output only.
+  std::cerr << "Note: " << request->kind << " " << result.ns << "/" << result.object_name << ": "
+            << OutcomeName(result.mutation.outcome) << " (" << result.mutation.reason << ")";
+  if (!result.mutation.role_arn.empty()) std::cerr << ", role " << result.mutation.role_arn;
+  if (!result.mutation.binding.empty()) std::cerr << ", binding \"" << result.mutation.binding << "\"";
+  std::cerr << "\n";
 
   if (output == "patch") {
     std::cout << result.mutation.patch.operations().dump(2) << "\n";
