@@ -27,11 +27,13 @@ bin=$root/build/release/src/cli/irsa-webhook
 review=$root/bench/data/psmdb-rs0-review.json
 
 work=$(mktemp -d)
+chmod 755 "$work"  # nginx workers (user nobody when started as root) read response.json here
 server_pid=""
 nginx_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill -KILL "$server_pid" 2>/dev/null || true
-  [ -n "$nginx_pid" ] && kill -KILL "$nginx_pid" 2>/dev/null || true
+  # TERM, not KILL: the nginx master stops its workers (KILL would orphan them).
+  if [ -n "$nginx_pid" ]; then kill -TERM "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -73,7 +75,8 @@ grep -q '"patchType":"JSONPatch"' "$work/response.json" || { echo "serve did not
 sleep 2
 rss_idle=$(rss_mb "$server_pid")
 
-# nginx answers a POST with the very bytes serve answers (a static file; 405 -> 200 trick).
+# nginx answers a POST with the very bytes serve answers: a static file, every path rewritten to
+# it, and the static module's 405 for POST turned into 200 with the file.
 cat >"$work/nginx.conf" <<NGINX
 worker_processes 2;
 pid $work/nginx.pid;
@@ -92,13 +95,13 @@ http {
     location / {
       default_type application/json;
       root $work;
-      try_files /response.json =404;
-      error_page 405 =200 /response.json;
+      rewrite ^ /response.json break;
+      error_page 405 =200 \$uri;
     }
   }
 }
 NGINX
-"$nginx_bin" -c "$work/nginx.conf" -g 'daemon off;' &
+"$nginx_bin" -c "$work/nginx.conf" -g 'daemon off;' >"$work/nginx.out" 2>&1 &
 nginx_pid=$!
 sleep 0.5
 nginx_bytes=$(curl -fsS --cacert "$work/ca.crt" -X POST -H 'Content-Type: application/json' \
@@ -112,6 +115,7 @@ run_wrk() {  # run_wrk URL CONNECTIONS -> "requests seconds p50 p99 errors timeo
 rows=()
 for c in 16 256; do
   before=$(cpu_ticks "$server_pid")
+  [ -n "${PERF_OUT:-}" ] && [ "$c" = "${PERF_CONNECTIONS:-16}" ] && { perf record -g -o "$PERF_OUT" -p "$server_pid" -- sleep $((duration - 2)) >/dev/null 2>&1 & }
   read -r s_req s_sec s_p50 s_p99 s_err s_to < <(run_wrk "https://127.0.0.1:$port/mutate" "$c")
   after=$(cpu_ticks "$server_pid")
   rss_end=$(rss_mb "$server_pid")
@@ -133,6 +137,9 @@ echo "| connections | serve req/s | serve p50 ms | serve p99 ms | serve errors/t
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 
+kill -TERM "$nginx_pid"
+wait "$nginx_pid" 2>/dev/null || true
+nginx_pid=""
 kill -TERM "$server_pid"
 status=0
 wait "$server_pid" || status=$?

@@ -204,28 +204,25 @@ json AdmissionResponseJson(const AdmissionRequest& request, const Mutation& muta
 }
 
 std::string Base64Encode(std::string_view data) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
+  // Written into a presized buffer: this encodes every response's patch (a hot spot when built
+  // with push_back, per the profile in docs/benchmarks.md).
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out((data.size() + 2) / 3 * 4, '=');
+  const auto* in = reinterpret_cast<const unsigned char*>(data.data());
+  char* o = out.data();
   std::size_t i = 0;
-  const auto byte = [&](std::size_t k) {
-    return static_cast<unsigned>(static_cast<unsigned char>(data[k]));
-  };
   for (; i + 3 <= data.size(); i += 3) {
-    const unsigned v = (byte(i) << 16U) | (byte(i + 1) << 8U) | byte(i + 2);
-    out.push_back(kAlphabet[(v >> 18U) & 63U]);
-    out.push_back(kAlphabet[(v >> 12U) & 63U]);
-    out.push_back(kAlphabet[(v >> 6U) & 63U]);
-    out.push_back(kAlphabet[v & 63U]);
+    const unsigned v = (unsigned{in[i]} << 16U) | (unsigned{in[i + 1]} << 8U) | unsigned{in[i + 2]};
+    *o++ = kAlphabet[(v >> 18U) & 63U];
+    *o++ = kAlphabet[(v >> 12U) & 63U];
+    *o++ = kAlphabet[(v >> 6U) & 63U];
+    *o++ = kAlphabet[v & 63U];
   }
   if (const std::size_t rest = data.size() - i; rest > 0) {
-    unsigned v = byte(i) << 16U;
-    if (rest == 2) v |= byte(i + 1) << 8U;
-    out.push_back(kAlphabet[(v >> 18U) & 63U]);
-    out.push_back(kAlphabet[(v >> 12U) & 63U]);
-    out.push_back(rest == 2 ? kAlphabet[(v >> 6U) & 63U] : '=');
-    out.push_back('=');
+    const unsigned v = (unsigned{in[i]} << 16U) | (rest == 2 ? unsigned{in[i + 1]} << 8U : 0U);
+    *o++ = kAlphabet[(v >> 18U) & 63U];
+    *o++ = kAlphabet[(v >> 12U) & 63U];
+    if (rest == 2) *o = kAlphabet[(v >> 6U) & 63U];  // the rest stays '='
   }
   return out;
 }
