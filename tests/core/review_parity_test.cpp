@@ -107,6 +107,26 @@ INSTANTIATE_TEST_SUITE_P(
                 R"({"spec": {"containers": [{"name": "x", "name": "c", "env": [{"name": "A", "name": "AWS_ROLE_ARN"}]}]},
                                "metadata": {"labels": {"a": "1", "a": "2"}, "name": "p"}})"),
             true},
+        // Found by the hostile-input suite: the fast path kept "3600" where the reference path
+        // (last duplicate wins, non-strings ignored) saw no annotation.
+        BodyCase{
+            "DuplicateAnnotationLastNotString",
+            PodReview(R"(, "namespace": "psmdb")",
+                      R"({"metadata": {"annotations": {"eks.amazonaws.com/token-expiration": "3600",
+                               "eks.amazonaws.com/token-expiration": 5}}, "spec": {"containers": [{"name": "c"}]}})"),
+            true},
+        BodyCase{
+            "DuplicateAnnotationLastNull",
+            PodReview(R"(, "namespace": "psmdb")",
+                      R"({"metadata": {"annotations": {"eks.amazonaws.com/token-expiration": "3600",
+                               "eks.amazonaws.com/token-expiration": null}}, "spec": {"containers": [{"name": "c"}]}})"),
+            true},
+        BodyCase{
+            "DuplicateAnnotationStringAfterNumber",
+            PodReview(R"(, "namespace": "psmdb")",
+                      R"({"metadata": {"annotations": {"eks.amazonaws.com/token-expiration": [1],
+                               "eks.amazonaws.com/token-expiration": "3600"}}, "spec": {"containers": [{"name": "c"}]}})"),
+            true},
         BodyCase{"NullSpecAfterSpec",
                  PodReview("", R"({"spec": {"containers": [{"name": "c"}]}, "spec": null})"),
                  false},
