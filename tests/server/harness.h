@@ -95,6 +95,7 @@ class ServerProcess {
 
   int port() const { return port_; }
   int metrics_port() const { return metrics_port_; }
+  pid_t pid() const { return pid_; }
   std::string log() const;
 
  private:
@@ -104,6 +105,23 @@ class ServerProcess {
   fs::path log_file_;
   std::optional<int> status_;
 };
+
+// A field of /proc/<pid>/status in kB ("VmRSS", "VmHWM", "Threads" as a count); nullopt when
+// the process or the field is gone.
+std::optional<std::size_t> ProcStatusValue(pid_t pid, const std::string& field);
+// Resets VmHWM (peak RSS) of `pid` to its current RSS (/proc/<pid>/clear_refs); false if not
+// permitted.
+bool ResetPeakRss(pid_t pid);
+// Raises this process's soft RLIMIT_NOFILE to at least `wanted` (up to the hard limit); returns
+// the new soft limit. Child processes inherit it.
+std::size_t RaiseFileLimit(std::size_t wanted);
+// A plain TCP connection to 127.0.0.1:port with `timeout` on reads and writes; -1 on failure.
+int ConnectTcp(int port, std::chrono::milliseconds timeout = 20s);
+// True once the peer closes (EOF or reset) a plain socket within its read timeout; bytes
+// received meanwhile are discarded.
+bool WaitSocketClosed(int fd);
+// The bytes of a TLS ClientHello as OpenSSL's client sends it (for half-finished handshakes).
+std::string ClientHelloBytes();
 
 // Plain-HTTP GET on the metrics port: status and body (status 0 = no answer).
 std::pair<int, std::string> MetricsGet(int metrics_port, const std::string& path);
@@ -145,6 +163,9 @@ class TlsConnection {
   std::optional<HttpResponse> ReadResponse();
   // True if the peer closes the connection (EOF or reset) within the read timeout.
   bool WaitClosed();
+  // Sends close_notify and half-closes the socket: the server sees the end of the request
+  // stream while this side can still read the answer.
+  void CloseWrite();
 
  private:
   int fd_ = -1;
