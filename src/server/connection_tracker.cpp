@@ -70,14 +70,50 @@ void ConnectionTracker::InfoCallback(const SSL* ssl, int where, int /*ret*/) {
   }
 }
 
-void ConnectionTracker::MessageCallback(int write_p, int /*version*/, int content_type, const void* /*buf*/,
-                                        std::size_t /*len*/, SSL* /*ssl*/, void* /*arg*/) {
+void ConnectionTracker::StartReading(Slot& slot) {
+  slot.received = 0;
+  slot.allowance = kRequestHeadAllowance;
+  SetState(slot, State::kReading);
+}
+
+void ConnectionTracker::MessageCallback(int write_p, int /*version*/, int content_type, const void* buf,
+                                        std::size_t len, SSL* /*ssl*/, void* /*arg*/) {
   // Every TLS record read from the peer reports its header; the first one after a response
   // means the next request has started to arrive.
-  if (write_p != 0 || content_type != SSL3_RT_HEADER) return;
+  if (write_p != 0 || content_type != SSL3_RT_HEADER || len < SSL3_RT_HEADER_LENGTH) return;
   auto* slot = static_cast<Slot*>(current_slot);
   if (slot == nullptr) return;
-  if (slot->state.load(std::memory_order_relaxed) == State::kIdle) SetState(*slot, State::kReading);
+  const State state = slot->state.load(std::memory_order_relaxed);
+  if (state == State::kIdle) StartReading(*slot);
+  if (state != State::kIdle && state != State::kReading) return;
+  // Record header: type (1), version (2), payload length (2, big endian).
+  const auto* header = static_cast<const unsigned char*>(buf);
+  slot->received += (static_cast<std::uint64_t>(header[3]) << 8U) | header[4];
+  if (slot->received <= slot->allowance) return;
+  // More than the request may send before the server sees progress: end the connection (the
+  // pending read fails and cpp-httplib closes it). Once per connection.
+  std::lock_guard<std::mutex> lock(slot->owner->mutex_);
+  if (slot->fd >= 0) {
+    ::shutdown(slot->fd, SHUT_RDWR);
+    ::close(slot->fd);
+    slot->fd = -1;
+    slot->owner->oversized_closed_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void ConnectionTracker::OnHeadersComplete(std::uint64_t body_bytes) {
+  auto* slot = static_cast<Slot*>(current_slot);
+  if (slot == nullptr) return;
+  // A pipelined request may have arrived in the record that ended the previous one, with the
+  // slot still idle: it is being read now.
+  if (slot->state.load(std::memory_order_relaxed) == State::kIdle) StartReading(*slot);
+  slot->received = 0;
+  slot->allowance = kRequestHeadAllowance + body_bytes;
+}
+
+void ConnectionTracker::OnBodyProgress() {
+  auto* slot = static_cast<Slot*>(current_slot);
+  if (slot != nullptr) slot->received = 0;
 }
 
 void ConnectionTracker::OnRequestComplete() {
@@ -129,6 +165,8 @@ std::size_t ConnectionTracker::CloseIdle() {
   }
   return closed;
 }
+
+std::size_t ConnectionTracker::TakeOversizedClosed() { return oversized_closed_.exchange(0); }
 
 ConnectionTracker::Counts ConnectionTracker::counts() const {
   Counts c;

@@ -40,6 +40,7 @@ class Metrics {
   void CountConfigReload(ReloadResult result);
   void CountTlsReload(ReloadResult result);
   void CountStalledConnectionClosed();
+  void CountOversizedRequestClosed();
 
   // A gauge sampled at each scrape (e.g. worker threads). Register before serving.
   void AddGauge(std::string name, std::string help, std::function<double()> sample);
@@ -74,6 +75,7 @@ class Metrics {
   std::array<std::atomic<std::uint64_t>, 2> config_reloads_{};
   std::array<std::atomic<std::uint64_t>, 2> tls_reloads_{};
   std::atomic<std::uint64_t> stalled_closed_{0};
+  std::atomic<std::uint64_t> oversized_closed_{0};
   std::vector<Gauge> gauges_;
 };
 

@@ -7,6 +7,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <vector>
@@ -92,6 +93,17 @@ bool HasBody(const Request& req) {
 }
 
 bool IsChunked(const Request& req) { return req.has_header("Transfer-Encoding"); }
+
+// Methods whose request cpp-httplib reads a body for: without Content-Length or
+// Transfer-Encoding it reads until the client closes, into memory, with no limit.
+bool ReadsBody(const Request& req) {
+  return req.method == "POST" || req.method == "PUT" || req.method == "PATCH" || req.method == "DELETE" ||
+         req.method == "PRI";
+}
+
+bool BodyUntilEof(const Request& req) {
+  return ReadsBody(req) && !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding");
+}
 
 void SetError(Response& res, int status, std::string_view message) {
   res.status = status;
@@ -249,6 +261,14 @@ class WebhookServer::Impl {
                    {{"count", closed}, {"reason", "request or TLS handshake not received in time"},
                     {"timeout_seconds", static_cast<std::int64_t>(options_.request_read_timeout.count())}});
     }
+    const std::size_t oversized = tracker_.TakeOversizedClosed();
+    for (std::size_t i = 0; i < oversized; ++i) metrics_.CountOversizedRequestClosed();
+    if (oversized > 0) {
+      logger_.Warn("closed connections with oversized requests",
+                   {{"count", oversized},
+                    {"reason", "request line and headers (or a chunk-size line) larger than the limit"},
+                    {"limit_bytes", static_cast<std::int64_t>(kRequestHeadAllowance)}});
+    }
   }
 
   void BeginDrain() {
@@ -356,26 +376,58 @@ class WebhookServer::Impl {
                                       {"reason", detail.empty() ? std::string_view(message) : detail}});
   }
 
+  // The most cpp-httplib reads of a body by itself (bodies far over the limit are refused).
+  std::uint64_t BodyAllowance() const {
+    return static_cast<std::uint64_t>(options_.max_request_bytes) + kMaxDrainBytes;
+  }
+
+  // A refusal with its own message (for the cases Reject() does not word).
+  void RejectWith(const Request& req, Response& res, int status, const std::string& message) {
+    SetError(res, status, message);
+    logger_.Debug("request refused", {{"status", status},
+                                      {"method", req.method},
+                                      {"path", req.path},
+                                      {"remote", req.remote_addr},
+                                      {"reason", message}});
+  }
+
   void SetupWebhookRoutes() {
     auto& s = *https_;
     // Everything that can be refused without reading the body is refused here. A body left
     // unread makes the connection unusable for a next request, so it is closed after the reply.
     s.set_pre_routing_handler([this](const Request& req, Response& res) {
+      const std::uint64_t declared = req.get_header_value<std::uint64_t>("Content-Length");
+      ConnectionTracker::OnHeadersComplete(std::min(declared, BodyAllowance()));
       std::string allow;
       if (req.method == "TRACE" || req.method == "CONNECT") {
         ConnectionTracker::CloseAfterResponse();
         Reject(req, res, 405, req.path == kHealthzPath ? "GET, HEAD" : "POST", "");
         return httplib::Server::HandlerResponse::Handled;
       }
+      // Transfer codings other than chunked are not implemented (RFC 9112 section 6.1), and
+      // compressed bodies are refused: the kube-apiserver sends neither, and decompression would
+      // let a small body inflate into a large one.
+      if (req.has_header("Transfer-Encoding") && !EqualsIgnoreCase(Trim(req.get_header_value("Transfer-Encoding")), "chunked")) {
+        ConnectionTracker::CloseAfterResponse();
+        RejectWith(req, res, 501, "501 Transfer-Encoding \"" + req.get_header_value("Transfer-Encoding") +
+                                      "\" not implemented (only chunked)");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (req.has_header("Content-Encoding") && !EqualsIgnoreCase(Trim(req.get_header_value("Content-Encoding")), "identity")) {
+        ConnectionTracker::CloseAfterResponse();
+        RejectWith(req, res, 415, "415 Content-Encoding \"" + req.get_header_value("Content-Encoding") +
+                                      "\" not supported: send the body uncompressed");
+        return httplib::Server::HandlerResponse::Handled;
+      }
       const std::optional<int> verdict = EarlyVerdict(req, &allow);
-      // Far over the limit, or a chunked body outside POST /mutate (cpp-httplib 0.11 reads
-      // chunked bodies without a limit): refuse now instead of reading it. A body moderately
-      // over the limit is read and dropped by cpp-httplib (set_payload_max_length), so the
-      // client, still sending, gets its 413 on a connection that stays usable.
+      // Far over the limit, or a body outside POST /mutate that is chunked or has no length
+      // (cpp-httplib 0.11 reads those without a limit): refuse now instead of reading it. A
+      // body moderately over the limit is read and dropped by cpp-httplib
+      // (set_payload_max_length), so the client, still sending, gets its 413 on a connection
+      // that stays usable.
       const bool far_over_limit =
-          verdict == 413 && req.get_header_value<std::uint64_t>("Content-Length") >
-                                static_cast<std::uint64_t>(options_.max_request_bytes) + kMaxDrainBytes;
-      if (far_over_limit || (verdict && *verdict != 413 && *verdict != 415 && IsChunked(req))) {
+          verdict == 413 && declared > static_cast<std::uint64_t>(options_.max_request_bytes) + kMaxDrainBytes;
+      if (far_over_limit || (verdict && *verdict != 413 && *verdict != 415 && (IsChunked(req) || BodyUntilEof(req)))) {
         ConnectionTracker::CloseAfterResponse();
         Reject(req, res, *verdict, allow, "");
         return httplib::Server::HandlerResponse::Handled;
@@ -385,6 +437,7 @@ class WebhookServer::Impl {
     // "Expect: 100-continue" (curl sends it for large bodies): answer the final status before
     // the client sends a body it would be refused.
     s.set_expect_100_continue_handler([this](const Request& req, Response& res) {
+      ConnectionTracker::OnHeadersComplete(std::min(req.get_header_value<std::uint64_t>("Content-Length"), BodyAllowance()));
       std::string allow;
       const std::optional<int> verdict = EarlyVerdict(req, &allow);
       if (!verdict) return 100;
@@ -443,7 +496,10 @@ class WebhookServer::Impl {
     if (!IsJsonContentType(req.get_header_value("Content-Type"))) {
       // Read (and drop) the body so the connection can carry the next request.
       std::size_t seen = 0;
-      const bool drained = reader([&](const char*, std::size_t n) { return (seen += n) <= limit + kMaxDrainBytes; });
+      const bool drained = reader([&](const char*, std::size_t n) {
+        ConnectionTracker::OnBodyProgress();
+        return (seen += n) <= limit + kMaxDrainBytes;
+      });
       if (!drained && res.status != 413) ConnectionTracker::CloseAfterResponse();
       Reject(req, res, 415, "", "");
       return;
@@ -458,6 +514,7 @@ class WebhookServer::Impl {
     // kMaxDrainBytes, so the 413 reaches a client that is still sending.
     std::size_t total = 0;
     const bool read = reader([&](const char* data, std::size_t n) {
+      ConnectionTracker::OnBodyProgress();
       total += n;
       if (total > limit) {
         if (!body.empty()) std::string().swap(body);
