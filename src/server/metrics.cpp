@@ -22,7 +22,7 @@ constexpr std::array<std::string_view, 5> kOperationNames = {"CREATE", "UPDATE",
 constexpr std::array<Outcome, 4> kOutcomeValues = {Outcome::kMutated, Outcome::kUnchanged, Outcome::kSkipped,
                                                    Outcome::kError};
 // Status codes with their own series; anything else is counted as "other".
-constexpr std::array<int, 11> kStatusCodeValues = {200, 400, 404, 405, 408, 413, 414, 415, 431, 500, 503};
+constexpr std::array<int, 12> kStatusCodeValues = {200, 400, 404, 405, 408, 413, 414, 415, 431, 500, 501, 503};
 
 void AppendDouble(std::string& out, double value) {
   char buffer[40];

@@ -55,7 +55,7 @@ class Metrics {
   static constexpr std::size_t kKinds = 4;       // Pod, ServiceAccount, PerconaServerMongoDB, other
   static constexpr std::size_t kOperations = 5;  // CREATE, UPDATE, DELETE, CONNECT, other
   static constexpr std::size_t kOutcomes = 4;    // Outcome values
-  static constexpr std::size_t kStatusCodes = 12;  // see StatusIndex()
+  static constexpr std::size_t kStatusCodes = 13;  // see StatusIndex()
 
   static std::size_t KindIndex(std::string_view group, std::string_view kind);
   static std::size_t OperationIndex(std::string_view operation);

@@ -21,6 +21,7 @@
 #include "irsa/admission.h"
 #include "logging.h"
 #include "metrics.h"
+#include "metrics_listener.h"
 #include "tls_credentials.h"
 #include "worker_pool.h"
 
@@ -44,13 +45,6 @@ constexpr std::time_t kSocketTimeoutSeconds = 10;
 constexpr std::size_t kMaxDrainBytes = 64 * 1024 * 1024;
 // Concurrent connections served on the webhook port; beyond it, connections wait in the queue.
 constexpr std::size_t kMaxWebhookThreads = 4096;
-// The metrics port serves Prometheus and the kubelet's probes: a few connections.
-constexpr std::size_t kMaxMetricsThreads = 64;
-// Requests to the metrics port carry no body; larger ones are refused.
-constexpr std::size_t kMetricsMaxRequestBytes = 64 * 1024;
-// One request per metrics connection: scrapes and probes come every few seconds at most, and
-// a listener without idle keep-alive connections stops at once on shutdown.
-constexpr std::size_t kMetricsRequestsPerConnection = 1;
 // Threads kept alive when idle, and how long the others wait for work before exiting.
 constexpr std::size_t kWarmThreads = 2;
 constexpr std::chrono::milliseconds kIdleThreadTimeout{30'000};
@@ -85,11 +79,6 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
     if (std::tolower(x) != std::tolower(y)) return false;
   }
   return true;
-}
-
-bool HasBody(const Request& req) {
-  if (req.has_header("Transfer-Encoding")) return true;
-  return req.has_header("Content-Length") && req.get_header_value<std::uint64_t>("Content-Length") > 0;
 }
 
 bool IsChunked(const Request& req) { return req.has_header("Transfer-Encoding"); }
@@ -181,8 +170,7 @@ class WebhookServer::Impl {
         lookup_ready_(std::move(lookup_ready)),
         metrics_(metrics),
         logger_(logger),
-        webhook_pool_({kMaxWebhookThreads, kWarmThreads, kIdleThreadTimeout, kWorkerStackBytes, &tracker_}),
-        metrics_pool_({kMaxMetricsThreads, 1, kIdleThreadTimeout, kWorkerStackBytes, nullptr}) {
+        webhook_pool_({kMaxWebhookThreads, kWarmThreads, kIdleThreadTimeout, kWorkerStackBytes, &tracker_}) {
     metrics_.AddGauge("irsa_webhook_worker_threads", "Worker threads of the webhook listener.",
                       [this] { return static_cast<double>(webhook_pool_.threads()); });
     metrics_.AddGauge("irsa_webhook_open_connections", "Open connections on the webhook listener.",
@@ -192,7 +180,7 @@ class WebhookServer::Impl {
 
   ~Impl() {
     StopListener(https_.get(), https_thread_);
-    StopListener(http_.get(), http_thread_);
+    if (metrics_listener_) metrics_listener_->Stop(Clock::now());
   }
 
   Status Bind() {
@@ -207,11 +195,13 @@ class WebhookServer::Impl {
     if (auto s = BindOne(*https_, options_.port, https_fd_); !s.ok()) return s;
 
     if (options_.metrics_port != 0) {
-      http_ = std::make_unique<httplib::Server>();
-      Tune(*http_, metrics_pool_, kMetricsMaxRequestBytes, &http_fd_);
-      http_->set_keep_alive_max_count(kMetricsRequestsPerConnection);
-      SetupMetricsRoutes();
-      if (auto s = BindOne(*http_, options_.metrics_port, http_fd_); !s.ok()) return s;
+      MetricsListenerOptions listener;
+      listener.handler = [this](const PlainRequest& req) { return HandleMetricsRequest(req); };
+      listener.on_response = [this](int status) { metrics_.CountHttpResponse(false, status); };
+      listener.request_deadline = options_.request_read_timeout;
+      listener.write_deadline = std::chrono::seconds(kSocketTimeoutSeconds);
+      metrics_listener_ = std::make_unique<MetricsListener>(std::move(listener));
+      if (auto s = metrics_listener_->Bind(options_.bind_address, options_.metrics_port); !s.ok()) return s;
     }
     return Status::Ok();
   }
@@ -221,24 +211,18 @@ class WebhookServer::Impl {
       https_->listen_after_bind();
       https_done_.store(true);
     });
-    if (http_) {
-      http_thread_ = std::thread([this] {
-        http_->listen_after_bind();
-        http_done_.store(true);
-      });
-    }
+    if (metrics_listener_) metrics_listener_->Start();
     // stop() is a no-op until the accept loop runs; wait for it so a signal that arrives right
     // after startup still stops the server.
     const auto give_up = Clock::now() + std::chrono::seconds(5);
-    while (Clock::now() < give_up && (!https_->is_running() || (http_ && !http_->is_running())) &&
-           !https_done_.load() && !http_done_.load()) {
+    while (Clock::now() < give_up && !https_->is_running() && !https_done_.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
 
   bool Healthy() const {
     if (https_done_.load() && !draining_.load()) return false;
-    if (http_ && http_done_.load() && !metrics_stopping_.load()) return false;
+    if (metrics_listener_ && !metrics_listener_->running() && !metrics_stopping_.load()) return false;
     return true;
   }
 
@@ -291,14 +275,9 @@ class WebhookServer::Impl {
   }
 
   bool StopMetrics(Clock::time_point deadline) {
-    if (!http_) return true;
+    if (!metrics_listener_) return true;
     metrics_stopping_.store(true);
-    http_->stop();
-    while (!http_done_.load()) {
-      if (Clock::now() >= deadline) return false;
-      std::this_thread::sleep_for(kDrainPollInterval);
-    }
-    if (http_thread_.joinable()) http_thread_.join();
+    metrics_listener_->Stop(deadline);  // joins its thread by `deadline`
     return true;
   }
 
@@ -574,43 +553,41 @@ class WebhookServer::Impl {
 
   // --- metrics listener -------------------------------------------------------------------
 
-  void SetupMetricsRoutes() {
-    auto& s = *http_;
-    s.set_pre_routing_handler([this](const Request& req, Response& res) {
-      const bool known = req.path == "/metrics" || req.path == "/healthz" || req.path == "/readyz";
-      if (!known) {
-        SetError(res, 404, "404 not found: " + req.path + " (this port serves /metrics, /healthz, /readyz)");
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      if ((req.method != "GET" && req.method != "HEAD") || HasBody(req)) {
-        res.set_header("Allow", "GET, HEAD");
-        SetError(res, 405, "405 method " + req.method + " not allowed on " + req.path + " (allowed: GET, HEAD)");
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      return httplib::Server::HandlerResponse::Unhandled;
-    });
-    s.Get("/metrics", [this](const Request&, Response& res) {
-      res.set_content(metrics_.Render(), "text/plain; version=0.0.4; charset=utf-8");
-    });
-    s.Get("/healthz", [this](const Request&, Response& res) {
-      if (Healthy()) {
-        res.set_content("ok\n", kTextPlain);
-      } else {
-        SetError(res, 503, "503 a listener stopped");
-      }
-    });
-    s.Get("/readyz", [this](const Request&, Response& res) {
-      if (Ready()) {
-        res.set_content("ok\n", kTextPlain);
-        return;
-      }
-      std::string why;
-      if (draining_.load()) why = "shutting down";
-      else if (!tls_.loaded()) why = "no certificate loaded";
-      else why = "ServiceAccount cache not synced";
-      SetError(res, 503, "503 not ready: " + why);
-    });
-    s.set_logger([this](const Request&, const Response& res) { metrics_.CountHttpResponse(false, res.status); });
+  PlainResponse HandleMetricsRequest(const PlainRequest& req) {
+    PlainResponse res;
+    const auto error = [&](int status, std::string message) {
+      res.status = status;
+      res.body = std::move(message) + "\n";
+      return res;
+    };
+    const bool known = req.path == "/metrics" || req.path == "/healthz" || req.path == "/readyz";
+    if (!known) {
+      return error(404, "404 not found: " + std::string(req.path) + " (this port serves /metrics, /healthz, /readyz)");
+    }
+    if ((req.method != "GET" && req.method != "HEAD") || req.has_body) {
+      res.allow = "GET, HEAD";
+      return error(405, "405 method " + std::string(req.method) + " not allowed on " + std::string(req.path) +
+                            " (allowed: GET, HEAD)");
+    }
+    if (req.path == "/metrics") {
+      res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      res.body = metrics_.Render();
+      return res;
+    }
+    if (req.path == "/healthz") {
+      if (!Healthy()) return error(503, "503 a listener stopped");
+      res.body = "ok\n";
+      return res;
+    }
+    if (Ready()) {
+      res.body = "ok\n";
+      return res;
+    }
+    std::string why;
+    if (draining_.load()) why = "shutting down";
+    else if (!tls_.loaded()) why = "no certificate loaded";
+    else why = "ServiceAccount cache not synced";
+    return error(503, "503 not ready: " + why);
   }
 
   ListenerOptions options_;
@@ -624,15 +601,11 @@ class WebhookServer::Impl {
   ReviewerPool reviewers_;
   ConnectionTracker tracker_;
   WorkerPool webhook_pool_;
-  WorkerPool metrics_pool_;
   std::unique_ptr<httplib::SSLServer> https_;
-  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<MetricsListener> metrics_listener_;
   int https_fd_ = -1;
-  int http_fd_ = -1;
   std::thread https_thread_;
-  std::thread http_thread_;
   std::atomic<bool> https_done_{false};
-  std::atomic<bool> http_done_{false};
   std::atomic<bool> draining_{false};
   std::atomic<bool> metrics_stopping_{false};
   std::size_t threads_at_last_housekeeping_ = 0;  // owning thread only
