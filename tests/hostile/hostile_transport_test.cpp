@@ -5,10 +5,13 @@
 // server is alive, answers a valid review exactly, and its memory is bounded.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -257,6 +260,38 @@ TEST_F(HostileServerTest, TwoThousandIdleConnectionsWhileValidRequestsAreServed)
   EXPECT_TRUE(Eventually([&] { return Metric("irsa_webhook_open_connections") <= 1; }, 120s))
       << "open connections after closing: " << Metric("irsa_webhook_open_connections");
   ExpectHealthy("2,000 idle connections (closed)", 300 * kMemoryScale);
+}
+
+TEST_F(HostileServerTest, RaisesItsOpenFileLimitToTheHardLimit) {
+  // Started with a soft limit of 256 (inherited), the server must not stop accepting at ~128
+  // connections (each holds two descriptors).
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max <= 256) GTEST_SKIP() << "hard limit too low to test";
+  rlimit low = saved;
+  low.rlim_cur = 256;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  Start();
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  std::ifstream limits("/proc/" + std::to_string(server_.pid()) + "/limits");
+  std::string line;
+  std::string soft;
+  std::string hard;
+  while (std::getline(limits, line)) {
+    if (line.rfind("Max open files", 0) != 0) continue;
+    std::istringstream fields(line.substr(std::string("Max open files").size()));
+    fields >> soft >> hard;
+  }
+  ASSERT_FALSE(soft.empty());
+  EXPECT_EQ(soft, hard) << "soft limit of the server: " << soft;
+  EXPECT_NE(soft, "256");
+  // And it serves more connections than the inherited limit would allow.
+  std::vector<std::unique_ptr<TlsConnection>> connections;
+  for (int i = 0; i < 300; ++i) {
+    connections.push_back(std::make_unique<TlsConnection>(server_.port(), Verified()));
+    ASSERT_TRUE(connections.back()->ok()) << "connection " << i << ": " << connections.back()->error();
+  }
+  ExpectHealthy("300 connections");
 }
 
 TEST_F(HostileServerTest, NonTlsBytesOnTheTlsPort) {
