@@ -260,6 +260,9 @@ TEST_F(HostileServerTest, TwoThousandIdleConnectionsWhileValidRequestsAreServed)
   EXPECT_TRUE(Eventually([&] { return Metric("irsa_webhook_open_connections") <= 1; }, 120s))
       << "open connections after closing: " << Metric("irsa_webhook_open_connections");
   ExpectHealthy("2,000 idle connections (closed)", 300 * kMemoryScale);
+  // Their worker threads retire after 30 s idle and their memory is trimmed (hang guard 120 s).
+  EXPECT_TRUE(Eventually([&] { return RssMb() <= kSteadyRssMb; }, 120s)) << "RSS stayed at " << RssMb() << " MB";
+  ExpectHealthy("2,000 idle connections, after their threads retired");
 }
 
 TEST_F(HostileServerTest, RaisesItsOpenFileLimitToTheHardLimit) {
