@@ -1,5 +1,6 @@
 #include "connection_tracker.h"
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -158,6 +159,11 @@ std::size_t ConnectionTracker::CloseIdle() {
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto& slot : slots_) {
     if (slot.fd < 0 || slot.state.load(std::memory_order_acquire) != State::kIdle) continue;
+    // Bytes waiting in the socket: a request arrived that the worker has not started to read
+    // yet. It is not idle; closing it would drop a request the client already sent (and the
+    // kube-apiserver does not retry a POST).
+    int pending = 0;
+    if (::ioctl(slot.fd, FIONREAD, &pending) == 0 && pending > 0) continue;
     ::shutdown(slot.fd, SHUT_RDWR);
     ::close(slot.fd);
     slot.fd = -1;

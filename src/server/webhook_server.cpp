@@ -464,6 +464,16 @@ class WebhookServer::Impl {
       logger_.Error("internal error", {{"path", req.path}, {"error", what}});
       SetError(res, 500, "500 internal error");
     });
+    // While draining, every answer closes its connection and says so: cpp-httplib ends a
+    // keep-alive connection once the listener stopped, and a client that already sent its next
+    // request on it would get no answer (the kube-apiserver does not retry a POST). With
+    // "Connection: close" the client opens a new connection instead, which the Service routes
+    // to a pod that is still serving.
+    s.set_post_routing_handler([this](const Request&, Response& res) {
+      if (!draining_.load(std::memory_order_relaxed)) return;
+      res.set_header("Connection", "close");
+      ConnectionTracker::CloseAfterResponse();
+    });
     s.set_logger([this](const Request&, const Response& res) {
       metrics_.CountHttpResponse(true, res.status);
       ConnectionTracker::OnResponseSent();

@@ -82,12 +82,18 @@ void HostileServerTest::ExpectAnswer(httplib::SSLClient& client, const std::stri
   }
 }
 
-json ValidReview(const std::string& uid) { return Review("admission.k8s.io/v1", uid, ExamplePod()); }
+// examples/psmdb-rs0-pod.yaml, read once (load tests build thousands of reviews).
+const json& CachedExamplePod() {
+  static const json pod = ExamplePod();
+  return pod;
+}
+
+json ValidReview(const std::string& uid) { return Review("admission.k8s.io/v1", uid, CachedExamplePod()); }
 
 std::string InjectedRole(const json& response) {
   if (!response.contains("response") || !response["response"].contains("patch")) return "";
   const json patch = json::parse(Base64Decode(response["response"]["patch"].get<std::string>()));
-  const json pod = ExamplePod().patch(patch);
+  const json pod = CachedExamplePod().patch(patch);
   for (const auto& env : pod["spec"]["containers"][0].value("env", json::array())) {
     if (env.value("name", "") == "AWS_ROLE_ARN") return env.value("value", "");
   }

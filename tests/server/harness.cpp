@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -471,6 +472,12 @@ bool TlsConnection::WaitClosed() {
     if (error == SSL_ERROR_SSL) return true;
     return false;  // timeout (hang guard)
   }
+}
+
+bool TlsConnection::PeerClosed() const {
+  if (!ok_) return true;
+  pollfd pfd{fd_, POLLIN | POLLRDHUP, 0};
+  return ::poll(&pfd, 1, 0) != 0 || SSL_pending(ssl_) > 0;
 }
 
 void TlsConnection::CloseWrite() {

@@ -51,6 +51,28 @@ void WriteFile(const fs::path& path, const std::string& content);
 // kubelet does with a volume's `..data` link.
 void AtomicSymlink(const fs::path& target, const fs::path& link);
 
+// Lays out files the way the kubelet does for a Secret or ConfigMap volume:
+// dir/<name> -> ..data/<name>, dir/..data -> ..<version>/.
+class ProjectedVolume {
+ public:
+  explicit ProjectedVolume(fs::path dir) : dir_(std::move(dir)) { fs::create_directories(dir_); }
+  // Writes a new version with `files` and swaps ..data to it atomically.
+  void Publish(const std::map<std::string, std::string>& files) {
+    const std::string version = "..v" + std::to_string(++version_);
+    fs::create_directories(dir_ / version);
+    for (const auto& [name, content] : files) {
+      WriteFile(dir_ / version / name, content);
+      if (!fs::is_symlink(dir_ / name)) fs::create_symlink(fs::path("..data") / name, dir_ / name);
+    }
+    AtomicSymlink(version, dir_ / "..data");
+  }
+  fs::path operator/(const std::string& name) const { return dir_ / name; }
+
+ private:
+  fs::path dir_;
+  int version_ = 0;
+};
+
 // A CA and certificates signed by it, made with the openssl CLI (ECDSA P-256).
 class Pki {
  public:
@@ -161,8 +183,13 @@ class TlsConnection {
     std::string body;
   };
   std::optional<HttpResponse> ReadResponse();
+  // Bytes received but not consumed by ReadResponse (after it failed: a partial response).
+  std::size_t buffered() const { return buffer_.size(); }
   // True if the peer closes the connection (EOF or reset) within the read timeout.
   bool WaitClosed();
+  // True if the peer has closed the connection or sent anything unasked (checked without
+  // waiting), as Go's client notices on its idle keep-alive connections before reusing one.
+  bool PeerClosed() const;
   // Sends close_notify and half-closes the socket: the server sees the end of the request
   // stream while this side can still read the answer.
   void CloseWrite();
