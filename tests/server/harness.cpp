@@ -353,6 +353,10 @@ TlsConnection::TlsConnection(int port, const TlsOptions& options) {
   if (options.max_version != 0 && options.max_version < TLS1_2_VERSION) {
     SSL_CTX_set_cipher_list(ctx_, "ALL:@SECLEVEL=0");
   }
+  if (!options.cipher_list.empty() && SSL_CTX_set_cipher_list(ctx_, options.cipher_list.c_str()) != 1) {
+    error_ = "cipher list: " + OpenSslErrors();
+    return;
+  }
   if (!options.ca_file.empty()) {
     SSL_CTX_load_verify_locations(ctx_, options.ca_file.c_str(), nullptr);
     SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);

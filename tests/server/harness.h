@@ -156,6 +156,7 @@ struct TlsOptions {
   int min_version = 0;
   int max_version = 0;     // e.g. TLS1_1_VERSION
   int security_level = -1;  // -1 = OpenSSL default
+  std::string cipher_list;  // TLS 1.2 suites offered (OpenSSL names); empty = default
   fs::path cert_file;       // client certificate
   fs::path key_file;
   std::chrono::milliseconds timeout = 20s;  // per read/write (hang guard)
