@@ -92,10 +92,14 @@ void ConnectionTracker::MessageCallback(int write_p, int /*version*/, int conten
   slot->received += (static_cast<std::uint64_t>(header[3]) << 8U) | header[4];
   if (slot->received <= slot->allowance) return;
   // More than the request may send before the server sees progress: end the connection (the
-  // pending read fails and cpp-httplib closes it). Once per connection.
+  // pending read sees EOF and cpp-httplib closes the socket). With SO_LINGER 0 that close is a
+  // reset: a FIN would leave a client that keeps sending stuck against a closed receive window
+  // until the kernel's FIN_WAIT2 timeout. Once per connection.
   std::lock_guard<std::mutex> lock(slot->owner->mutex_);
   if (slot->fd >= 0) {
-    ::shutdown(slot->fd, SHUT_RDWR);
+    const linger reset{1, 0};
+    ::setsockopt(slot->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    ::shutdown(slot->fd, SHUT_RD);
     ::close(slot->fd);
     slot->fd = -1;
     slot->owner->oversized_closed_.fetch_add(1, std::memory_order_relaxed);
