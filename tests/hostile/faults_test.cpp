@@ -108,8 +108,16 @@ TEST_F(FaultsTest, CertificateAndConfigReloadedEverySecondUnderLoad) {
   for (int i = 1; i <= kSwaps; ++i) {
     std::this_thread::sleep_for(1s);
     if (i == 5) {
+      // Kept until the server has seen (and refused) both: polling may otherwise miss a version
+      // that lives only one second.
+      const double config_errors = Metric("irsa_webhook_config_reloads_total{result=\"error\"}");
+      const double tls_errors = Metric("irsa_webhook_tls_reloads_total{result=\"error\"}");
       configmap.Publish({{"config.yaml", invalid}});
       secret.Publish(mismatched);
+      EXPECT_TRUE(Eventually([&] {
+        return Metric("irsa_webhook_config_reloads_total{result=\"error\"}") > config_errors &&
+               Metric("irsa_webhook_tls_reloads_total{result=\"error\"}") > tls_errors;
+      })) << "the invalid config or the mismatched key was never refused";
       continue;
     }
     configmap.Publish({{"config.yaml", i % 2 == 1 ? v2 : example}});
