@@ -23,7 +23,8 @@ std::string CleanJsonError(const std::string& what) {
   // env value or a token included, as long as the whole body. The server logs these errors and
   // returns them to the kube-apiserver (which may log or show them), so the quote goes; the
   // line and column say where.
-  if (const auto quote = message.find("; last read: '"); quote != std::string::npos) message.erase(quote);
+  if (const auto quote = message.find("; last read: '"); quote != std::string::npos)
+    message.erase(quote);
   return message;
 }
 

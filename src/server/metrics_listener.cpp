@@ -39,25 +39,34 @@ std::int64_t ToNs(Clock::time_point t) {
 
 const char* Reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 431: return "Request Header Fields Too Large";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
   }
 }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
          });
 }
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -90,7 +99,8 @@ ParsedHead ParseHead(std::string_view head) {
   const std::string_view version = line.substr(sp2 + 1);
   if (!IsToken(parsed.method) || target.empty() || version.substr(0, 7) != "HTTP/1.") return parsed;
   // Absolute form (http://host/path): keep the path.
-  if (const auto scheme = target.find("://"); scheme != std::string_view::npos && target.front() != '/') {
+  if (const auto scheme = target.find("://");
+      scheme != std::string_view::npos && target.front() != '/') {
     const auto slash = target.find('/', scheme + 3);
     target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
   }
@@ -99,12 +109,14 @@ ParsedHead ParseHead(std::string_view head) {
   while (eol != std::string_view::npos && eol + 1 < head.size()) {
     const std::size_t start = eol + 1;
     eol = head.find('\n', start);
-    const std::string_view header = head.substr(start, eol == std::string_view::npos ? eol : eol - start);
+    const std::string_view header =
+        head.substr(start, eol == std::string_view::npos ? eol : eol - start);
     const std::size_t colon = header.find(':');
     if (colon == std::string_view::npos) continue;
     const std::string_view name = Trim(header.substr(0, colon));
     const std::string_view value = Trim(header.substr(colon + 1));
-    if (EqualsIgnoreCase(name, "transfer-encoding") || (EqualsIgnoreCase(name, "content-length") && value != "0")) {
+    if (EqualsIgnoreCase(name, "transfer-encoding") ||
+        (EqualsIgnoreCase(name, "content-length") && value != "0")) {
       parsed.has_body = true;
     }
   }
@@ -114,7 +126,8 @@ ParsedHead ParseHead(std::string_view head) {
 
 // Where the head ends (one past the blank line), or npos. Accepts bare LF line ends too.
 std::size_t HeadEnd(std::string_view buffer) {
-  for (std::size_t i = buffer.find('\n'); i != std::string_view::npos; i = buffer.find('\n', i + 1)) {
+  for (std::size_t i = buffer.find('\n'); i != std::string_view::npos;
+       i = buffer.find('\n', i + 1)) {
     if (i + 1 < buffer.size() && buffer[i + 1] == '\n') return i + 2;
     if (i + 2 < buffer.size() && buffer[i + 1] == '\r' && buffer[i + 2] == '\n') return i + 3;
   }
@@ -122,7 +135,8 @@ std::size_t HeadEnd(std::string_view buffer) {
 }
 
 std::string Serialize(const PlainResponse& response, bool head_only) {
-  std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " + Reason(response.status) + "\r\n";
+  std::string out =
+      "HTTP/1.1 " + std::to_string(response.status) + " " + Reason(response.status) + "\r\n";
   out += "Content-Type: " + response.content_type + "\r\n";
   out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
   if (!response.allow.empty()) out += "Allow: " + response.allow + "\r\n";
@@ -165,12 +179,14 @@ Status MetricsListener::Bind(const std::string& address, int port) {
   }
   int error = 0;
   for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
-    const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    const int fd =
+        ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) {
       error = errno;
       continue;
     }
-    // SO_REUSEADDR for quick restarts; not SO_REUSEPORT, which would let a second server share the port.
+    // SO_REUSEADDR for quick restarts; not SO_REUSEPORT, which would let a second server share the
+    // port.
     int yes = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, kListenBacklog) == 0) {
@@ -181,7 +197,8 @@ Status MetricsListener::Bind(const std::string& address, int port) {
     ::close(fd);
   }
   ::freeaddrinfo(found);
-  if (listen_fd_ < 0) return Status::Error(where + (error != 0 ? std::string(": ") + std::strerror(error) : ""));
+  if (listen_fd_ < 0)
+    return Status::Error(where + (error != 0 ? std::string(": ") + std::strerror(error) : ""));
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) return Status::Error(where + ": eventfd: " + std::strerror(errno));
   return Status::Ok();
@@ -254,10 +271,12 @@ void MetricsListener::Loop() {
     if (stopping) wake_at = std::min(wake_at, stop_deadline);
     if (accepting && !poll_listener) wake_at = std::min(wake_at, accept_paused_until);
     for (const auto& c : connections) {
-      fds.push_back({c.fd, static_cast<short>(c.phase == Connection::Phase::kWriting ? POLLOUT : POLLIN), 0});
+      fds.push_back(
+          {c.fd, static_cast<short>(c.phase == Connection::Phase::kWriting ? POLLOUT : POLLIN), 0});
       wake_at = std::min(wake_at, c.deadline);
     }
-    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(std::max(wake_at - now, Clock::duration::zero()));
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(
+        std::max(wake_at - now, Clock::duration::zero()));
     const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(wait.count()));
     if (ready < 0 && errno != EINTR) break;  // cannot happen with valid descriptors
     connections_.store(connections.size());
@@ -279,7 +298,8 @@ void MetricsListener::Loop() {
           close_connection(i);
           continue;
         }
-        const ssize_t n = ::send(c.fd, c.buffer.data() + c.written, c.buffer.size() - c.written, MSG_NOSIGNAL);
+        const ssize_t n =
+            ::send(c.fd, c.buffer.data() + c.written, c.buffer.size() - c.written, MSG_NOSIGNAL);
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
           close_connection(i);
           continue;
@@ -297,9 +317,10 @@ void MetricsListener::Loop() {
       char chunk[4096];
       bool closed = false;
       for (;;) {
-        const std::size_t room = c.phase == Connection::Phase::kReading
-                                     ? std::min(sizeof(chunk), kMaxRequestHeadBytes + 1 - c.buffer.size())
-                                     : sizeof(chunk);
+        const std::size_t room =
+            c.phase == Connection::Phase::kReading
+                ? std::min(sizeof(chunk), kMaxRequestHeadBytes + 1 - c.buffer.size())
+                : sizeof(chunk);
         const ssize_t n = ::recv(c.fd, chunk, room, 0);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
           closed = true;
@@ -324,7 +345,9 @@ void MetricsListener::Loop() {
       const std::size_t end = HeadEnd(c.buffer);
       if (end == std::string::npos) {
         if (c.buffer.size() > kMaxRequestHeadBytes) {
-          answer(c, error_answer(431, "431 request head larger than " + std::to_string(kMaxRequestHeadBytes) + " bytes\n"),
+          answer(c,
+                 error_answer(431, "431 request head larger than " +
+                                       std::to_string(kMaxRequestHeadBytes) + " bytes\n"),
                  false);
         }
         continue;
@@ -364,7 +387,9 @@ void MetricsListener::Loop() {
           std::size_t oldest = connections.size();
           for (std::size_t i = 0; i < connections.size(); ++i) {
             if (connections[i].phase != Connection::Phase::kReading) continue;
-            if (oldest == connections.size() || connections[i].accepted < connections[oldest].accepted) oldest = i;
+            if (oldest == connections.size() ||
+                connections[i].accepted < connections[oldest].accepted)
+              oldest = i;
           }
           if (oldest < connections.size()) close_connection(oldest);
         }

@@ -54,14 +54,16 @@ TEST(DocumentTest, ClearErrors) {
 TEST(DocumentTest, JsonErrorsDoNotQuoteTheInput) {
   // Found by the hostile-input suite: nlohmann's "last read: '...'" carried the text around the
   // error (an env value here) into the server's log and its 400 answer.
-  for (const std::string& body : {std::string(R"({"env": [{"name": "P", "value": "s3cr3t-value)") + "\x01\"}]}",
-                                  std::string(R"({"env": [{"name": "P", "value": "s3cr3t-value"} oops)"),
-                                  std::string(R"({"token": "s3cr3t-value)") + "\xff\"}",
-                                  std::string(R"({"token": s3cr3t-value})")}) {
+  for (const std::string& body :
+       {std::string(R"({"env": [{"name": "P", "value": "s3cr3t-value)") + "\x01\"}]}",
+        std::string(R"({"env": [{"name": "P", "value": "s3cr3t-value"} oops)"),
+        std::string(R"({"token": "s3cr3t-value)") + "\xff\"}",
+        std::string(R"({"token": s3cr3t-value})")}) {
     const auto parsed = ParseJson(body);
     ASSERT_FALSE(parsed.ok()) << body;
     EXPECT_EQ(parsed.error().find("s3cr3t"), std::string::npos) << parsed.error();
-    EXPECT_NE(parsed.error().find("parse error at line 1, column "), std::string::npos) << parsed.error();
+    EXPECT_NE(parsed.error().find("parse error at line 1, column "), std::string::npos)
+        << parsed.error();
   }
 }
 

@@ -42,7 +42,8 @@ TEST_F(FaultsTest, CertificateAndConfigReloadedEverySecondUnderLoad) {
   const auto second = pki_->IssueServer("server-2", "server-2");
   const std::map<std::string, std::string> cert1 = {{"tls.crt", ReadFile(server_cert_->cert)},
                                                     {"tls.key", ReadFile(server_cert_->key)}};
-  const std::map<std::string, std::string> cert2 = {{"tls.crt", ReadFile(second.cert)}, {"tls.key", ReadFile(second.key)}};
+  const std::map<std::string, std::string> cert2 = {{"tls.crt", ReadFile(second.cert)},
+                                                    {"tls.key", ReadFile(second.key)}};
   // A certificate with the other key: must be refused, the last good pair kept.
   const std::map<std::string, std::string> mismatched = {{"tls.crt", ReadFile(second.cert)},
                                                          {"tls.key", ReadFile(server_cert_->key)}};
@@ -51,8 +52,8 @@ TEST_F(FaultsTest, CertificateAndConfigReloadedEverySecondUnderLoad) {
   ProjectedVolume configmap(tmp_ / "configmap");
   secret.Publish(cert1);
   configmap.Publish({{"config.yaml", example}});
-  Start({"--config", (configmap / "config.yaml").string(), "--tls-cert-file", (secret / "tls.crt").string(),
-         "--tls-key-file", (secret / "tls.key").string()});
+  Start({"--config", (configmap / "config.yaml").string(), "--tls-cert-file",
+         (secret / "tls.crt").string(), "--tls-key-file", (secret / "tls.key").string()});
 
   LoadReport report;
   std::atomic<bool> stop{false};
@@ -79,7 +80,8 @@ TEST_F(FaultsTest, CertificateAndConfigReloadedEverySecondUnderLoad) {
         }
         const json response = json::parse(res->body, nullptr, false);
         const std::string role = response.is_discarded() ? "" : InjectedRole(response);
-        if (response.is_discarded() || response["response"]["uid"] != uid || (role != kRoleArn && role != kRoleV2)) {
+        if (response.is_discarded() || response["response"]["uid"] != uid ||
+            (role != kRoleArn && role != kRoleV2)) {
           report.Fail(uid + ": wrong answer " + res->body.substr(0, 300));
           continue;
         }
@@ -138,14 +140,15 @@ TEST_F(FaultsTest, CertificateAndConfigReloadedEverySecondUnderLoad) {
 
   EXPECT_EQ(report.failed.load(), 0) << "first failure: " << report.first_failure;
   EXPECT_GT(report.ok.load(), 0);
-  EXPECT_EQ(report.roles, (std::set<std::string>{kRoleArn, kRoleV2})) << "the answers never reflected both configs";
+  EXPECT_EQ(report.roles, (std::set<std::string>{kRoleArn, kRoleV2}))
+      << "the answers never reflected both configs";
   EXPECT_EQ(report.certificates, (std::set<std::string>{"server-1", "server-2"}));
   EXPECT_GE(Metric("irsa_webhook_config_reloads_total{result=\"success\"}"), kSwaps / 2);
   EXPECT_GE(Metric("irsa_webhook_config_reloads_total{result=\"error\"}"), 1);
   EXPECT_GE(Metric("irsa_webhook_tls_reloads_total{result=\"success\"}"), kSwaps / 2);
   EXPECT_GE(Metric("irsa_webhook_tls_reloads_total{result=\"error\"}"), 1);
-  std::printf("[ load     ] %d requests answered during %d swaps, 0 allowed to fail (%d failed)\n", report.ok.load(), kSwaps,
-              report.failed.load());
+  std::printf("[ load     ] %d requests answered during %d swaps, 0 allowed to fail (%d failed)\n",
+              report.ok.load(), kSwaps, report.failed.load());
   ExpectHealthy("reloads every second under load");
 }
 
@@ -177,14 +180,16 @@ TEST_F(FaultsTest, SigtermUnderLoadAnswersCompletelyAndExitsZero) {
         }
         const std::string uid = "term-" + std::to_string(t) + "-" + std::to_string(i);
         const bool after_signal = signalled.load();
-        if (!conn->Write(HttpRequest("POST", "/mutate", "application/json", ValidReview(uid).dump()))) {
+        if (!conn->Write(
+                HttpRequest("POST", "/mutate", "application/json", ValidReview(uid).dump()))) {
           ++unanswered;
           conn.reset();
           continue;
         }
         const auto res = conn->ReadResponse();
         if (!res) {
-          if (conn->buffered() > 0) report.Fail(uid + ": partial answer of " + std::to_string(conn->buffered()) + " bytes");
+          if (conn->buffered() > 0)
+            report.Fail(uid + ": partial answer of " + std::to_string(conn->buffered()) + " bytes");
           ++unanswered;
           ++written_unanswered;
           conn.reset();
@@ -193,29 +198,36 @@ TEST_F(FaultsTest, SigtermUnderLoadAnswersCompletelyAndExitsZero) {
         const json body = json::parse(res->body, nullptr, false);
         if (res->status != 200 || body.is_discarded() || body["response"]["uid"] != uid ||
             InjectedRole(body) != kRoleArn) {
-          report.Fail(uid + ": status " + std::to_string(res->status) + " " + res->body.substr(0, 300));
+          report.Fail(uid + ": status " + std::to_string(res->status) + " " +
+                      res->body.substr(0, 300));
           continue;
         }
         ++complete;
         if (after_signal) ++complete_after_signal;
         // As Go's client does: no further request on a connection the server closes.
-        if (res->headers.count("connection") != 0 && res->headers.at("connection") == "close") conn.reset();
+        if (res->headers.count("connection") != 0 && res->headers.at("connection") == "close")
+          conn.reset();
       }
     });
   }
-  ASSERT_TRUE(Eventually([&] { return complete.load() >= 200; }, 60s)) << "the load never got going";
+  ASSERT_TRUE(Eventually([&] { return complete.load() >= 200; }, 60s))
+      << "the load never got going";
   signalled.store(true);
   server_.Signal(SIGTERM);
   const auto status = server_.Wait(60s);
   stop.store(true);
   for (auto& thread : load) thread.join();
   ASSERT_TRUE(status) << "the server did not exit";
-  EXPECT_EQ(*status, 0) << server_.log().substr(server_.log().size() > 4000 ? server_.log().size() - 4000 : 0);
+  EXPECT_EQ(*status, 0) << server_.log().substr(
+      server_.log().size() > 4000 ? server_.log().size() - 4000 : 0);
   EXPECT_EQ(report.failed.load(), 0) << "first failure: " << report.first_failure;
-  EXPECT_NE(server_.log().find("\"msg\":\"stopped\""), std::string::npos) << "did not drain cleanly";
-  std::printf("[ sigterm  ] %d complete answers (%d after the signal was sent), %d requests unanswered (%d of them "
-              "written in full on an open connection), 0 partial\n",
-              complete.load(), complete_after_signal.load(), unanswered.load(), written_unanswered.load());
+  EXPECT_NE(server_.log().find("\"msg\":\"stopped\""), std::string::npos)
+      << "did not drain cleanly";
+  std::printf(
+      "[ sigterm  ] %d complete answers (%d after the signal was sent), %d requests unanswered (%d "
+      "of them "
+      "written in full on an open connection), 0 partial\n",
+      complete.load(), complete_after_signal.load(), unanswered.load(), written_unanswered.load());
 }
 
 }  // namespace

@@ -30,15 +30,20 @@ void HostileServerTest::TearDown() {
   if (HasFailure()) {
     const std::string log = server_.log();
     // The tail is what matters; some cases log thousands of lines.
-    std::cerr << "--- server log (last 8 KB) ---\n" << log.substr(log.size() > 8192 ? log.size() - 8192 : 0) << "\n";
+    std::cerr << "--- server log (last 8 KB) ---\n"
+              << log.substr(log.size() > 8192 ? log.size() - 8192 : 0) << "\n";
   }
 }
 
 void HostileServerTest::Start(std::vector<std::string> args) {
-  const auto has = [&](const std::string& flag) { return std::find(args.begin(), args.end(), flag) != args.end(); };
-  if (!has("--config")) args.insert(args.end(), {"--config", SourceDir() + "/examples/config.yaml"});
+  const auto has = [&](const std::string& flag) {
+    return std::find(args.begin(), args.end(), flag) != args.end();
+  };
+  if (!has("--config"))
+    args.insert(args.end(), {"--config", SourceDir() + "/examples/config.yaml"});
   if (!has("--tls-cert-file")) {
-    args.insert(args.end(), {"--tls-cert-file", server_cert_->cert.string(), "--tls-key-file", server_cert_->key.string()});
+    args.insert(args.end(), {"--tls-cert-file", server_cert_->cert.string(), "--tls-key-file",
+                             server_cert_->key.string()});
   }
   server_.Start(args, tmp_ / "server.log");
   ASSERT_TRUE(server_.WaitReady()) << server_.log();
@@ -68,7 +73,8 @@ HostileServerTest::Answer HostileServerTest::Expected(std::string_view body) con
   return {200, EncodeAdmissionResponse(*request, Admit(*config_, *request, nullptr).mutation)};
 }
 
-void HostileServerTest::ExpectAnswer(httplib::SSLClient& client, const std::string& body, const std::string& what) {
+void HostileServerTest::ExpectAnswer(httplib::SSLClient& client, const std::string& body,
+                                     const std::string& what) {
   SCOPED_TRACE(what);
   const Answer expected = Expected(body);
   auto res = client.Post("/mutate", body, "application/json");
@@ -88,7 +94,9 @@ const json& CachedExamplePod() {
   return pod;
 }
 
-json ValidReview(const std::string& uid) { return Review("admission.k8s.io/v1", uid, CachedExamplePod()); }
+json ValidReview(const std::string& uid) {
+  return Review("admission.k8s.io/v1", uid, CachedExamplePod());
+}
 
 std::string InjectedRole(const json& response) {
   if (!response.contains("response") || !response["response"].contains("patch")) return "";
@@ -107,7 +115,8 @@ void HostileServerTest::ExpectHealthy(const std::string& after, std::size_t rss_
   const std::string body = ValidReview(uid).dump();
   auto client = Client();  // a fresh connection: the listener still accepts and handshakes
   auto res = client->Post("/mutate", body, "application/json");
-  ASSERT_TRUE(res) << "no answer to a valid review after: " << after << ": " << httplib::to_string(res.error());
+  ASSERT_TRUE(res) << "no answer to a valid review after: " << after << ": "
+                   << httplib::to_string(res.error());
   ASSERT_EQ(res->status, 200) << res->body;
   EXPECT_EQ(res->body, Expected(body).body) << "wrong answer to a valid review after: " << after;
   const json response = json::parse(res->body);
@@ -128,7 +137,8 @@ double HostileServerTest::Metric(const std::string& series) const {
   return Sample(MetricsGet(server_.metrics_port(), "/metrics").second, series);
 }
 
-bool HostileServerTest::Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+bool HostileServerTest::Eventually(const std::function<bool()>& condition,
+                                   std::chrono::milliseconds timeout) {
   const auto give_up = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < give_up) {
     if (condition()) return true;

@@ -81,7 +81,8 @@ class HostileServerTest : public ::testing::Test {
   double Metric(const std::string& series) const;
 
   // Polls `condition` every 50 ms; false after `timeout` (hang guard).
-  static bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 30s);
+  static bool Eventually(const std::function<bool()>& condition,
+                         std::chrono::milliseconds timeout = 30s);
 
   static inline TempDir* pki_dir_ = nullptr;
   static inline Pki* pki_ = nullptr;

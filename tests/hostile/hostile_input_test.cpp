@@ -25,21 +25,21 @@ json ServiceAccountReview(const std::string& uid) {
 
 // A PerconaServerMongoDB CREATE with an S3 storage that gets both warnings.
 json PerconaReview(const std::string& uid) {
-  const json cluster = {
-      {"apiVersion", "psmdb.percona.com/v1"},
-      {"kind", "PerconaServerMongoDB"},
-      {"metadata", {{"name", "my-cluster-name"}, {"namespace", "psmdb"}}},
-      {"spec",
-       {{"backup",
-         {{"storages",
-           {{"s3-us",
-             {{"type", "s3"},
-              {"s3",
-               {{"bucket", "b"},
-                {"credentialsSecret", "my-cluster-name-backup-s3"},
-                {"endpointUrl", "https://minio.example.com:9000"}}}}}}}}}}}};
+  const json cluster = {{"apiVersion", "psmdb.percona.com/v1"},
+                        {"kind", "PerconaServerMongoDB"},
+                        {"metadata", {{"name", "my-cluster-name"}, {"namespace", "psmdb"}}},
+                        {"spec",
+                         {{"backup",
+                           {{"storages",
+                             {{"s3-us",
+                               {{"type", "s3"},
+                                {"s3",
+                                 {{"bucket", "b"},
+                                  {"credentialsSecret", "my-cluster-name-backup-s3"},
+                                  {"endpointUrl", "https://minio.example.com:9000"}}}}}}}}}}}};
   json review = Review("admission.k8s.io/v1", uid, cluster, "PerconaServerMongoDB");
-  review["request"]["kind"] = {{"group", "psmdb.percona.com"}, {"version", "v1"}, {"kind", "PerconaServerMongoDB"}};
+  review["request"]["kind"] = {
+      {"group", "psmdb.percona.com"}, {"version", "v1"}, {"kind", "PerconaServerMongoDB"}};
   return review;
 }
 
@@ -54,7 +54,8 @@ json RichPodReview(const std::string& uid) {
   pod["spec"]["nodeSelector"] = {{"kubernetes.io/os", "linux"}, {"beta.kubernetes.io/os", "linux"}};
   pod["spec"]["os"] = {{"name", "linux"}};
   pod["spec"]["ephemeralContainers"] = json::array({{{"name", "debug"}}});
-  pod["spec"]["containers"][0]["env"][0]["valueFrom"] = {{"fieldRef", {{"fieldPath", "metadata.name"}}}};
+  pod["spec"]["containers"][0]["env"][0]["valueFrom"] = {
+      {"fieldRef", {{"fieldPath", "metadata.name"}}}};
   pod["spec"]["initContainers"][0]["env"] = json::array({{{"name", "A"}, {"value", "b"}}});
   review["request"]["dryRun"] = false;
   review["request"]["name"] = "my-cluster-name-rs0-0";
@@ -69,16 +70,29 @@ json TokenVolumePodReview(const std::string& uid) {
       {{"name", "aws-iam-token"},
        {"projected",
         {{"sources", json::array({{{"serviceAccountToken",
-                                     {{"audience", "sts.amazonaws.com"}, {"expirationSeconds", 86400}, {"path", "token"}}}}})}}}});
+                                    {{"audience", "sts.amazonaws.com"},
+                                     {"expirationSeconds", 86400},
+                                     {"path", "token"}}}}})}}}});
   return review;
 }
 
 // Every JSON type, several shapes each.
 const std::vector<json>& WrongValues() {
-  static const std::vector<json> values = {nullptr,        true,        false,          0,      -1,
-                                           1.5,            1e300,       "",             "x",    json::array(),
-                                           json::array({nullptr}), json::array({"x", 1}), json::object(),
-                                           json{{"a", "b"}}, json{{"name", json::array()}}};
+  static const std::vector<json> values = {nullptr,
+                                           true,
+                                           false,
+                                           0,
+                                           -1,
+                                           1.5,
+                                           1e300,
+                                           "",
+                                           "x",
+                                           json::array(),
+                                           json::array({nullptr}),
+                                           json::array({"x", 1}),
+                                           json::object(),
+                                           json{{"a", "b"}},
+                                           json{{"name", json::array()}}};
   return values;
 }
 
@@ -92,41 +106,75 @@ std::vector<FieldFamily> Families() {
   const std::string pod = "/request/object";
   const std::string spec = pod + "/spec";
   const std::string c0 = spec + "/containers/0";
-  const std::string token = spec + "/volumes/" + std::to_string(ExamplePod()["spec"]["volumes"].size());
+  const std::string token =
+      spec + "/volumes/" + std::to_string(ExamplePod()["spec"]["volumes"].size());
   return {
       {"envelope",
        &RichPodReview,
-       {"", "/apiVersion", "/kind", "/request", "/request/uid", "/request/kind", "/request/kind/group",
-        "/request/kind/version", "/request/kind/kind", "/request/operation", "/request/namespace", "/request/name",
-        "/request/subResource", "/request/dryRun", "/request/resource", "/request/userInfo", pod}},
+       {"", "/apiVersion", "/kind", "/request", "/request/uid", "/request/kind",
+        "/request/kind/group", "/request/kind/version", "/request/kind/kind", "/request/operation",
+        "/request/namespace", "/request/name", "/request/subResource", "/request/dryRun",
+        "/request/resource", "/request/userInfo", pod}},
       {"pod",
        &RichPodReview,
-       {pod + "/metadata", pod + "/metadata/name", pod + "/metadata/generateName", pod + "/metadata/namespace",
-        pod + "/metadata/labels", pod + "/metadata/labels/app.kubernetes.io~1name",
-        pod + "/metadata/labels/app.kubernetes.io~1component", pod + "/metadata/labels/eks.amazonaws.com~1skip-pod-identity-webhook",
-        pod + "/metadata/annotations", pod + "/metadata/annotations/eks.amazonaws.com~1token-expiration",
-        pod + "/metadata/annotations/eks.amazonaws.com~1skip-containers", pod + "/metadata/ownerReferences",
-        spec, spec + "/serviceAccountName", spec + "/serviceAccount", spec + "/containers", c0, c0 + "/name",
-        c0 + "/env", c0 + "/env/0", c0 + "/env/0/name", c0 + "/env/0/value", c0 + "/env/0/valueFrom",
-        c0 + "/volumeMounts", c0 + "/volumeMounts/0", c0 + "/volumeMounts/0/name", c0 + "/volumeMounts/0/mountPath",
-        spec + "/containers/1", spec + "/initContainers", spec + "/initContainers/0",
-        spec + "/initContainers/0/name", spec + "/initContainers/0/env", spec + "/initContainers/0/env/0/name",
-        spec + "/initContainers/0/volumeMounts", spec + "/volumes", spec + "/volumes/0", spec + "/volumes/0/name",
-        spec + "/nodeSelector", spec + "/nodeSelector/kubernetes.io~1os", spec + "/nodeSelector/beta.kubernetes.io~1os",
-        spec + "/os", spec + "/os/name", spec + "/ephemeralContainers"}},
+       {pod + "/metadata",
+        pod + "/metadata/name",
+        pod + "/metadata/generateName",
+        pod + "/metadata/namespace",
+        pod + "/metadata/labels",
+        pod + "/metadata/labels/app.kubernetes.io~1name",
+        pod + "/metadata/labels/app.kubernetes.io~1component",
+        pod + "/metadata/labels/eks.amazonaws.com~1skip-pod-identity-webhook",
+        pod + "/metadata/annotations",
+        pod + "/metadata/annotations/eks.amazonaws.com~1token-expiration",
+        pod + "/metadata/annotations/eks.amazonaws.com~1skip-containers",
+        pod + "/metadata/ownerReferences",
+        spec,
+        spec + "/serviceAccountName",
+        spec + "/serviceAccount",
+        spec + "/containers",
+        c0,
+        c0 + "/name",
+        c0 + "/env",
+        c0 + "/env/0",
+        c0 + "/env/0/name",
+        c0 + "/env/0/value",
+        c0 + "/env/0/valueFrom",
+        c0 + "/volumeMounts",
+        c0 + "/volumeMounts/0",
+        c0 + "/volumeMounts/0/name",
+        c0 + "/volumeMounts/0/mountPath",
+        spec + "/containers/1",
+        spec + "/initContainers",
+        spec + "/initContainers/0",
+        spec + "/initContainers/0/name",
+        spec + "/initContainers/0/env",
+        spec + "/initContainers/0/env/0/name",
+        spec + "/initContainers/0/volumeMounts",
+        spec + "/volumes",
+        spec + "/volumes/0",
+        spec + "/volumes/0/name",
+        spec + "/nodeSelector",
+        spec + "/nodeSelector/kubernetes.io~1os",
+        spec + "/nodeSelector/beta.kubernetes.io~1os",
+        spec + "/os",
+        spec + "/os/name",
+        spec + "/ephemeralContainers"}},
       {"token volume",
        &TokenVolumePodReview,
-       {token, token + "/name", token + "/projected", token + "/projected/sources", token + "/projected/sources/0",
-        token + "/projected/sources/0/serviceAccountToken"}},
+       {token, token + "/name", token + "/projected", token + "/projected/sources",
+        token + "/projected/sources/0", token + "/projected/sources/0/serviceAccountToken"}},
       {"service account",
        &ServiceAccountReview,
-       {pod, pod + "/metadata", pod + "/metadata/name", pod + "/metadata/namespace", pod + "/metadata/annotations",
-        pod + "/metadata/annotations/eks.amazonaws.com~1role-arn", "/request/operation"}},
+       {pod, pod + "/metadata", pod + "/metadata/name", pod + "/metadata/namespace",
+        pod + "/metadata/annotations", pod + "/metadata/annotations/eks.amazonaws.com~1role-arn",
+        "/request/operation"}},
       {"percona",
        &PerconaReview,
        {pod, spec, spec + "/backup", spec + "/backup/storages", spec + "/backup/storages/s3-us",
         spec + "/backup/storages/s3-us/type", spec + "/backup/storages/s3-us/s3",
-        spec + "/backup/storages/s3-us/s3/credentialsSecret", spec + "/backup/storages/s3-us/s3/endpointUrl"}},
+        spec + "/backup/storages/s3-us/s3/credentialsSecret",
+        spec + "/backup/storages/s3-us/s3/endpointUrl"}},
   };
 }
 
@@ -139,7 +187,9 @@ TEST_F(HostileServerTest, EveryFieldTheCodeReadsWithEveryWrongJsonType) {
       for (const auto& value : WrongValues()) {
         json review = family.make("wrong-type-" + std::to_string(++cases));
         review[json::json_pointer(pointer)] = value;
-        ExpectAnswer(*client, review.dump(), family.name + " " + (pointer.empty() ? "(root)" : pointer) + " = " + value.dump());
+        ExpectAnswer(
+            *client, review.dump(),
+            family.name + " " + (pointer.empty() ? "(root)" : pointer) + " = " + value.dump());
         if (HasFatalFailure()) return;
       }
       // And the field missing altogether.
@@ -167,10 +217,16 @@ TEST_F(HostileServerTest, NullAndMissingObject) {
     json review;
   };
   std::vector<Case> cases;
-  for (const auto& [kind, operation] : std::vector<std::pair<std::string, std::string>>{
-           {"Pod", "CREATE"}, {"Pod", "DELETE"}, {"Pod", "UPDATE"}, {"ServiceAccount", "CREATE"},
-           {"ServiceAccount", "UPDATE"}, {"ServiceAccount", "DELETE"}, {"PerconaServerMongoDB", "CREATE"}}) {
-    json review = Review("admission.k8s.io/v1", "null-" + kind + "-" + operation, nullptr, kind, operation);
+  for (const auto& [kind, operation] :
+       std::vector<std::pair<std::string, std::string>>{{"Pod", "CREATE"},
+                                                        {"Pod", "DELETE"},
+                                                        {"Pod", "UPDATE"},
+                                                        {"ServiceAccount", "CREATE"},
+                                                        {"ServiceAccount", "UPDATE"},
+                                                        {"ServiceAccount", "DELETE"},
+                                                        {"PerconaServerMongoDB", "CREATE"}}) {
+    json review =
+        Review("admission.k8s.io/v1", "null-" + kind + "-" + operation, nullptr, kind, operation);
     if (kind == "PerconaServerMongoDB") review["request"]["kind"]["group"] = "psmdb.percona.com";
     cases.push_back({kind + " " + operation + " object null", review});
     review["request"].erase("object");
@@ -201,33 +257,46 @@ std::vector<RawCase> RawCases() {
   const std::string valid = ValidReview("raw").dump();
   const std::string sa = ServiceAccountReview("raw-sa").dump();
   std::vector<RawCase> cases;
-  for (const std::size_t cut : {std::size_t{0}, std::size_t{1}, std::size_t{10}, valid.size() / 3, valid.size() / 2,
-                                valid.size() - 2, valid.size() - 1}) {
+  for (const std::size_t cut : {std::size_t{0}, std::size_t{1}, std::size_t{10}, valid.size() / 3,
+                                valid.size() / 2, valid.size() - 2, valid.size() - 1}) {
     cases.push_back({"truncated at " + std::to_string(cut), valid.substr(0, cut)});
   }
-  cases.push_back({"truncated inside an escape", R"({"apiVersion":"admission.k8s.io/v1","kind":"Admission\u00)"});
-  cases.push_back({"truncated inside a number", R"({"apiVersion":"admission.k8s.io/v1","request":{"dryRun":12)"});
-  for (const std::string scalar : {"null", "true", "0", "\"AdmissionReview\"", "[]", "{}", "[{}]"}) {
+  cases.push_back({"truncated inside an escape",
+                   R"({"apiVersion":"admission.k8s.io/v1","kind":"Admission\u00)"});
+  cases.push_back({"truncated inside a number",
+                   R"({"apiVersion":"admission.k8s.io/v1","request":{"dryRun":12)"});
+  for (const std::string scalar :
+       {"null", "true", "0", "\"AdmissionReview\"", "[]", "{}", "[{}]"}) {
     cases.push_back({"top level " + scalar, scalar});
   }
   // Invalid UTF-8 in every kind of place.
   const auto replace = [](std::string text, const std::string& from, const std::string& to) {
     const auto at = text.find(from);
-    if (at == std::string::npos) throw std::logic_error("case builder: \"" + from + "\" is not in the body");
+    if (at == std::string::npos)
+      throw std::logic_error("case builder: \"" + from + "\" is not in the body");
     text.replace(at, from.size(), to);
     return text;
   };
-  cases.push_back({"0xff in the uid", replace(valid, "\"raw\"", "\"r\xff" "aw\"")});
-  cases.push_back({"0xff in a label value", replace(valid, "\"mongod\"", "\"mon\xff" "god\"")});
-  cases.push_back({"overlong slash in a label key", replace(valid, "app.kubernetes.io/name", "app.kubernetes.io\xc0\xafname")});
+  cases.push_back({"0xff in the uid", replace(valid, "\"raw\"",
+                                              "\"r\xff"
+                                              "aw\"")});
+  cases.push_back({"0xff in a label value", replace(valid, "\"mongod\"",
+                                                    "\"mon\xff"
+                                                    "god\"")});
+  cases.push_back({"overlong slash in a label key",
+                   replace(valid, "app.kubernetes.io/name", "app.kubernetes.io\xc0\xafname")});
   cases.push_back({"truncated multibyte in an annotation",
                    replace(valid, "3f1e2d4c5b6a7988", "3f1e2d4c5b6a\xe2\x82")});
-  cases.push_back({"surrogate encoded as UTF-8 in the namespace", replace(valid, "\"psmdb\"", "\"ps\xed\xa0\x80mdb\"")});
+  cases.push_back({"surrogate encoded as UTF-8 in the namespace",
+                   replace(valid, "\"psmdb\"", "\"ps\xed\xa0\x80mdb\"")});
   cases.push_back({"lone surrogate escape in the pod name",
                    replace(valid, "my-cluster-name-rs0-0\"", "my-cluster-name-rs0-0\\ud800\"")});
   cases.push_back({"NUL escape in the uid", replace(valid, "\"raw\"", "\"r\\u0000aw\"")});
-  cases.push_back({"raw NUL byte in the uid", replace(valid, "\"raw\"", std::string("\"r\0aw\"", 6))});
-  cases.push_back({"raw control character in a string", replace(valid, "\"raw\"", "\"r\x01" "aw\"")});
+  cases.push_back(
+      {"raw NUL byte in the uid", replace(valid, "\"raw\"", std::string("\"r\0aw\"", 6))});
+  cases.push_back({"raw control character in a string", replace(valid, "\"raw\"",
+                                                                "\"r\x01"
+                                                                "aw\"")});
   cases.push_back({"0xff outside strings", replace(valid, ",", ",\xff")});
   cases.push_back({"UTF-8 byte order mark", "\xef\xbb\xbf" + valid});
   cases.push_back({"UTF-16 body", std::string("\xff\xfe{\0}\0", 6)});
@@ -250,36 +319,63 @@ std::vector<RawCase> RawCases() {
   objects += "1" + std::string(kDeep, '}');
   cases.push_back({"100,000 nested arrays as the body", arrays});
   cases.push_back({"100,000 unclosed arrays", std::string(kDeep, '[')});
-  cases.push_back({"100,000 nested arrays in the request", replace(valid, "\"dryRun\":false", "\"dryRun\":false,\"x\":" + arrays)});
-  cases.push_back({"100,000 nested objects in pod metadata", replace(valid, "\"labels\":", "\"x\":" + objects + ",\"labels\":")});
-  cases.push_back({"100,000 nested arrays in an env value", replace(valid, "\"value\":", "\"value\":" + arrays + ",\"v\":")});
-  cases.push_back({"100,000 nested arrays in a ServiceAccount", replace(sa, "\"metadata\":", "\"x\":" + arrays + ",\"metadata\":")});
-  cases.push_back({"nesting hidden in strings", replace(valid, "\"raw\"", "\"" + std::string(kDeep, '[') + "\"")});
-  cases.push_back({"brackets after an escaped quote", replace(valid, "\"raw\"", "\"\\\"" + std::string(1000, '[') + "\"")});
+  cases.push_back({"100,000 nested arrays in the request",
+                   replace(valid, "\"dryRun\":false", "\"dryRun\":false,\"x\":" + arrays)});
+  cases.push_back({"100,000 nested objects in pod metadata",
+                   replace(valid, "\"labels\":", "\"x\":" + objects + ",\"labels\":")});
+  cases.push_back({"100,000 nested arrays in an env value",
+                   replace(valid, "\"value\":", "\"value\":" + arrays + ",\"v\":")});
+  cases.push_back({"100,000 nested arrays in a ServiceAccount",
+                   replace(sa, "\"metadata\":", "\"x\":" + arrays + ",\"metadata\":")});
+  cases.push_back({"nesting hidden in strings",
+                   replace(valid, "\"raw\"", "\"" + std::string(kDeep, '[') + "\"")});
+  cases.push_back({"brackets after an escaped quote",
+                   replace(valid, "\"raw\"", "\"\\\"" + std::string(1000, '[') + "\"")});
   // Duplicate keys: the last one wins on both paths.
-  cases.push_back({"duplicate uid", replace(valid, "\"uid\":\"raw\"", "\"uid\":\"first\",\"uid\":\"raw\"")});
-  cases.push_back({"duplicate object, the last empty", replace(valid, "\"operation\"", "\"object\":{},\"operation\"") });
-  cases.push_back({"duplicate request", replace(valid, "\"request\":", "\"request\":{\"uid\":\"x\"},\"request\":")});
-  cases.push_back({"duplicate kind.kind", replace(valid, "\"kind\":\"Pod\"", "\"kind\":\"Pod\",\"kind\":\"ServiceAccount\"")});
-  cases.push_back({"duplicate operation", replace(valid, "\"operation\":\"CREATE\"", "\"operation\":\"CREATE\",\"operation\":\"DELETE\"")});
+  cases.push_back(
+      {"duplicate uid", replace(valid, "\"uid\":\"raw\"", "\"uid\":\"first\",\"uid\":\"raw\"")});
+  cases.push_back({"duplicate object, the last empty",
+                   replace(valid, "\"operation\"", "\"object\":{},\"operation\"")});
+  cases.push_back({"duplicate request",
+                   replace(valid, "\"request\":", "\"request\":{\"uid\":\"x\"},\"request\":")});
+  cases.push_back({"duplicate kind.kind", replace(valid, "\"kind\":\"Pod\"",
+                                                  "\"kind\":\"Pod\",\"kind\":\"ServiceAccount\"")});
+  cases.push_back(
+      {"duplicate operation", replace(valid, "\"operation\":\"CREATE\"",
+                                      "\"operation\":\"CREATE\",\"operation\":\"DELETE\"")});
   cases.push_back({"duplicate label, the last selecting",
-                   replace(valid, "\"app.kubernetes.io/name\":", "\"app.kubernetes.io/name\":\"other\",\"app.kubernetes.io/name\":")});
-  cases.push_back({"duplicate label, the last not selecting",
-                   replace(valid, "\"app.kubernetes.io/name\":\"percona-server-mongodb\"",
-                           "\"app.kubernetes.io/name\":\"percona-server-mongodb\",\"app.kubernetes.io/name\":\"other\"")});
+                   replace(valid, "\"app.kubernetes.io/name\":",
+                           "\"app.kubernetes.io/name\":\"other\",\"app.kubernetes.io/name\":")});
+  cases.push_back(
+      {"duplicate label, the last not selecting",
+       replace(valid, "\"app.kubernetes.io/name\":\"percona-server-mongodb\"",
+               "\"app.kubernetes.io/name\":\"percona-server-mongodb\",\"app.kubernetes.io/"
+               "name\":\"other\"")});
   cases.push_back({"duplicate annotation, the last a number",
-                   replace(valid, "\"annotations\":{", "\"annotations\":{\"eks.amazonaws.com/token-expiration\":\"3600\","
-                                                       "\"eks.amazonaws.com/token-expiration\":5,")});
-  cases.push_back({"duplicate spec, the last null", replace(valid, "\"spec\":", "\"spec\":null,\"spec\":") + ""});
-  cases.push_back({"duplicate containers", replace(valid, "\"containers\":", "\"containers\":[{\"name\":\"x\"}],\"containers\":")});
-  cases.push_back({"duplicate env name", replace(valid, "{\"name\":\"SERVICE_NAME\"", "{\"name\":\"AWS_ROLE_ARN\",\"name\":\"SERVICE_NAME\"")});
-  cases.push_back({"duplicate volume name",
-                   replace(valid, "\"volumes\":[{\"name\":", "\"volumes\":[{\"name\":\"aws-iam-token\",\"name\":")});
+                   replace(valid, "\"annotations\":{",
+                           "\"annotations\":{\"eks.amazonaws.com/token-expiration\":\"3600\","
+                           "\"eks.amazonaws.com/token-expiration\":5,")});
+  cases.push_back({"duplicate spec, the last null",
+                   replace(valid, "\"spec\":", "\"spec\":null,\"spec\":") + ""});
+  cases.push_back(
+      {"duplicate containers",
+       replace(valid, "\"containers\":", "\"containers\":[{\"name\":\"x\"}],\"containers\":")});
+  cases.push_back(
+      {"duplicate env name", replace(valid, "{\"name\":\"SERVICE_NAME\"",
+                                     "{\"name\":\"AWS_ROLE_ARN\",\"name\":\"SERVICE_NAME\"")});
+  cases.push_back(
+      {"duplicate volume name", replace(valid, "\"volumes\":[{\"name\":",
+                                        "\"volumes\":[{\"name\":\"aws-iam-token\",\"name\":")});
   cases.push_back({"duplicate serviceAccountName",
-                   replace(valid, "\"serviceAccountName\":\"default\"", "\"serviceAccountName\":\"default\",\"serviceAccountName\":\"other\"")});
-  cases.push_back({"duplicate dryRun", replace(valid, "\"dryRun\":false", "\"dryRun\":false,\"dryRun\":true")});
-  cases.push_back({"duplicate apiVersion", replace(valid, "\"apiVersion\":\"admission.k8s.io/v1\"",
-                                                   "\"apiVersion\":\"admission.k8s.io/v1\",\"apiVersion\":\"admission.k8s.io/v1beta1\"")});
+                   replace(valid, "\"serviceAccountName\":\"default\"",
+                           "\"serviceAccountName\":\"default\",\"serviceAccountName\":\"other\"")});
+  cases.push_back(
+      {"duplicate dryRun", replace(valid, "\"dryRun\":false", "\"dryRun\":false,\"dryRun\":true")});
+  cases.push_back(
+      {"duplicate apiVersion",
+       replace(
+           valid, "\"apiVersion\":\"admission.k8s.io/v1\"",
+           "\"apiVersion\":\"admission.k8s.io/v1\",\"apiVersion\":\"admission.k8s.io/v1beta1\"")});
   return cases;
 }
 
@@ -330,7 +426,8 @@ TEST_F(HostileServerTest, MalformedBodiesInParallelConnections) {
 // the memory afterwards.
 TEST_F(HostileServerTest, HundredMegabyteStringsUnderARaisedLimit) {
   // A 100 MB body may take longer than the default 10 s request deadline on a busy machine.
-  Start({"--max-request-bytes", std::to_string(128 << 20), "--request-read-timeout-seconds", "120"});
+  Start(
+      {"--max-request-bytes", std::to_string(128 << 20), "--request-read-timeout-seconds", "120"});
   const std::size_t idle_rss = RssMb();
   const std::string huge(100 << 20, 'a');
   // A fresh connection per case: computing the oracle's answer for 100 MB can take longer than
@@ -352,7 +449,8 @@ TEST_F(HostileServerTest, HundredMegabyteStringsUnderARaisedLimit) {
     ExpectAnswer(*Client(), review.dump(), "1 MB uid");
   }
   // Parsers and buffers sized for those requests are released, not kept for the next ones.
-  for (int i = 0; i < 8; ++i) ExpectHealthy("valid requests after the 100 MB strings", 200 * kMemoryScale);
+  for (int i = 0; i < 8; ++i)
+    ExpectHealthy("valid requests after the 100 MB strings", 200 * kMemoryScale);
   EXPECT_TRUE(Eventually([&] { return RssMb() <= idle_rss + 40 * kMemoryScale; }, 90s))
       << "RSS stayed at " << RssMb() << " MB (idle was " << idle_rss << " MB)";
   std::printf("[ rss      ] idle %zu MB, after the 100 MB cases %zu MB\n", idle_rss, RssMb());
@@ -363,10 +461,13 @@ TEST_F(HostileServerTest, HundredMegabyteStringsUnderARaisedLimit) {
 TEST_F(HostileServerTest, HundredMegabyteBodyOverTheDefaultLimitGets413) {
   Start();
   json review = ValidReview("huge-413");
-  review["request"]["object"]["metadata"]["annotations"]["example.com/huge"] = std::string(100 << 20, 'a');
+  review["request"]["object"]["metadata"]["annotations"]["example.com/huge"] =
+      std::string(100 << 20, 'a');
   const std::string body = review.dump();
-  const std::string head = "POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: " +
-                           std::to_string(body.size()) + "\r\n";
+  const std::string head =
+      "POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+      "application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n";
   {  // Headers first, then the answer, then the body (which the server no longer reads).
     TlsConnection conn(server_.port(), Verified());
     ASSERT_TRUE(conn.ok()) << conn.error();
@@ -398,8 +499,9 @@ TEST_F(HostileServerTest, HundredMegabyteBodyOverTheDefaultLimitGets413) {
   {  // Chunked (no Content-Length to decide from): counted as it arrives, dropped past the limit.
     TlsConnection conn(server_.port(), Verified());
     ASSERT_TRUE(conn.ok()) << conn.error();
-    std::string chunked = "POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                          "Transfer-Encoding: chunked\r\n\r\n";
+    std::string chunked =
+        "POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n";
     bool written = conn.Write(chunked);
     const std::string chunk = "100000\r\n" + std::string(1 << 20, 'a') + "\r\n";
     for (int i = 0; i < 100 && written; ++i) written = conn.Write(chunk);

@@ -20,7 +20,8 @@
 namespace irsa::test {
 namespace {
 
-const char* const kHeadPrefix = "POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n";
+const char* const kHeadPrefix =
+    "POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n";
 
 // Sends `data` on a plain socket; false once the peer refuses more.
 bool SendAll(int fd, const std::string& data) {
@@ -46,7 +47,8 @@ TEST_F(HostileServerTest, ContentLengthShorterThanTheBody) {
   const std::size_t declared = body.size() / 2;
   TlsConnection conn(server_.port(), Verified());
   ASSERT_TRUE(conn.ok()) << conn.error();
-  ASSERT_TRUE(conn.Write(std::string(kHeadPrefix) + "Content-Length: " + std::to_string(declared) + "\r\n\r\n" + body));
+  ASSERT_TRUE(conn.Write(std::string(kHeadPrefix) + "Content-Length: " + std::to_string(declared) +
+                         "\r\n\r\n" + body));
   // The first `declared` bytes are the request: truncated JSON, exactly the oracle's 400.
   const auto first = conn.ReadResponse();
   ASSERT_TRUE(first);
@@ -66,15 +68,16 @@ TEST_F(HostileServerTest, ContentLengthLongerThanTheBodyIsCutByTheReadTimeout) {
   const std::string body = ValidReview("long-length").dump();
   TlsConnection conn(server_.port(), Verified());
   ASSERT_TRUE(conn.ok()) << conn.error();
-  ASSERT_TRUE(conn.Write(std::string(kHeadPrefix) + "Content-Length: " + std::to_string(body.size() + 1000) +
-                         "\r\n\r\n" + body));
+  ASSERT_TRUE(conn.Write(std::string(kHeadPrefix) + "Content-Length: " +
+                         std::to_string(body.size() + 1000) + "\r\n\r\n" + body));
   // While that request waits for bytes that never come, others are served.
   ExpectHealthy("a request waiting for its missing bytes");
   // The worker is not held forever: the request deadline closes the connection (hang guard:
   // the 20 s read timeout of the test connection).
   EXPECT_FALSE(conn.ReadResponse()) << "answered a request whose body never arrived";
   EXPECT_TRUE(conn.WaitClosed());
-  EXPECT_TRUE(Eventually([&] { return Metric("irsa_webhook_stalled_connections_closed_total") > stalled_before; }));
+  EXPECT_TRUE(Eventually(
+      [&] { return Metric("irsa_webhook_stalled_connections_closed_total") > stalled_before; }));
   ExpectHealthy("Content-Length longer than the body");
 }
 
@@ -103,38 +106,113 @@ TEST_F(HostileServerTest, ChunkedBodiesValidAndMalformed) {
       {"one chunk", head + ChunkedBody(body, body.size()), false, Reply::kStatus, {200}, true},
       {"1-byte chunks", head + ChunkedBody(body, 1), false, Reply::kStatus, {200}, true},
       {"4 KiB chunks", head + ChunkedBody(body, 4096), false, Reply::kStatus, {200}, true},
-      {"upper-case hex size", head + upper + "\r\n" + body + "\r\n0\r\n\r\n", false, Reply::kStatus, {200}, true},
-      {"leading zeros", head + "0000" + size + "\r\n" + body + "\r\n0\r\n\r\n", false, Reply::kStatus, {200}, true},
-      {"chunk extension", head + size + ";name=value\r\n" + body + "\r\n0\r\n\r\n", false, Reply::kStatus, {200}, true},
+      {"upper-case hex size",
+       head + upper + "\r\n" + body + "\r\n0\r\n\r\n",
+       false,
+       Reply::kStatus,
+       {200},
+       true},
+      {"leading zeros",
+       head + "0000" + size + "\r\n" + body + "\r\n0\r\n\r\n",
+       false,
+       Reply::kStatus,
+       {200},
+       true},
+      {"chunk extension",
+       head + size + ";name=value\r\n" + body + "\r\n0\r\n\r\n",
+       false,
+       Reply::kStatus,
+       {200},
+       true},
       {"non-hex size", head + "zz\r\n" + body + "\r\n0\r\n\r\n", false, Reply::kStatus, {400}},
       {"empty size line", head + "\r\n" + body + "\r\n0\r\n\r\n", false, Reply::kStatus, {400}},
-      {"negative size", head + "-1\r\n" + body + "\r\n0\r\n\r\n", false, Reply::kStatus, {400, 413}},
-      {"size ULONG_MAX", head + "ffffffffffffffff\r\n" + body + "\r\n0\r\n\r\n", false, Reply::kStatus, {400, 413}},
-      {"size 2^64 + 1", head + "10000000000000001\r\n" + body + "\r\n0\r\n\r\n", false, Reply::kStatus, {400, 413}},
-      {"size far beyond the data, then silence", head + "7fffffffffffffff\r\n" + body, false, Reply::kNone, {}},
-      {"size beyond the data, then EOF", head + "ffff\r\n" + body, true, Reply::kStatusOrNone, {400}},
-      {"no CRLF after the data", head + size + "\r\n" + body + "XX0\r\n\r\n", false, Reply::kStatus, {200, 400}, true},
-      {"no final chunk, then EOF", head + size + "\r\n" + body + "\r\n", true, Reply::kStatusOrNone, {400}},
-      {"no final chunk, then silence", head + size + "\r\n" + body + "\r\n", false, Reply::kNone, {}},
-      {"trailer after the final chunk", head + size + "\r\n" + body + "\r\n0\r\nX-Trailer: 1\r\n\r\n", false,
-       Reply::kStatus, {200, 400}, true},
+      {"negative size",
+       head + "-1\r\n" + body + "\r\n0\r\n\r\n",
+       false,
+       Reply::kStatus,
+       {400, 413}},
+      {"size ULONG_MAX",
+       head + "ffffffffffffffff\r\n" + body + "\r\n0\r\n\r\n",
+       false,
+       Reply::kStatus,
+       {400, 413}},
+      {"size 2^64 + 1",
+       head + "10000000000000001\r\n" + body + "\r\n0\r\n\r\n",
+       false,
+       Reply::kStatus,
+       {400, 413}},
+      {"size far beyond the data, then silence",
+       head + "7fffffffffffffff\r\n" + body,
+       false,
+       Reply::kNone,
+       {}},
+      {"size beyond the data, then EOF",
+       head + "ffff\r\n" + body,
+       true,
+       Reply::kStatusOrNone,
+       {400}},
+      {"no CRLF after the data",
+       head + size + "\r\n" + body + "XX0\r\n\r\n",
+       false,
+       Reply::kStatus,
+       {200, 400},
+       true},
+      {"no final chunk, then EOF",
+       head + size + "\r\n" + body + "\r\n",
+       true,
+       Reply::kStatusOrNone,
+       {400}},
+      {"no final chunk, then silence",
+       head + size + "\r\n" + body + "\r\n",
+       false,
+       Reply::kNone,
+       {}},
+      {"trailer after the final chunk",
+       head + size + "\r\n" + body + "\r\n0\r\nX-Trailer: 1\r\n\r\n",
+       false,
+       Reply::kStatus,
+       {200, 400},
+       true},
       {"chunked and Content-Length",
-       std::string(kHeadPrefix) + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n" + ChunkedBody(body, 1000), false,
-       Reply::kStatus, {200, 400}, true},
-      {"chunked twice", std::string(kHeadPrefix) + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                            ChunkedBody(body, 1000),
-       false, Reply::kStatus, {200, 400, 501}, true},
+       std::string(kHeadPrefix) + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n" +
+           ChunkedBody(body, 1000),
+       false,
+       Reply::kStatus,
+       {200, 400},
+       true},
+      {"chunked twice",
+       std::string(kHeadPrefix) +
+           "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n" +
+           ChunkedBody(body, 1000),
+       false,
+       Reply::kStatus,
+       {200, 400, 501},
+       true},
       // RFC 9112 6.1: a transfer coding the server does not implement gets 501.
-      {"gzip, chunked", std::string(kHeadPrefix) + "Transfer-Encoding: gzip, chunked\r\n\r\n" + ChunkedBody(body, 1000),
-       false, Reply::kStatus, {501}},
-      {"identity transfer coding", std::string(kHeadPrefix) + "Transfer-Encoding: identity\r\nContent-Length: " +
-                                       std::to_string(body.size()) + "\r\n\r\n" + body,
-       false, Reply::kStatus, {501}},
-      {"chunked on an unknown path", "POST /other HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                                         ChunkedBody(body, 1000),
-       false, Reply::kStatus, {404}},
-      {"chunked PUT /mutate", "PUT /mutate HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + ChunkedBody(body, 1000),
-       false, Reply::kStatus, {405}},
+      {"gzip, chunked",
+       std::string(kHeadPrefix) + "Transfer-Encoding: gzip, chunked\r\n\r\n" +
+           ChunkedBody(body, 1000),
+       false,
+       Reply::kStatus,
+       {501}},
+      {"identity transfer coding",
+       std::string(kHeadPrefix) + "Transfer-Encoding: identity\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body,
+       false,
+       Reply::kStatus,
+       {501}},
+      {"chunked on an unknown path",
+       "POST /other HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+           ChunkedBody(body, 1000),
+       false,
+       Reply::kStatus,
+       {404}},
+      {"chunked PUT /mutate",
+       "PUT /mutate HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+           ChunkedBody(body, 1000),
+       false,
+       Reply::kStatus,
+       {405}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -162,12 +240,14 @@ TEST_F(HostileServerTest, CompressedBodiesAreRefused) {
   // to make the server inflate a small body into a large one.
   Start();
   const std::string body = ValidReview("compressed").dump();
-  for (const std::string encoding : {"gzip", "deflate", "br", "compress", "x-unknown", "gzip, br"}) {
+  for (const std::string encoding :
+       {"gzip", "deflate", "br", "compress", "x-unknown", "gzip, br"}) {
     SCOPED_TRACE(encoding);
     TlsConnection conn(server_.port(), Verified());
     ASSERT_TRUE(conn.ok()) << conn.error();
     ASSERT_TRUE(conn.Write(std::string(kHeadPrefix) + "Content-Encoding: " + encoding +
-                           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body));
+                           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+                           body));
     const auto res = conn.ReadResponse();
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 415) << res->body;
@@ -176,7 +256,8 @@ TEST_F(HostileServerTest, CompressedBodiesAreRefused) {
   {  // "identity" is no encoding at all.
     TlsConnection conn(server_.port(), Verified());
     ASSERT_TRUE(conn.ok()) << conn.error();
-    ASSERT_TRUE(conn.Write(std::string(kHeadPrefix) + "Content-Encoding: identity\r\nContent-Length: " +
+    ASSERT_TRUE(conn.Write(std::string(kHeadPrefix) +
+                           "Content-Encoding: identity\r\nContent-Length: " +
                            std::to_string(body.size()) + "\r\n\r\n" + body));
     const auto res = conn.ReadResponse();
     ASSERT_TRUE(res);
@@ -188,7 +269,8 @@ TEST_F(HostileServerTest, CompressedBodiesAreRefused) {
 TEST_F(HostileServerTest, SlowlorisOneBytePerSecondIsCutOff) {
   Start({"--request-read-timeout-seconds", "2"});
   const double stalled_before = Metric("irsa_webhook_stalled_connections_closed_total");
-  const std::string request = HttpRequest("POST", "/mutate", "application/json", ValidReview("slow").dump());
+  const std::string request =
+      HttpRequest("POST", "/mutate", "application/json", ValidReview("slow").dump());
   // Headers, one byte per second, over TLS: closed after the deadline (hang guard: 30 bytes).
   {
     TlsConnection conn(server_.port(), Verified());
@@ -199,7 +281,8 @@ TEST_F(HostileServerTest, SlowlorisOneBytePerSecondIsCutOff) {
       closed = !conn.Write(request.substr(sent, 1));
       std::this_thread::sleep_for(1s);
     }
-    EXPECT_TRUE(closed || conn.WaitClosed()) << "still open after " << sent << " bytes at one per second";
+    EXPECT_TRUE(closed || conn.WaitClosed())
+        << "still open after " << sent << " bytes at one per second";
   }
   ExpectHealthy("headers at one byte per second");
   // The TLS handshake itself, one byte per second.
@@ -212,7 +295,8 @@ TEST_F(HostileServerTest, SlowlorisOneBytePerSecondIsCutOff) {
       closed = !SendAll(fd, hello.substr(i, 1));
       std::this_thread::sleep_for(1s);
     }
-    EXPECT_TRUE(closed || WaitSocketClosed(fd)) << "a handshake at one byte per second kept its connection";
+    EXPECT_TRUE(closed || WaitSocketClosed(fd))
+        << "a handshake at one byte per second kept its connection";
     ::close(fd);
   }
   ExpectHealthy("TLS handshake at one byte per second");
@@ -228,8 +312,9 @@ TEST_F(HostileServerTest, SlowlorisOneBytePerSecondIsCutOff) {
     }
     EXPECT_TRUE(closed || conn.WaitClosed()) << "a body at one byte per second kept its connection";
   }
-  EXPECT_TRUE(Eventually([&] { return Metric("irsa_webhook_stalled_connections_closed_total") >= stalled_before + 3; }))
-      << Metric("irsa_webhook_stalled_connections_closed_total");
+  EXPECT_TRUE(Eventually([&] {
+    return Metric("irsa_webhook_stalled_connections_closed_total") >= stalled_before + 3;
+  })) << Metric("irsa_webhook_stalled_connections_closed_total");
   ExpectHealthy("body at one byte per second");
 }
 
@@ -250,7 +335,8 @@ TEST_F(HostileServerTest, TwoThousandIdleConnectionsWhileValidRequestsAreServed)
     }
   }
   // The server holds all of them and still answers.
-  EXPECT_TRUE(Eventually([&] { return Metric("irsa_webhook_open_connections") >= 2 * kEach; }, 120s))
+  EXPECT_TRUE(
+      Eventually([&] { return Metric("irsa_webhook_open_connections") >= 2 * kEach; }, 120s))
       << "open connections: " << Metric("irsa_webhook_open_connections");
   ExpectHealthy("2,000 idle connections (open)", 300 * kMemoryScale);
   ExpectHealthy("2,000 idle connections (open), again", 300 * kMemoryScale);
@@ -261,7 +347,8 @@ TEST_F(HostileServerTest, TwoThousandIdleConnectionsWhileValidRequestsAreServed)
       << "open connections after closing: " << Metric("irsa_webhook_open_connections");
   ExpectHealthy("2,000 idle connections (closed)", 300 * kMemoryScale);
   // Their worker threads retire after 30 s idle and their memory is trimmed (hang guard 120 s).
-  EXPECT_TRUE(Eventually([&] { return RssMb() <= kSteadyRssMb; }, 120s)) << "RSS stayed at " << RssMb() << " MB";
+  EXPECT_TRUE(Eventually([&] { return RssMb() <= kSteadyRssMb; }, 120s))
+      << "RSS stayed at " << RssMb() << " MB";
   ExpectHealthy("2,000 idle connections, after their threads retired");
 }
 
@@ -270,7 +357,8 @@ TEST_F(HostileServerTest, RaisesItsOpenFileLimitToTheHardLimit) {
   // connections (each holds two descriptors).
   rlimit saved{};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
-  if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max <= 256) GTEST_SKIP() << "hard limit too low to test";
+  if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max <= 256)
+    GTEST_SKIP() << "hard limit too low to test";
   rlimit low = saved;
   low.rlim_cur = 256;
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
@@ -292,7 +380,8 @@ TEST_F(HostileServerTest, RaisesItsOpenFileLimitToTheHardLimit) {
   std::vector<std::unique_ptr<TlsConnection>> connections;
   for (int i = 0; i < 300; ++i) {
     connections.push_back(std::make_unique<TlsConnection>(server_.port(), Verified()));
-    ASSERT_TRUE(connections.back()->ok()) << "connection " << i << ": " << connections.back()->error();
+    ASSERT_TRUE(connections.back()->ok())
+        << "connection " << i << ": " << connections.back()->error();
   }
   ExpectHealthy("300 connections");
 }
@@ -304,11 +393,14 @@ TEST_F(HostileServerTest, NonTlsBytesOnTheTlsPort) {
   for (auto& c : noise) c = static_cast<char>(random());
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"plain HTTP GET", "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"},
-      {"plain HTTP POST", HttpRequest("POST", "/mutate", "application/json", ValidReview("plain").dump())},
+      {"plain HTTP POST",
+       HttpRequest("POST", "/mutate", "application/json", ValidReview("plain").dump())},
       {"HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"},
       {"PROXY protocol header", "PROXY TCP4 10.0.0.1 10.0.0.2 1234 8443\r\n"},
-      {"SSLv2 client hello", std::string("\x80\x2e\x01\x00\x02\x00\x15\x00\x00\x00\x10", 11) + std::string(0x2e - 9, 'A')},
-      {"TLS record header with a 16 MB length", std::string("\x16\x03\x01\xff\xff", 5) + std::string(1000, 'x')},
+      {"SSLv2 client hello", std::string("\x80\x2e\x01\x00\x02\x00\x15\x00\x00\x00\x10", 11) +
+                                 std::string(0x2e - 9, 'A')},
+      {"TLS record header with a 16 MB length",
+       std::string("\x16\x03\x01\xff\xff", 5) + std::string(1000, 'x')},
       {"64 KiB of noise", noise},
   };
   for (const auto& [name, bytes] : cases) {
@@ -325,7 +417,8 @@ TEST_F(HostileServerTest, NonTlsBytesOnTheTlsPort) {
 TEST_F(HostileServerTest, ClientsThatVanishMidHandshakeMidBodyAndBeforeTheResponse) {
   Start();
   const std::string hello = ClientHelloBytes();
-  const std::string request = HttpRequest("POST", "/mutate", "application/json", ValidReview("vanish").dump());
+  const std::string request =
+      HttpRequest("POST", "/mutate", "application/json", ValidReview("vanish").dump());
   constexpr int kThreads = 4;
   constexpr int kRounds = 10;
   std::atomic<int> setup_failures{0};
@@ -383,16 +476,21 @@ TEST_F(HostileServerTest, EndlessRequestHeadsAreCutOffBySize) {
   Start({"--request-read-timeout-seconds", "300"});
   const std::vector<EndlessCase> cases = {
       {"endless header line", std::string(kHeadPrefix) + "X-Long: ", std::string(16384, 'a')},
-      {"endless number of headers", std::string(kHeadPrefix), [] {
+      {"endless number of headers", std::string(kHeadPrefix),
+       [] {
          std::string headers;
          for (int i = 0; i < 1024; ++i) headers += "X-" + std::to_string(i) + ": v\r\n";
          return headers;
        }()},
       {"endless request line", "GET /", std::string(16384, 'a')},
-      {"endless chunk-size line", std::string(kHeadPrefix) + "Transfer-Encoding: chunked\r\n\r\n1", std::string(16384, '0')},
-      {"endless chunk extension", std::string(kHeadPrefix) + "Transfer-Encoding: chunked\r\n\r\n1;", std::string(16384, 'e')},
-      {"endless body on PUT /mutate", "PUT /mutate HTTP/1.1\r\nHost: x\r\n\r\n", std::string(16384, 'a')},
-      {"endless body on an unknown path", "POST /other HTTP/1.1\r\nHost: x\r\n\r\n", std::string(16384, 'a')},
+      {"endless chunk-size line", std::string(kHeadPrefix) + "Transfer-Encoding: chunked\r\n\r\n1",
+       std::string(16384, '0')},
+      {"endless chunk extension", std::string(kHeadPrefix) + "Transfer-Encoding: chunked\r\n\r\n1;",
+       std::string(16384, 'e')},
+      {"endless body on PUT /mutate", "PUT /mutate HTTP/1.1\r\nHost: x\r\n\r\n",
+       std::string(16384, 'a')},
+      {"endless body on an unknown path", "POST /other HTTP/1.1\r\nHost: x\r\n\r\n",
+       std::string(16384, 'a')},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -405,10 +503,12 @@ TEST_F(HostileServerTest, EndlessRequestHeadsAreCutOffBySize) {
       open = conn.Write(c.repeat);
       if (open) sent += c.repeat.size();
     }
-    EXPECT_FALSE(open) << c.name << ": the server took " << sent << " bytes without cutting the connection";
+    EXPECT_FALSE(open) << c.name << ": the server took " << sent
+                       << " bytes without cutting the connection";
     const std::size_t peak_mb = ProcStatusValue(server_.pid(), "VmHWM").value_or(0) / 1024;
     EXPECT_LE(peak_mb, kSteadyRssMb) << c.name << ": peak RSS while the request streamed";
-    std::printf("[ endless  ] %-40s cut after %9zu bytes, peak RSS %zu MB\n", c.name.c_str(), sent, peak_mb);
+    std::printf("[ endless  ] %-40s cut after %9zu bytes, peak RSS %zu MB\n", c.name.c_str(), sent,
+                peak_mb);
     ExpectHealthy("endless: " + c.name);
   }
 }
@@ -419,7 +519,8 @@ TEST_F(HostileServerTest, MetricsPortSurvivesEndlessHeadsAndSlowConnections) {
   Start({"--request-read-timeout-seconds", "300"});
   const std::vector<EndlessCase> cases = {
       {"endless header line", "GET /metrics HTTP/1.1\r\nX-Long: ", std::string(16384, 'a')},
-      {"endless number of headers", "GET /metrics HTTP/1.1\r\n", [] {
+      {"endless number of headers", "GET /metrics HTTP/1.1\r\n",
+       [] {
          std::string headers;
          for (int i = 0; i < 1024; ++i) headers += "X-" + std::to_string(i) + ": v\r\n";
          return headers;
@@ -442,7 +543,8 @@ TEST_F(HostileServerTest, MetricsPortSurvivesEndlessHeadsAndSlowConnections) {
     EXPECT_FALSE(open) << c.name << ": the metrics port took " << sent << " bytes";
     const std::size_t peak_mb = ProcStatusValue(server_.pid(), "VmHWM").value_or(0) / 1024;
     EXPECT_LE(peak_mb, kSteadyRssMb) << c.name << ": peak RSS while the request streamed";
-    std::printf("[ endless  ] metrics: %-31s cut after %9zu bytes, peak RSS %zu MB\n", c.name.c_str(), sent, peak_mb);
+    std::printf("[ endless  ] metrics: %-31s cut after %9zu bytes, peak RSS %zu MB\n",
+                c.name.c_str(), sent, peak_mb);
     EXPECT_EQ(MetricsGet(server_.metrics_port(), "/readyz").first, 200);
     ExpectHealthy("metrics port, endless: " + c.name);
   }
@@ -455,7 +557,8 @@ TEST_F(HostileServerTest, MetricsPortSurvivesEndlessHeadsAndSlowConnections) {
     SendAll(fd, "GET /metrics HTTP/1.1\r\nX-Slow: ");
     slow.push_back(fd);
   }
-  EXPECT_EQ(MetricsGet(server_.metrics_port(), "/readyz").first, 200) << "300 slow connections starved the probes";
+  EXPECT_EQ(MetricsGet(server_.metrics_port(), "/readyz").first, 200)
+      << "300 slow connections starved the probes";
   EXPECT_EQ(MetricsGet(server_.metrics_port(), "/healthz").first, 200);
   for (const int fd : slow) ::close(fd);
   ExpectHealthy("metrics port with 300 slow connections");

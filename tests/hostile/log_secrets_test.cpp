@@ -14,7 +14,8 @@ namespace {
 const char* const kEnvSecret = "envSECRET-6c1f0a32-value";
 const char* const kAnnotationSecret = "annSECRET-9b3e6f0c-value";
 const char* const kTokenSecret =
-    "eyJhbGciOiJSUzI1NiIsImtpZCI6InRlc3QifQ.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6cHNtZGIifQ.tokSECRET-2b9a7d11";
+    "eyJhbGciOiJSUzI1NiIsImtpZCI6InRlc3QifQ.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6cHNtZGIifQ."
+    "tokSECRET-2b9a7d11";
 const char* const kHeaderSecret = "hdrSECRET-4a55-bearer";
 const char* const kQuerySecret = "qrySECRET-8d1e-param";
 
@@ -24,7 +25,8 @@ class LogSecretsTest : public HostileServerTest {
   static json SecretPod() {
     json pod = ExamplePod();
     pod["spec"]["containers"][0]["env"].push_back({{"name", "DB_PASSWORD"}, {"value", kEnvSecret}});
-    pod["spec"]["initContainers"][0]["env"] = json::array({{{"name", "TOKEN"}, {"value", kTokenSecret}}});
+    pod["spec"]["initContainers"][0]["env"] =
+        json::array({{{"name", "TOKEN"}, {"value", kTokenSecret}}});
     pod["metadata"]["annotations"]["example.com/api-key"] = kAnnotationSecret;
     return pod;
   }
@@ -44,9 +46,13 @@ class LogSecretsTest : public HostileServerTest {
     ExpectAnswer(*client, valid, "valid pod with secrets");
     json sa = {{"apiVersion", "v1"},
                {"kind", "ServiceAccount"},
-               {"metadata", {{"name", "default"}, {"namespace", "psmdb"}, {"annotations", {{"example.com/token", kTokenSecret}}}}},
+               {"metadata",
+                {{"name", "default"},
+                 {"namespace", "psmdb"},
+                 {"annotations", {{"example.com/token", kTokenSecret}}}}},
                {"secrets", json::array({{{"name", kAnnotationSecret}}})}};
-    ExpectAnswer(*client, Review("admission.k8s.io/v1", "secret-sa", sa, "ServiceAccount").dump(), "ServiceAccount");
+    ExpectAnswer(*client, Review("admission.k8s.io/v1", "secret-sa", sa, "ServiceAccount").dump(),
+                 "ServiceAccount");
     json dry = json::parse(valid);
     dry["request"]["dryRun"] = true;
     dry["request"]["uid"] = "secret-dry-run";
@@ -73,16 +79,19 @@ class LogSecretsTest : public HostileServerTest {
     ExpectAnswer(*client, wrong.dump(), "wrong-typed env name holding a secret");
     json label = json::parse(valid);
     label["request"]["uid"] = "secret-label";
-    label["request"]["object"]["metadata"]["labels"]["app"] = json::object({{"v", kAnnotationSecret}});
+    label["request"]["object"]["metadata"]["labels"]["app"] =
+        json::object({{"v", kAnnotationSecret}});
     ExpectAnswer(*client, label.dump(), "label value holding a secret");
     // 4. Headers and the query string.
-    SendRaw("POST /mutate?token=" + std::string(kQuerySecret) + " HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " +
-            kHeaderSecret + "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(valid.size()) +
-            "\r\n\r\n" + valid);
-    SendRaw("GET /other?token=" + std::string(kQuerySecret) + " HTTP/1.1\r\nHost: localhost\r\nCookie: s=" +
-            kHeaderSecret + "\r\n\r\n");
+    SendRaw("POST /mutate?token=" + std::string(kQuerySecret) +
+            " HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + kHeaderSecret +
+            "\r\nContent-Type: application/json\r\nContent-Length: " +
+            std::to_string(valid.size()) + "\r\n\r\n" + valid);
+    SendRaw("GET /other?token=" + std::string(kQuerySecret) +
+            " HTTP/1.1\r\nHost: localhost\r\nCookie: s=" + kHeaderSecret + "\r\n\r\n");
     SendRaw("POST /mutate HTTP/1.1\r\nHost: localhost\r\nX-Api-Key: " + std::string(kHeaderSecret) +
-            "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(valid.size()) + "\r\n\r\n" + valid);
+            "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(valid.size()) +
+            "\r\n\r\n" + valid);
   }
 
   void ExpectNoSecretsInLog() {
@@ -93,9 +102,11 @@ class LogSecretsTest : public HostileServerTest {
     const std::string log = server_.log();
     EXPECT_NE(log.find("\"level\":\"debug\""), std::string::npos) << "not a debug log";
     EXPECT_NE(log.find("secret-valid"), std::string::npos) << "uids are logged";
-    for (const std::string secret : {kEnvSecret, kAnnotationSecret, kTokenSecret, kHeaderSecret, kQuerySecret}) {
+    for (const std::string secret :
+         {kEnvSecret, kAnnotationSecret, kTokenSecret, kHeaderSecret, kQuerySecret}) {
       EXPECT_EQ(log.find(secret), std::string::npos) << "a secret reached the log: " << secret;
-      EXPECT_EQ(log.find(secret.substr(0, 12)), std::string::npos) << "part of a secret reached the log: " << secret;
+      EXPECT_EQ(log.find(secret.substr(0, 12)), std::string::npos)
+          << "part of a secret reached the log: " << secret;
     }
     // The token's signature part alone.
     EXPECT_EQ(log.find("tokSECRET"), std::string::npos);
@@ -117,8 +128,10 @@ TEST_F(LogSecretsTest, SecretsNeverReachTheTextLogAtDebugLevel) {
   ASSERT_EQ(server_.Wait(), 0);
   const std::string log = server_.log();
   EXPECT_NE(log.find("secret-valid"), std::string::npos);
-  for (const std::string secret : {kEnvSecret, kAnnotationSecret, kTokenSecret, kHeaderSecret, kQuerySecret}) {
-    EXPECT_EQ(log.find(secret.substr(0, 12)), std::string::npos) << "a secret reached the log: " << secret;
+  for (const std::string secret :
+       {kEnvSecret, kAnnotationSecret, kTokenSecret, kHeaderSecret, kQuerySecret}) {
+    EXPECT_EQ(log.find(secret.substr(0, 12)), std::string::npos)
+        << "a secret reached the log: " << secret;
   }
 }
 

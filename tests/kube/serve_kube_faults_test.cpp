@@ -86,10 +86,10 @@ class ServeKubeFaultsTest : public ::testing::Test {
   }
 
   void StartServe(const std::string& kubeconfig) {
-    server_.Start({"--config", test::SourceDir() + "/examples/config.yaml", "--tls-cert-file",
-                   cert_->cert.string(), "--tls-key-file", cert_->key.string(), "--kubeconfig",
-                   kubeconfig},
-                  tmp_ / "serve.log");
+    server_.Start(
+        {"--config", test::SourceDir() + "/examples/config.yaml", "--tls-cert-file",
+         cert_->cert.string(), "--tls-key-file", cert_->key.string(), "--kubeconfig", kubeconfig},
+        tmp_ / "serve.log");
     const auto give_up = std::chrono::steady_clock::now() + 60s;
     while (test::MetricsGet(server_.metrics_port(), "/healthz").first != 200) {
       ASSERT_TRUE(server_.running()) << server_.log();
