@@ -30,6 +30,8 @@ constexpr std::chrono::milliseconds kAcceptPause{100};
 // kMaxLingerBytes), so that closing with unread data (a reset) does not destroy the answer.
 constexpr std::chrono::milliseconds kLingerTime{2000};
 constexpr std::size_t kMaxLingerBytes = 64 * 1024;
+// On Stop(), requests still arriving get at most this long to complete.
+constexpr std::chrono::milliseconds kStopReadGrace{1000};
 // The loop wakes at least this often (deadlines are computed exactly; this is a backstop).
 constexpr std::chrono::milliseconds kMaxPollWait{1000};
 
@@ -254,6 +256,12 @@ void MetricsListener::Loop() {
       accepting = false;
       ::close(listen_fd_);
       listen_fd_ = -1;
+      // A probe or scrape already on its way arrives in well under this; a client that is
+      // still trickling its request does not get to hold up the shutdown.
+      for (auto& c : connections) {
+        if (c.phase == Connection::Phase::kReading)
+          c.deadline = std::min(c.deadline, now + kStopReadGrace);
+      }
     }
     if (stopping && (connections.empty() || now >= stop_deadline)) break;
 

@@ -72,8 +72,8 @@ class MetricsListener {
   // True while the loop runs.
   bool running() const { return running_.load(); }
   std::size_t connections() const { return connections_.load(); }
-  // Stops accepting at once; requests already arriving and answers being written get until
-  // `deadline`, then every connection is closed and the thread joined.
+  // Stops accepting at once; requests already arriving get up to 1 s more and answers being
+  // written get until `deadline`, then every connection is closed and the thread joined.
   void Stop(std::chrono::steady_clock::time_point deadline);
 
  private:

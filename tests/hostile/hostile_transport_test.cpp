@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -562,6 +563,22 @@ TEST_F(HostileServerTest, MetricsPortSurvivesEndlessHeadsAndSlowConnections) {
   EXPECT_EQ(MetricsGet(server_.metrics_port(), "/healthz").first, 200);
   for (const int fd : slow) ::close(fd);
   ExpectHealthy("metrics port with 300 slow connections");
+}
+
+TEST_F(HostileServerTest, SlowMetricsClientDoesNotHoldUpShutdown) {
+  // A grace period of 60 s, a request deadline of 300 s: only the listener's own stop grace
+  // (1 s) can end the trickling connection before the grace period does.
+  Start({"--shutdown-grace-seconds", "60", "--request-read-timeout-seconds", "300"});
+  const int fd = ConnectTcp(server_.metrics_port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(SendAll(fd, "GET /metrics HTTP/1.1\r\nX-Slow: "));
+  server_.Signal(SIGTERM);
+  // Hang guard far below the 60 s grace period.
+  const auto status = server_.Wait(30s);
+  ::close(fd);
+  ASSERT_TRUE(status) << "a trickling metrics client held up the shutdown";
+  EXPECT_EQ(*status, 0);
+  EXPECT_NE(server_.log().find("\"msg\":\"stopped\""), std::string::npos) << server_.log();
 }
 
 }  // namespace
