@@ -32,6 +32,11 @@ if [ ! -d "$corpus" ]; then
   for f in tests/testdata/*/input.yaml; do
     grep -q "kind: AdmissionReview" "$f" && cp "$f" "$corpus/fuzz_admission_review/$(echo "$f" | tr '/' '_')"
   done
+  # Every golden pod as a Pod CREATE review too (the server's fast path).
+  for f in "$corpus"/fuzz_pod_mutation/*.json; do
+    printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"group":"","version":"v1","kind":"Pod"},"operation":"CREATE","namespace":"psmdb","object":%s}}' \
+      "$(cat "$f")" >"$corpus/fuzz_admission_review/review-$(basename "$f")"
+  done
   cp tests/testdata/*/config.yaml tests/testdata/default-config.yaml examples/config.yaml "$corpus/fuzz_config/" 2>/dev/null || true
   for i in $(ls tests/testdata/*/config.yaml); do cp "$i" "$corpus/fuzz_config/$(echo "$i" | tr '/' '_')"; done
   printf '{"matchLabels": {"app": "db"}}' >"$corpus/fuzz_label_selector/labels"
@@ -42,7 +47,9 @@ fi
 status=0
 for target in fuzz_admission_review fuzz_pod_mutation fuzz_config fuzz_label_selector; do
   echo "== $target (${seconds}s)"
-  if ! "$build/fuzz/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+  dict=()
+  case $target in fuzz_admission_review | fuzz_pod_mutation) dict=(-dict=fuzz/admission.dict) ;; esac
+  if ! "$build/fuzz/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 "${dict[@]}" \
       -print_final_stats=1 -artifact_prefix="$artifacts/$target-" "$corpus/$target" 2>"$build/$target.log"; then
     echo "FAILED: $target (see $build/$target.log and $artifacts/)"
     tail -30 "$build/$target.log"

@@ -80,8 +80,13 @@ class AdmissionReviewer {
   AdmissionReviewer& operator=(const AdmissionReviewer&) = delete;
 
   // Error: the body is not an acceptable AdmissionReview (HTTP 400, message for the body).
+  // Buffers grown for a body over 1 MiB are released before it returns, so an idle reviewer
+  // (servers keep a few) never pins the memory of one huge request.
   Result<Reviewed> Review(const Config& config, std::string_view body,
                           const ServiceAccountLookup* lookup);
+
+  // Bytes of input the parser's buffers are sized for now (for tests).
+  std::size_t parser_capacity() const;
 
  private:
   struct Parser;

@@ -14,8 +14,9 @@ using simdjson::dom::object;
 // simdjson refuses documents nested deeper than this, which is below the nlohmann path's limit
 // (kMaxNestingDepth), so whatever the fast path accepts the fallback would accept too.
 constexpr std::size_t kFastPathMaxDepth = kMaxNestingDepth - 16;
-// A parser keeps the buffers of the largest document it has seen; beyond this it is replaced, so
-// one huge (or hostile) request does not pin its memory in every worker thread.
+// A parser keeps the buffers of the largest document it has seen; beyond this it is replaced
+// once the review is done, so one huge (or hostile) request does not pin its memory in the
+// reviewers the server keeps idle.
 constexpr std::size_t kRetainedParserCapacity = 1 << 20;
 
 bool Find(object obj, std::string_view key, element& out) {
@@ -55,9 +56,20 @@ struct AdmissionReviewer::Parser {
 AdmissionReviewer::AdmissionReviewer() : parser_(std::make_unique<Parser>()) {}
 AdmissionReviewer::~AdmissionReviewer() = default;
 
+std::size_t AdmissionReviewer::parser_capacity() const {
+  return parser_->usable ? parser_->dom->capacity() : 0;
+}
+
 Result<AdmissionReviewer::Reviewed> AdmissionReviewer::Review(const Config& config,
                                                               std::string_view body,
                                                               const ServiceAccountLookup* lookup) {
+  // Runs after the result is built (it copies what it needs out of the parsed document).
+  struct ReleaseOversized {
+    Parser& parser;
+    ~ReleaseOversized() {
+      if (parser.dom->capacity() > kRetainedParserCapacity) parser.Reset();
+    }
+  } release{*parser_};
   Reviewed out;
   const auto fallback = [&]() -> Result<Reviewed> {
     auto request = DecodeAdmissionReview(body);

@@ -18,7 +18,14 @@ using nlohmann::json;
 std::string CleanJsonError(const std::string& what) {
   // "[json.exception.parse_error.101] parse error at line 1..." -> "parse error at line 1..."
   const auto close = what.find("] ");
-  return close == std::string::npos ? what : what.substr(close + 2);
+  std::string message = close == std::string::npos ? what : what.substr(close + 2);
+  // nlohmann quotes the token it failed on ("; last read: '...'"): any part of the input, an
+  // env value or a token included, as long as the whole body. The server logs these errors and
+  // returns them to the kube-apiserver (which may log or show them), so the quote goes; the
+  // line and column say where.
+  if (const auto quote = message.find("; last read: '"); quote != std::string::npos)
+    message.erase(quote);
+  return message;
 }
 
 }  // namespace

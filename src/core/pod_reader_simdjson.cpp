@@ -4,6 +4,8 @@
 // like nlohmann::json: the last one wins.
 #include "pod_reader_simdjson.h"
 
+#include <vector>
+
 #include "irsa/constants.h"
 
 namespace irsa::internal {
@@ -160,8 +162,14 @@ bool ReadMetadata(element metadata_element, PodView& view) {
     if (annotations_element.get_object().get(annotations) != simdjson::SUCCESS) return false;
     for (const auto field : annotations) {
       std::string_view value;
-      if (field.value.get_string().get(value) == simdjson::SUCCESS)
+      if (field.value.get_string().get(value) == simdjson::SUCCESS) {
         view.annotations.emplace_back(field.key, value);
+      } else {
+        // A later duplicate that is not a string hides the earlier ones, as in nlohmann::json
+        // (the last duplicate wins and non-string annotations are ignored).
+        std::erase_if(view.annotations,
+                      [&](const auto& annotation) { return annotation.first == field.key; });
+      }
     }
   }
   return true;

@@ -1,5 +1,6 @@
 #include "connection_tracker.h"
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -70,14 +71,54 @@ void ConnectionTracker::InfoCallback(const SSL* ssl, int where, int /*ret*/) {
   }
 }
 
-void ConnectionTracker::MessageCallback(int write_p, int /*version*/, int content_type, const void* /*buf*/,
-                                        std::size_t /*len*/, SSL* /*ssl*/, void* /*arg*/) {
+void ConnectionTracker::StartReading(Slot& slot) {
+  slot.received = 0;
+  slot.allowance = kRequestHeadAllowance;
+  SetState(slot, State::kReading);
+}
+
+void ConnectionTracker::MessageCallback(int write_p, int /*version*/, int content_type, const void* buf,
+                                        std::size_t len, SSL* /*ssl*/, void* /*arg*/) {
   // Every TLS record read from the peer reports its header; the first one after a response
   // means the next request has started to arrive.
-  if (write_p != 0 || content_type != SSL3_RT_HEADER) return;
+  if (write_p != 0 || content_type != SSL3_RT_HEADER || len < SSL3_RT_HEADER_LENGTH) return;
   auto* slot = static_cast<Slot*>(current_slot);
   if (slot == nullptr) return;
-  if (slot->state.load(std::memory_order_relaxed) == State::kIdle) SetState(*slot, State::kReading);
+  const State state = slot->state.load(std::memory_order_relaxed);
+  if (state == State::kIdle) StartReading(*slot);
+  if (state != State::kIdle && state != State::kReading) return;
+  // Record header: type (1), version (2), payload length (2, big endian).
+  const auto* header = static_cast<const unsigned char*>(buf);
+  slot->received += (static_cast<std::uint64_t>(header[3]) << 8U) | header[4];
+  if (slot->received <= slot->allowance) return;
+  // More than the request may send before the server sees progress: end the connection (the
+  // pending read sees EOF and cpp-httplib closes the socket). With SO_LINGER 0 that close is a
+  // reset: a FIN would leave a client that keeps sending stuck against a closed receive window
+  // until the kernel's FIN_WAIT2 timeout. Once per connection.
+  std::lock_guard<std::mutex> lock(slot->owner->mutex_);
+  if (slot->fd >= 0) {
+    const linger reset{1, 0};
+    ::setsockopt(slot->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    ::shutdown(slot->fd, SHUT_RD);
+    ::close(slot->fd);
+    slot->fd = -1;
+    slot->owner->oversized_closed_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void ConnectionTracker::OnHeadersComplete(std::uint64_t body_bytes) {
+  auto* slot = static_cast<Slot*>(current_slot);
+  if (slot == nullptr) return;
+  // A pipelined request may have arrived in the record that ended the previous one, with the
+  // slot still idle: it is being read now.
+  if (slot->state.load(std::memory_order_relaxed) == State::kIdle) StartReading(*slot);
+  slot->received = 0;
+  slot->allowance = kRequestHeadAllowance + body_bytes;
+}
+
+void ConnectionTracker::OnBodyProgress() {
+  auto* slot = static_cast<Slot*>(current_slot);
+  if (slot != nullptr) slot->received = 0;
 }
 
 void ConnectionTracker::OnRequestComplete() {
@@ -122,6 +163,11 @@ std::size_t ConnectionTracker::CloseIdle() {
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto& slot : slots_) {
     if (slot.fd < 0 || slot.state.load(std::memory_order_acquire) != State::kIdle) continue;
+    // Bytes waiting in the socket: a request arrived that the worker has not started to read
+    // yet. It is not idle; closing it would drop a request the client already sent (and the
+    // kube-apiserver does not retry a POST).
+    int pending = 0;
+    if (::ioctl(slot.fd, FIONREAD, &pending) == 0 && pending > 0) continue;
     ::shutdown(slot.fd, SHUT_RDWR);
     ::close(slot.fd);
     slot.fd = -1;
@@ -129,6 +175,8 @@ std::size_t ConnectionTracker::CloseIdle() {
   }
   return closed;
 }
+
+std::size_t ConnectionTracker::TakeOversizedClosed() { return oversized_closed_.exchange(0); }
 
 ConnectionTracker::Counts ConnectionTracker::counts() const {
   Counts c;

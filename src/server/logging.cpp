@@ -42,9 +42,41 @@ void AppendNumber(std::string& out, const LogField::Value& value) {
 bool NeedsQuotes(std::string_view value) {
   if (value.empty()) return true;
   for (const char c : value) {
-    if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20) return true;
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == ' ' || c == '"' || c == '=' || c == '\\' || byte < 0x20 || byte >= 0x7f) return true;
   }
   return false;
+}
+
+// Length of the well-formed UTF-8 sequence starting at value[i] (RFC 3629), 0 if it is not one.
+std::size_t Utf8SequenceLength(std::string_view value, std::size_t i) {
+  const auto at = [&](std::size_t k) { return i + k < value.size() ? static_cast<unsigned char>(value[i + k]) : 0U; };
+  const auto cont = [&](std::size_t k, unsigned lo = 0x80, unsigned hi = 0xbf) { return at(k) >= lo && at(k) <= hi; };
+  const unsigned b = at(0);
+  if (b < 0x80) return 1;
+  if (b >= 0xc2 && b <= 0xdf) return cont(1) ? 2 : 0;
+  if (b == 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
+  if ((b >= 0xe1 && b <= 0xec) || b == 0xee || b == 0xef) return cont(1) && cont(2) ? 3 : 0;
+  if (b == 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;  // no UTF-16 surrogates
+  if (b == 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+  if (b >= 0xf1 && b <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (b == 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
+}
+
+// A string field as logged: at most kMaxLogValueBytes (cut at a character boundary), with
+// the original size noted when cut.
+void AppendValue(std::string& out, std::string_view value) {
+  if (value.size() <= kMaxLogValueBytes) {
+    AppendJsonEscaped(out, value);
+    return;
+  }
+  std::size_t cut = kMaxLogValueBytes;
+  while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xc0U) == 0x80U) --cut;
+  AppendJsonEscaped(out, value.substr(0, cut));
+  out += "...(";
+  out += std::to_string(value.size());
+  out += " bytes)";
 }
 
 }  // namespace
@@ -65,8 +97,21 @@ Result<LogLevel> ParseLogLevel(std::string_view text) {
 
 void AppendJsonEscaped(std::string& out, std::string_view value) {
   static constexpr char kHex[] = "0123456789abcdef";
-  for (const char c : value) {
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
     const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x80) {
+      // Keep well-formed UTF-8; anything else (request paths, header values) would make the
+      // line invalid JSON for log collectors.
+      const std::size_t n = Utf8SequenceLength(value, i);
+      if (n == 0) {
+        out += "\\ufffd";
+      } else {
+        out.append(value, i, n);
+        i += n - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '"':
         out += "\\\"";
@@ -120,7 +165,7 @@ void Logger::Log(LogLevel level, std::string_view message, LogFields fields) {
       line += "\":";
       if (const auto* s = std::get_if<std::string_view>(&field.value)) {
         line += '"';
-        AppendJsonEscaped(line, *s);
+        AppendValue(line, *s);
         line += '"';
       } else if (const auto* b = std::get_if<bool>(&field.value)) {
         line += *b ? "true" : "false";
@@ -135,9 +180,9 @@ void Logger::Log(LogLevel level, std::string_view message, LogFields fields) {
       line += field.key;
       line += '=';
       if (const auto* s = std::get_if<std::string_view>(&field.value)) {
-        if (NeedsQuotes(*s)) {
+        if (NeedsQuotes(*s) || s->size() > kMaxLogValueBytes) {
           line += '"';
-          AppendJsonEscaped(line, *s);
+          AppendValue(line, *s);
           line += '"';
         } else {
           line += *s;

@@ -4,7 +4,8 @@
 // field values. A line carries a message and typed fields; JSON lines look like
 //   {"time":"2025-01-02T03:04:05.678901Z","level":"info","msg":"admission","uid":"...",...}
 // Never: logs request or object bodies, env values or anything not passed as a field; callers
-// pass names and outcomes only (env values may hold secrets).
+// pass names and outcomes only (env values may hold secrets). Writes a string field longer than
+// kMaxLogValueBytes, or a line that is not valid UTF-8.
 // Thread-safety: all methods may be called from any number of threads (spdlog _mt sink).
 #pragma once
 
@@ -68,8 +69,13 @@ class Logger {
   std::shared_ptr<spdlog::logger> logger_;
 };
 
+// Longest string field value written to a log line; longer ones are cut and their size noted
+// (uids, names and error messages come from requests: a 1 MB uid must not become a 1 MB line).
+inline constexpr std::size_t kMaxLogValueBytes = 1024;
+
 // Appends `value` to `out` as the inside of a JSON string (quotes, backslashes and control
-// characters escaped). Exposed for tests.
+// characters escaped, bytes that are not well-formed UTF-8 replaced by U+FFFD). Exposed for
+// tests.
 void AppendJsonEscaped(std::string& out, std::string_view value);
 
 }  // namespace irsa::server

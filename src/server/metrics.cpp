@@ -22,7 +22,7 @@ constexpr std::array<std::string_view, 5> kOperationNames = {"CREATE", "UPDATE",
 constexpr std::array<Outcome, 4> kOutcomeValues = {Outcome::kMutated, Outcome::kUnchanged, Outcome::kSkipped,
                                                    Outcome::kError};
 // Status codes with their own series; anything else is counted as "other".
-constexpr std::array<int, 11> kStatusCodeValues = {200, 400, 404, 405, 408, 413, 414, 415, 431, 500, 503};
+constexpr std::array<int, 12> kStatusCodeValues = {200, 400, 404, 405, 408, 413, 414, 415, 431, 500, 501, 503};
 
 void AppendDouble(std::string& out, double value) {
   char buffer[40];
@@ -114,6 +114,7 @@ void Metrics::CountTlsReload(ReloadResult result) {
 }
 
 void Metrics::CountStalledConnectionClosed() { stalled_closed_.fetch_add(1, std::memory_order_relaxed); }
+void Metrics::CountOversizedRequestClosed() { oversized_closed_.fetch_add(1, std::memory_order_relaxed); }
 
 void Metrics::AddGauge(std::string name, std::string help, std::function<double()> sample) {
   gauges_.push_back({std::move(name), std::move(help), std::move(sample)});
@@ -196,6 +197,12 @@ std::string Metrics::Render() const {
                "Connections closed because a request did not arrive completely in time.");
   out.append("irsa_webhook_stalled_connections_closed_total ");
   AppendUint(out, Load(stalled_closed_));
+  out += '\n';
+
+  AppendHeader(out, "irsa_webhook_oversized_requests_closed_total", "counter",
+               "Connections closed because a request head (or a chunk-size line) exceeded its size limit.");
+  out.append("irsa_webhook_oversized_requests_closed_total ");
+  AppendUint(out, Load(oversized_closed_));
   out += '\n';
 
   AppendHeader(out, "irsa_webhook_build_info", "gauge", "Build information; the value is always 1.");

@@ -40,6 +40,7 @@ class Metrics {
   void CountConfigReload(ReloadResult result);
   void CountTlsReload(ReloadResult result);
   void CountStalledConnectionClosed();
+  void CountOversizedRequestClosed();
 
   // A gauge sampled at each scrape (e.g. worker threads). Register before serving.
   void AddGauge(std::string name, std::string help, std::function<double()> sample);
@@ -54,7 +55,7 @@ class Metrics {
   static constexpr std::size_t kKinds = 4;       // Pod, ServiceAccount, PerconaServerMongoDB, other
   static constexpr std::size_t kOperations = 5;  // CREATE, UPDATE, DELETE, CONNECT, other
   static constexpr std::size_t kOutcomes = 4;    // Outcome values
-  static constexpr std::size_t kStatusCodes = 12;  // see StatusIndex()
+  static constexpr std::size_t kStatusCodes = 13;  // see StatusIndex()
 
   static std::size_t KindIndex(std::string_view group, std::string_view kind);
   static std::size_t OperationIndex(std::string_view operation);
@@ -74,6 +75,7 @@ class Metrics {
   std::array<std::atomic<std::uint64_t>, 2> config_reloads_{};
   std::array<std::atomic<std::uint64_t>, 2> tls_reloads_{};
   std::atomic<std::uint64_t> stalled_closed_{0};
+  std::atomic<std::uint64_t> oversized_closed_{0};
   std::vector<Gauge> gauges_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 #include <openssl/crypto.h>
+#include <sys/resource.h>
 
 #include <csignal>
 #include <cstdlib>
@@ -83,6 +84,13 @@ void ReloadTls(Runtime& rt) {
 void PrepareProcess() {
   OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  // Every connection holds two descriptors (the socket and the tracker's duplicate); a soft
+  // limit of 1024 (a common default) would stop accepting at ~500 connections. Raise it to the
+  // hard limit, as the Go runtime does for every Go server (the kube-apiserver included).
+  if (rlimit limit{}; ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
   // glibc gives busy threads their own malloc arenas (up to 8 per core) and keeps their freed
   // memory; with a thread per connection that pins tens of MB after a burst. Two arenas served
   // the same 256-connection load (bench/load.sh) and return to ~16 MB when idle.

@@ -49,8 +49,8 @@ struct ServeOutcome {
 
 // Process-wide settings `serve` needs before any other thread or OpenSSL use: SIGPIPE ignored,
 // OpenSSL without its atexit cleanup (threads abandoned after the grace period may still be in
-// OpenSSL when the process exits), two malloc arenas (idle memory after bursts). Call first in
-// the composition root.
+// OpenSSL when the process exits), two malloc arenas (idle memory after bursts), the soft limit
+// of open files raised to the hard limit. Call first in the composition root.
 void PrepareProcess();
 
 // Serves until SIGTERM/SIGINT. Returns an error for startup failures (bad config, bad

@@ -7,6 +7,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "irsa/admission.h"
 #include "logging.h"
 #include "metrics.h"
+#include "metrics_listener.h"
 #include "tls_credentials.h"
 #include "worker_pool.h"
 
@@ -43,13 +45,6 @@ constexpr std::time_t kSocketTimeoutSeconds = 10;
 constexpr std::size_t kMaxDrainBytes = 64 * 1024 * 1024;
 // Concurrent connections served on the webhook port; beyond it, connections wait in the queue.
 constexpr std::size_t kMaxWebhookThreads = 4096;
-// The metrics port serves Prometheus and the kubelet's probes: a few connections.
-constexpr std::size_t kMaxMetricsThreads = 64;
-// Requests to the metrics port carry no body; larger ones are refused.
-constexpr std::size_t kMetricsMaxRequestBytes = 64 * 1024;
-// One request per metrics connection: scrapes and probes come every few seconds at most, and
-// a listener without idle keep-alive connections stops at once on shutdown.
-constexpr std::size_t kMetricsRequestsPerConnection = 1;
 // Threads kept alive when idle, and how long the others wait for work before exiting.
 constexpr std::size_t kWarmThreads = 2;
 constexpr std::chrono::milliseconds kIdleThreadTimeout{30'000};
@@ -86,12 +81,18 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-bool HasBody(const Request& req) {
-  if (req.has_header("Transfer-Encoding")) return true;
-  return req.has_header("Content-Length") && req.get_header_value<std::uint64_t>("Content-Length") > 0;
+bool IsChunked(const Request& req) { return req.has_header("Transfer-Encoding"); }
+
+// Methods whose request cpp-httplib reads a body for: without Content-Length or
+// Transfer-Encoding it reads until the client closes, into memory, with no limit.
+bool ReadsBody(const Request& req) {
+  return req.method == "POST" || req.method == "PUT" || req.method == "PATCH" || req.method == "DELETE" ||
+         req.method == "PRI";
 }
 
-bool IsChunked(const Request& req) { return req.has_header("Transfer-Encoding"); }
+bool BodyUntilEof(const Request& req) {
+  return ReadsBody(req) && !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding");
+}
 
 void SetError(Response& res, int status, std::string_view message) {
   res.status = status;
@@ -169,8 +170,7 @@ class WebhookServer::Impl {
         lookup_ready_(std::move(lookup_ready)),
         metrics_(metrics),
         logger_(logger),
-        webhook_pool_({kMaxWebhookThreads, kWarmThreads, kIdleThreadTimeout, kWorkerStackBytes, &tracker_}),
-        metrics_pool_({kMaxMetricsThreads, 1, kIdleThreadTimeout, kWorkerStackBytes, nullptr}) {
+        webhook_pool_({kMaxWebhookThreads, kWarmThreads, kIdleThreadTimeout, kWorkerStackBytes, &tracker_}) {
     metrics_.AddGauge("irsa_webhook_worker_threads", "Worker threads of the webhook listener.",
                       [this] { return static_cast<double>(webhook_pool_.threads()); });
     metrics_.AddGauge("irsa_webhook_open_connections", "Open connections on the webhook listener.",
@@ -180,7 +180,7 @@ class WebhookServer::Impl {
 
   ~Impl() {
     StopListener(https_.get(), https_thread_);
-    StopListener(http_.get(), http_thread_);
+    if (metrics_listener_) metrics_listener_->Stop(Clock::now());
   }
 
   Status Bind() {
@@ -195,11 +195,13 @@ class WebhookServer::Impl {
     if (auto s = BindOne(*https_, options_.port, https_fd_); !s.ok()) return s;
 
     if (options_.metrics_port != 0) {
-      http_ = std::make_unique<httplib::Server>();
-      Tune(*http_, metrics_pool_, kMetricsMaxRequestBytes, &http_fd_);
-      http_->set_keep_alive_max_count(kMetricsRequestsPerConnection);
-      SetupMetricsRoutes();
-      if (auto s = BindOne(*http_, options_.metrics_port, http_fd_); !s.ok()) return s;
+      MetricsListenerOptions listener;
+      listener.handler = [this](const PlainRequest& req) { return HandleMetricsRequest(req); };
+      listener.on_response = [this](int status) { metrics_.CountHttpResponse(false, status); };
+      listener.request_deadline = options_.request_read_timeout;
+      listener.write_deadline = std::chrono::seconds(kSocketTimeoutSeconds);
+      metrics_listener_ = std::make_unique<MetricsListener>(std::move(listener));
+      if (auto s = metrics_listener_->Bind(options_.bind_address, options_.metrics_port); !s.ok()) return s;
     }
     return Status::Ok();
   }
@@ -209,24 +211,18 @@ class WebhookServer::Impl {
       https_->listen_after_bind();
       https_done_.store(true);
     });
-    if (http_) {
-      http_thread_ = std::thread([this] {
-        http_->listen_after_bind();
-        http_done_.store(true);
-      });
-    }
+    if (metrics_listener_) metrics_listener_->Start();
     // stop() is a no-op until the accept loop runs; wait for it so a signal that arrives right
     // after startup still stops the server.
     const auto give_up = Clock::now() + std::chrono::seconds(5);
-    while (Clock::now() < give_up && (!https_->is_running() || (http_ && !http_->is_running())) &&
-           !https_done_.load() && !http_done_.load()) {
+    while (Clock::now() < give_up && !https_->is_running() && !https_done_.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
 
   bool Healthy() const {
     if (https_done_.load() && !draining_.load()) return false;
-    if (http_ && http_done_.load() && !metrics_stopping_.load()) return false;
+    if (metrics_listener_ && !metrics_listener_->running() && !metrics_stopping_.load()) return false;
     return true;
   }
 
@@ -248,6 +244,14 @@ class WebhookServer::Impl {
       logger_.Warn("closed stalled connections",
                    {{"count", closed}, {"reason", "request or TLS handshake not received in time"},
                     {"timeout_seconds", static_cast<std::int64_t>(options_.request_read_timeout.count())}});
+    }
+    const std::size_t oversized = tracker_.TakeOversizedClosed();
+    for (std::size_t i = 0; i < oversized; ++i) metrics_.CountOversizedRequestClosed();
+    if (oversized > 0) {
+      logger_.Warn("closed connections with oversized requests",
+                   {{"count", oversized},
+                    {"reason", "request line and headers (or a chunk-size line) larger than the limit"},
+                    {"limit_bytes", static_cast<std::int64_t>(kRequestHeadAllowance)}});
     }
   }
 
@@ -271,14 +275,9 @@ class WebhookServer::Impl {
   }
 
   bool StopMetrics(Clock::time_point deadline) {
-    if (!http_) return true;
+    if (!metrics_listener_) return true;
     metrics_stopping_.store(true);
-    http_->stop();
-    while (!http_done_.load()) {
-      if (Clock::now() >= deadline) return false;
-      std::this_thread::sleep_for(kDrainPollInterval);
-    }
-    if (http_thread_.joinable()) http_thread_.join();
+    metrics_listener_->Stop(deadline);  // joins its thread by `deadline`
     return true;
   }
 
@@ -356,26 +355,58 @@ class WebhookServer::Impl {
                                       {"reason", detail.empty() ? std::string_view(message) : detail}});
   }
 
+  // The most cpp-httplib reads of a body by itself (bodies far over the limit are refused).
+  std::uint64_t BodyAllowance() const {
+    return static_cast<std::uint64_t>(options_.max_request_bytes) + kMaxDrainBytes;
+  }
+
+  // A refusal with its own message (for the cases Reject() does not word).
+  void RejectWith(const Request& req, Response& res, int status, const std::string& message) {
+    SetError(res, status, message);
+    logger_.Debug("request refused", {{"status", status},
+                                      {"method", req.method},
+                                      {"path", req.path},
+                                      {"remote", req.remote_addr},
+                                      {"reason", message}});
+  }
+
   void SetupWebhookRoutes() {
     auto& s = *https_;
     // Everything that can be refused without reading the body is refused here. A body left
     // unread makes the connection unusable for a next request, so it is closed after the reply.
     s.set_pre_routing_handler([this](const Request& req, Response& res) {
+      const std::uint64_t declared = req.get_header_value<std::uint64_t>("Content-Length");
+      ConnectionTracker::OnHeadersComplete(std::min(declared, BodyAllowance()));
       std::string allow;
       if (req.method == "TRACE" || req.method == "CONNECT") {
         ConnectionTracker::CloseAfterResponse();
         Reject(req, res, 405, req.path == kHealthzPath ? "GET, HEAD" : "POST", "");
         return httplib::Server::HandlerResponse::Handled;
       }
+      // Transfer codings other than chunked are not implemented (RFC 9112 section 6.1), and
+      // compressed bodies are refused: the kube-apiserver sends neither, and decompression would
+      // let a small body inflate into a large one.
+      if (req.has_header("Transfer-Encoding") && !EqualsIgnoreCase(Trim(req.get_header_value("Transfer-Encoding")), "chunked")) {
+        ConnectionTracker::CloseAfterResponse();
+        RejectWith(req, res, 501, "501 Transfer-Encoding \"" + req.get_header_value("Transfer-Encoding") +
+                                      "\" not implemented (only chunked)");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (req.has_header("Content-Encoding") && !EqualsIgnoreCase(Trim(req.get_header_value("Content-Encoding")), "identity")) {
+        ConnectionTracker::CloseAfterResponse();
+        RejectWith(req, res, 415, "415 Content-Encoding \"" + req.get_header_value("Content-Encoding") +
+                                      "\" not supported: send the body uncompressed");
+        return httplib::Server::HandlerResponse::Handled;
+      }
       const std::optional<int> verdict = EarlyVerdict(req, &allow);
-      // Far over the limit, or a chunked body outside POST /mutate (cpp-httplib 0.11 reads
-      // chunked bodies without a limit): refuse now instead of reading it. A body moderately
-      // over the limit is read and dropped by cpp-httplib (set_payload_max_length), so the
-      // client, still sending, gets its 413 on a connection that stays usable.
+      // Far over the limit, or a body outside POST /mutate that is chunked or has no length
+      // (cpp-httplib 0.11 reads those without a limit): refuse now instead of reading it. A
+      // body moderately over the limit is read and dropped by cpp-httplib
+      // (set_payload_max_length), so the client, still sending, gets its 413 on a connection
+      // that stays usable.
       const bool far_over_limit =
-          verdict == 413 && req.get_header_value<std::uint64_t>("Content-Length") >
-                                static_cast<std::uint64_t>(options_.max_request_bytes) + kMaxDrainBytes;
-      if (far_over_limit || (verdict && *verdict != 413 && *verdict != 415 && IsChunked(req))) {
+          verdict == 413 && declared > static_cast<std::uint64_t>(options_.max_request_bytes) + kMaxDrainBytes;
+      if (far_over_limit || (verdict && *verdict != 413 && *verdict != 415 && (IsChunked(req) || BodyUntilEof(req)))) {
         ConnectionTracker::CloseAfterResponse();
         Reject(req, res, *verdict, allow, "");
         return httplib::Server::HandlerResponse::Handled;
@@ -385,6 +416,7 @@ class WebhookServer::Impl {
     // "Expect: 100-continue" (curl sends it for large bodies): answer the final status before
     // the client sends a body it would be refused.
     s.set_expect_100_continue_handler([this](const Request& req, Response& res) {
+      ConnectionTracker::OnHeadersComplete(std::min(req.get_header_value<std::uint64_t>("Content-Length"), BodyAllowance()));
       std::string allow;
       const std::optional<int> verdict = EarlyVerdict(req, &allow);
       if (!verdict) return 100;
@@ -432,6 +464,16 @@ class WebhookServer::Impl {
       logger_.Error("internal error", {{"path", req.path}, {"error", what}});
       SetError(res, 500, "500 internal error");
     });
+    // While draining, every answer closes its connection and says so: cpp-httplib ends a
+    // keep-alive connection once the listener stopped, and a client that already sent its next
+    // request on it would get no answer (the kube-apiserver does not retry a POST). With
+    // "Connection: close" the client opens a new connection instead, which the Service routes
+    // to a pod that is still serving.
+    s.set_post_routing_handler([this](const Request&, Response& res) {
+      if (!draining_.load(std::memory_order_relaxed)) return;
+      res.set_header("Connection", "close");
+      ConnectionTracker::CloseAfterResponse();
+    });
     s.set_logger([this](const Request&, const Response& res) {
       metrics_.CountHttpResponse(true, res.status);
       ConnectionTracker::OnResponseSent();
@@ -443,7 +485,10 @@ class WebhookServer::Impl {
     if (!IsJsonContentType(req.get_header_value("Content-Type"))) {
       // Read (and drop) the body so the connection can carry the next request.
       std::size_t seen = 0;
-      const bool drained = reader([&](const char*, std::size_t n) { return (seen += n) <= limit + kMaxDrainBytes; });
+      const bool drained = reader([&](const char*, std::size_t n) {
+        ConnectionTracker::OnBodyProgress();
+        return (seen += n) <= limit + kMaxDrainBytes;
+      });
       if (!drained && res.status != 413) ConnectionTracker::CloseAfterResponse();
       Reject(req, res, 415, "", "");
       return;
@@ -458,6 +503,7 @@ class WebhookServer::Impl {
     // kMaxDrainBytes, so the 413 reaches a client that is still sending.
     std::size_t total = 0;
     const bool read = reader([&](const char* data, std::size_t n) {
+      ConnectionTracker::OnBodyProgress();
       total += n;
       if (total > limit) {
         if (!body.empty()) std::string().swap(body);
@@ -517,43 +563,41 @@ class WebhookServer::Impl {
 
   // --- metrics listener -------------------------------------------------------------------
 
-  void SetupMetricsRoutes() {
-    auto& s = *http_;
-    s.set_pre_routing_handler([this](const Request& req, Response& res) {
-      const bool known = req.path == "/metrics" || req.path == "/healthz" || req.path == "/readyz";
-      if (!known) {
-        SetError(res, 404, "404 not found: " + req.path + " (this port serves /metrics, /healthz, /readyz)");
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      if ((req.method != "GET" && req.method != "HEAD") || HasBody(req)) {
-        res.set_header("Allow", "GET, HEAD");
-        SetError(res, 405, "405 method " + req.method + " not allowed on " + req.path + " (allowed: GET, HEAD)");
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      return httplib::Server::HandlerResponse::Unhandled;
-    });
-    s.Get("/metrics", [this](const Request&, Response& res) {
-      res.set_content(metrics_.Render(), "text/plain; version=0.0.4; charset=utf-8");
-    });
-    s.Get("/healthz", [this](const Request&, Response& res) {
-      if (Healthy()) {
-        res.set_content("ok\n", kTextPlain);
-      } else {
-        SetError(res, 503, "503 a listener stopped");
-      }
-    });
-    s.Get("/readyz", [this](const Request&, Response& res) {
-      if (Ready()) {
-        res.set_content("ok\n", kTextPlain);
-        return;
-      }
-      std::string why;
-      if (draining_.load()) why = "shutting down";
-      else if (!tls_.loaded()) why = "no certificate loaded";
-      else why = "ServiceAccount cache not synced";
-      SetError(res, 503, "503 not ready: " + why);
-    });
-    s.set_logger([this](const Request&, const Response& res) { metrics_.CountHttpResponse(false, res.status); });
+  PlainResponse HandleMetricsRequest(const PlainRequest& req) {
+    PlainResponse res;
+    const auto error = [&](int status, std::string message) {
+      res.status = status;
+      res.body = std::move(message) + "\n";
+      return res;
+    };
+    const bool known = req.path == "/metrics" || req.path == "/healthz" || req.path == "/readyz";
+    if (!known) {
+      return error(404, "404 not found: " + std::string(req.path) + " (this port serves /metrics, /healthz, /readyz)");
+    }
+    if ((req.method != "GET" && req.method != "HEAD") || req.has_body) {
+      res.allow = "GET, HEAD";
+      return error(405, "405 method " + std::string(req.method) + " not allowed on " + std::string(req.path) +
+                            " (allowed: GET, HEAD)");
+    }
+    if (req.path == "/metrics") {
+      res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      res.body = metrics_.Render();
+      return res;
+    }
+    if (req.path == "/healthz") {
+      if (!Healthy()) return error(503, "503 a listener stopped");
+      res.body = "ok\n";
+      return res;
+    }
+    if (Ready()) {
+      res.body = "ok\n";
+      return res;
+    }
+    std::string why;
+    if (draining_.load()) why = "shutting down";
+    else if (!tls_.loaded()) why = "no certificate loaded";
+    else why = "ServiceAccount cache not synced";
+    return error(503, "503 not ready: " + why);
   }
 
   ListenerOptions options_;
@@ -567,15 +611,11 @@ class WebhookServer::Impl {
   ReviewerPool reviewers_;
   ConnectionTracker tracker_;
   WorkerPool webhook_pool_;
-  WorkerPool metrics_pool_;
   std::unique_ptr<httplib::SSLServer> https_;
-  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<MetricsListener> metrics_listener_;
   int https_fd_ = -1;
-  int http_fd_ = -1;
   std::thread https_thread_;
-  std::thread http_thread_;
   std::atomic<bool> https_done_{false};
-  std::atomic<bool> http_done_{false};
   std::atomic<bool> draining_{false};
   std::atomic<bool> metrics_stopping_{false};
   std::size_t threads_at_last_housekeeping_ = 0;  // owning thread only

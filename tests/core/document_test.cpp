@@ -51,6 +51,22 @@ TEST(DocumentTest, ClearErrors) {
   EXPECT_NE(ParseJson("\"\xff\"").error().find("invalid"), std::string::npos);  // bad UTF-8
 }
 
+TEST(DocumentTest, JsonErrorsDoNotQuoteTheInput) {
+  // Found by the hostile-input suite: nlohmann's "last read: '...'" carried the text around the
+  // error (an env value here) into the server's log and its 400 answer.
+  for (const std::string& body :
+       {std::string(R"({"env": [{"name": "P", "value": "s3cr3t-value)") + "\x01\"}]}",
+        std::string(R"({"env": [{"name": "P", "value": "s3cr3t-value"} oops)"),
+        std::string(R"({"token": "s3cr3t-value)") + "\xff\"}",
+        std::string(R"({"token": s3cr3t-value})")}) {
+    const auto parsed = ParseJson(body);
+    ASSERT_FALSE(parsed.ok()) << body;
+    EXPECT_EQ(parsed.error().find("s3cr3t"), std::string::npos) << parsed.error();
+    EXPECT_NE(parsed.error().find("parse error at line 1, column "), std::string::npos)
+        << parsed.error();
+  }
+}
+
 TEST(DocumentTest, AnchorsAliasesAndMergeKeys) {
   auto doc = ParseDocument(R"(
 base: &base {a: 1, b: 2}

@@ -88,6 +88,29 @@ TEST_P(ReviewParityBodyTest, SameAnswer) {
 
 const std::string kPod = R"({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}})";
 
+TEST(AdmissionReviewerMemory, ReleasesBuffersGrownForAHugeBody) {
+  // Found by the hostile-input suite's review: a reviewer returned to the server's idle pool
+  // after a 100 MB request kept its parser sized for 100 MB until its next use.
+  auto config = ParseConfig(*ParseDocument(kConfig), "test");
+  ASSERT_TRUE(config.ok());
+  AdmissionReviewer reviewer;
+  const std::string huge = PodReview(
+      std::string(R"(, "namespace": "psmdb", "x": )") + '"' + std::string(8 << 20, 'a') + '"',
+      kPod);
+  auto reviewed = reviewer.Review(*config, huge, nullptr);
+  ASSERT_TRUE(reviewed.ok()) << reviewed.error();
+  EXPECT_TRUE(reviewed->fast_path);
+  EXPECT_NE(reviewed->response.find(R"("allowed":true)"), std::string::npos);
+  EXPECT_LE(reviewer.parser_capacity(), std::size_t{1} << 20);
+  // Still usable, and small bodies keep their buffers between reviews.
+  const std::string small = PodReview(R"(, "namespace": "psmdb")", kPod);
+  ASSERT_TRUE(reviewer.Review(*config, small, nullptr).ok());
+  const std::size_t capacity = reviewer.parser_capacity();
+  EXPECT_GE(capacity, small.size());
+  ASSERT_TRUE(reviewer.Review(*config, small, nullptr).ok());
+  EXPECT_EQ(reviewer.parser_capacity(), capacity);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Table, ReviewParityBodyTest,
     ::testing::Values(
@@ -106,6 +129,26 @@ INSTANTIATE_TEST_SUITE_P(
                 R"(, "namespace": "other", "namespace": "psmdb", "uid": "second")",
                 R"({"spec": {"containers": [{"name": "x", "name": "c", "env": [{"name": "A", "name": "AWS_ROLE_ARN"}]}]},
                                "metadata": {"labels": {"a": "1", "a": "2"}, "name": "p"}})"),
+            true},
+        // Found by the hostile-input suite: the fast path kept "3600" where the reference path
+        // (last duplicate wins, non-strings ignored) saw no annotation.
+        BodyCase{
+            "DuplicateAnnotationLastNotString",
+            PodReview(R"(, "namespace": "psmdb")",
+                      R"({"metadata": {"annotations": {"eks.amazonaws.com/token-expiration": "3600",
+                               "eks.amazonaws.com/token-expiration": 5}}, "spec": {"containers": [{"name": "c"}]}})"),
+            true},
+        BodyCase{
+            "DuplicateAnnotationLastNull",
+            PodReview(R"(, "namespace": "psmdb")",
+                      R"({"metadata": {"annotations": {"eks.amazonaws.com/token-expiration": "3600",
+                               "eks.amazonaws.com/token-expiration": null}}, "spec": {"containers": [{"name": "c"}]}})"),
+            true},
+        BodyCase{
+            "DuplicateAnnotationStringAfterNumber",
+            PodReview(R"(, "namespace": "psmdb")",
+                      R"({"metadata": {"annotations": {"eks.amazonaws.com/token-expiration": [1],
+                               "eks.amazonaws.com/token-expiration": "3600"}}, "spec": {"containers": [{"name": "c"}]}})"),
             true},
         BodyCase{"NullSpecAfterSpec",
                  PodReview("", R"({"spec": {"containers": [{"name": "c"}]}, "spec": null})"),

@@ -18,7 +18,8 @@
 //   POST /fake/close-watches   end every open watch normally
 //   POST /fake/fail            {"method","path","code","message","count"} (count -1 = always;
 //                              path is a prefix); {"clear": true} removes all rules
-//   POST /fake/options         {"goneAsHttp": bool, "bookmarkSeconds": n}
+//   POST /fake/options         {"goneAsHttp": bool, "bookmarkSeconds": n, "delayMs": n}
+//                              (delayMs: every API request waits that long before its answer)
 //   GET  /fake/patches         the patches applied, in order
 //   GET  /fake/patch-summary   the same, one text line each: "<resource> <namespace>/<name> <type>"
 //   GET  /fake/requests        every API request: method, path, query, authorized, token
@@ -260,6 +261,9 @@ class FakeApi {
                            {"token", token}});
     }
     if (!authorized) return SendStatus(res, 401, "Unauthorized", "Unauthorized");
+    if (const int delay = delay_ms_.load(); delay > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay));  // a slow API server
+    }
     if (ApplyFailRule(req, res)) return;
 
     // /api/v1/... or /apis/<group>/<version>/...
@@ -348,6 +352,7 @@ class FakeApi {
     std::lock_guard<std::mutex> lock(mu_);
     gone_as_http_ = body.value("goneAsHttp", gone_as_http_);
     bookmark_seconds_ = body.value("bookmarkSeconds", bookmark_seconds_);
+    delay_ms_.store(body.value("delayMs", delay_ms_.load()));
   }
 
  private:
@@ -569,6 +574,7 @@ class FakeApi {
   std::int64_t close_generation_ = 0;
   bool gone_as_http_ = false;
   int bookmark_seconds_ = 5;
+  std::atomic<int> delay_ms_{0};
   bool client_cert_auth_;
   std::map<std::string, json> objects_;
   std::deque<Event> history_;

@@ -7,14 +7,17 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -246,6 +249,82 @@ std::optional<int> ServerProcess::Wait(std::chrono::milliseconds timeout) {
 
 std::string ServerProcess::log() const { return ReadFile(log_file_); }
 
+std::optional<std::size_t> ProcStatusValue(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.size() > field.size() && line.compare(0, field.size(), field) == 0 && line[field.size()] == ':') {
+      return static_cast<std::size_t>(std::strtoull(line.c_str() + field.size() + 1, nullptr, 10));
+    }
+  }
+  return std::nullopt;
+}
+
+bool ResetPeakRss(pid_t pid) {
+  std::ofstream out("/proc/" + std::to_string(pid) + "/clear_refs");
+  out << "5";
+  out.flush();
+  return static_cast<bool>(out);
+}
+
+std::size_t RaiseFileLimit(std::size_t wanted) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur < wanted) {
+    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? static_cast<rlim_t>(wanted)
+                                                     : std::min<rlim_t>(limit.rlim_max, static_cast<rlim_t>(wanted));
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  return static_cast<std::size_t>(limit.rlim_cur);
+}
+
+int ConnectTcp(int port, std::chrono::milliseconds timeout) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  int yes = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool WaitSocketClosed(int fd) {
+  char buffer[4096];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+    if (n > 0) continue;
+    if (n == 0) return true;
+    return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;  // reset: closed; timeout: not
+  }
+}
+
+std::string ClientHelloBytes() {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL* ssl = SSL_new(ctx);
+  BIO* in = BIO_new(BIO_s_mem());
+  BIO* out = BIO_new(BIO_s_mem());
+  SSL_set_bio(ssl, in, out);  // the SSL object owns both
+  SSL_connect(ssl);  // writes the ClientHello, then wants to read
+  char* data = nullptr;
+  const long n = BIO_ctrl(out, BIO_CTRL_INFO, 0, static_cast<void*>(&data));  // BIO_get_mem_data
+  std::string hello(data, n > 0 ? static_cast<std::size_t>(n) : 0);
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  return hello;
+}
+
 std::pair<int, std::string> MetricsGet(int metrics_port, const std::string& path) {
   httplib::Client client("127.0.0.1", metrics_port);
   client.set_connection_timeout(2, 0);
@@ -273,6 +352,10 @@ TlsConnection::TlsConnection(int port, const TlsOptions& options) {
   if (options.max_version != 0) SSL_CTX_set_max_proto_version(ctx_, options.max_version);
   if (options.max_version != 0 && options.max_version < TLS1_2_VERSION) {
     SSL_CTX_set_cipher_list(ctx_, "ALL:@SECLEVEL=0");
+  }
+  if (!options.cipher_list.empty() && SSL_CTX_set_cipher_list(ctx_, options.cipher_list.c_str()) != 1) {
+    error_ = "cipher list: " + OpenSslErrors();
+    return;
   }
   if (!options.ca_file.empty()) {
     SSL_CTX_load_verify_locations(ctx_, options.ca_file.c_str(), nullptr);
@@ -393,6 +476,18 @@ bool TlsConnection::WaitClosed() {
     if (error == SSL_ERROR_SSL) return true;
     return false;  // timeout (hang guard)
   }
+}
+
+bool TlsConnection::PeerClosed() const {
+  if (!ok_) return true;
+  pollfd pfd{fd_, POLLIN | POLLRDHUP, 0};
+  return ::poll(&pfd, 1, 0) != 0 || SSL_pending(ssl_) > 0;
+}
+
+void TlsConnection::CloseWrite() {
+  if (!ok_) return;
+  SSL_shutdown(ssl_);
+  ::shutdown(fd_, SHUT_WR);
 }
 
 std::string HttpRequest(const std::string& method, const std::string& path, const std::string& content_type,

@@ -51,6 +51,28 @@ void WriteFile(const fs::path& path, const std::string& content);
 // kubelet does with a volume's `..data` link.
 void AtomicSymlink(const fs::path& target, const fs::path& link);
 
+// Lays out files the way the kubelet does for a Secret or ConfigMap volume:
+// dir/<name> -> ..data/<name>, dir/..data -> ..<version>/.
+class ProjectedVolume {
+ public:
+  explicit ProjectedVolume(fs::path dir) : dir_(std::move(dir)) { fs::create_directories(dir_); }
+  // Writes a new version with `files` and swaps ..data to it atomically.
+  void Publish(const std::map<std::string, std::string>& files) {
+    const std::string version = "..v" + std::to_string(++version_);
+    fs::create_directories(dir_ / version);
+    for (const auto& [name, content] : files) {
+      WriteFile(dir_ / version / name, content);
+      if (!fs::is_symlink(dir_ / name)) fs::create_symlink(fs::path("..data") / name, dir_ / name);
+    }
+    AtomicSymlink(version, dir_ / "..data");
+  }
+  fs::path operator/(const std::string& name) const { return dir_ / name; }
+
+ private:
+  fs::path dir_;
+  int version_ = 0;
+};
+
 // A CA and certificates signed by it, made with the openssl CLI (ECDSA P-256).
 class Pki {
  public:
@@ -95,6 +117,7 @@ class ServerProcess {
 
   int port() const { return port_; }
   int metrics_port() const { return metrics_port_; }
+  pid_t pid() const { return pid_; }
   std::string log() const;
 
  private:
@@ -104,6 +127,23 @@ class ServerProcess {
   fs::path log_file_;
   std::optional<int> status_;
 };
+
+// A field of /proc/<pid>/status in kB ("VmRSS", "VmHWM", "Threads" as a count); nullopt when
+// the process or the field is gone.
+std::optional<std::size_t> ProcStatusValue(pid_t pid, const std::string& field);
+// Resets VmHWM (peak RSS) of `pid` to its current RSS (/proc/<pid>/clear_refs); false if not
+// permitted.
+bool ResetPeakRss(pid_t pid);
+// Raises this process's soft RLIMIT_NOFILE to at least `wanted` (up to the hard limit); returns
+// the new soft limit. Child processes inherit it.
+std::size_t RaiseFileLimit(std::size_t wanted);
+// A plain TCP connection to 127.0.0.1:port with `timeout` on reads and writes; -1 on failure.
+int ConnectTcp(int port, std::chrono::milliseconds timeout = 20s);
+// True once the peer closes (EOF or reset) a plain socket within its read timeout; bytes
+// received meanwhile are discarded.
+bool WaitSocketClosed(int fd);
+// The bytes of a TLS ClientHello as OpenSSL's client sends it (for half-finished handshakes).
+std::string ClientHelloBytes();
 
 // Plain-HTTP GET on the metrics port: status and body (status 0 = no answer).
 std::pair<int, std::string> MetricsGet(int metrics_port, const std::string& path);
@@ -116,6 +156,7 @@ struct TlsOptions {
   int min_version = 0;
   int max_version = 0;     // e.g. TLS1_1_VERSION
   int security_level = -1;  // -1 = OpenSSL default
+  std::string cipher_list;  // TLS 1.2 suites offered (OpenSSL names); empty = default
   fs::path cert_file;       // client certificate
   fs::path key_file;
   std::chrono::milliseconds timeout = 20s;  // per read/write (hang guard)
@@ -143,8 +184,16 @@ class TlsConnection {
     std::string body;
   };
   std::optional<HttpResponse> ReadResponse();
+  // Bytes received but not consumed by ReadResponse (after it failed: a partial response).
+  std::size_t buffered() const { return buffer_.size(); }
   // True if the peer closes the connection (EOF or reset) within the read timeout.
   bool WaitClosed();
+  // True if the peer has closed the connection or sent anything unasked (checked without
+  // waiting), as Go's client notices on its idle keep-alive connections before reusing one.
+  bool PeerClosed() const;
+  // Sends close_notify and half-closes the socket: the server sees the end of the request
+  // stream while this side can still read the answer.
+  void CloseWrite();
 
  private:
   int fd_ = -1;

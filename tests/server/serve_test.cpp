@@ -379,28 +379,6 @@ TEST_F(ServeTest, ClientCaRequiresAValidClientCertificate) {
   EXPECT_TRUE(server_.running());
 }
 
-// Lays out files the way the kubelet does for a Secret or ConfigMap volume:
-// dir/<name> -> ..data/<name>, dir/..data -> ..<version>/.
-class ProjectedVolume {
- public:
-  explicit ProjectedVolume(fs::path dir) : dir_(std::move(dir)) { fs::create_directories(dir_); }
-  // Writes a new version with `files` and swaps ..data to it atomically.
-  void Publish(const std::map<std::string, std::string>& files) {
-    const std::string version = "..v" + std::to_string(++version_);
-    fs::create_directories(dir_ / version);
-    for (const auto& [name, content] : files) {
-      WriteFile(dir_ / version / name, content);
-      if (!fs::is_symlink(dir_ / name)) fs::create_symlink(fs::path("..data") / name, dir_ / name);
-    }
-    AtomicSymlink(version, dir_ / "..data");
-  }
-  fs::path operator/(const std::string& name) const { return dir_ / name; }
-
- private:
-  fs::path dir_;
-  int version_ = 0;
-};
-
 TEST_F(ServeTest, RotatesCertificateOnSymlinkSwapWithoutFailingRequests) {
   const auto second = pki_->IssueServer("server-2", "server-2");
   const auto third = pki_->IssueServer("server-3", "server-3");

@@ -69,6 +69,25 @@ TEST(Logging, EscapesJsonStrings) {
   EXPECT_FALSE(ParseLogLevel("verbose").ok());
 }
 
+TEST(Logging, ReplacesMalformedUtf8) {
+  std::string out;
+  AppendJsonEscaped(out, "caf\xc3\xa9 \xff \xc0\xaf \xed\xa0\x80 \xf0\x9f\x98\x80 \xe2\x82");
+  EXPECT_EQ(out, "caf\xc3\xa9 \\ufffd \\ufffd\\ufffd \\ufffd\\ufffd\\ufffd \xf0\x9f\x98\x80 \\ufffd\\ufffd");
+}
+
+TEST(Logging, CutsLongValues) {
+  // A request's uid or name is logged; a huge one must not become a huge line.
+  testing::internal::CaptureStderr();
+  {
+    Logger logger(LogFormat::kJson, LogLevel::kInfo);
+    logger.Info("admission", {{"uid", std::string(1 << 20, 'u')}, {"name", std::string(2000, 'n') + "\xc3\xa9"}});
+  }
+  const std::string line = testing::internal::GetCapturedStderr();
+  EXPECT_LT(line.size(), 3 * kMaxLogValueBytes) << line.size();
+  EXPECT_NE(line.find("...(1048576 bytes)"), std::string::npos);
+  EXPECT_NE(line.find("...(2002 bytes)"), std::string::npos);
+}
+
 class TempDirTest : public ::testing::Test {
  protected:
   void SetUp() override {
