@@ -7,7 +7,8 @@
 #                serve with the fake API, hostile input) under AddressSanitizer + UBSan
 #   tsan         the server suites (label server) under ThreadSanitizer
 #   release      the shipped binary: Helm chart tests against the real server, the Docker
-#                runtime-library check, the short soak (test preset `ship`)
+#                runtime-library check, the hostile-input suite with its memory bounds (which
+#                sanitizer allocators make meaningless), the short soak (test preset `ship`)
 #   fuzz         each libFuzzer target for a short bounded run (FUZZ_SECONDS, default 30)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,8 +35,8 @@ ctest --preset tsan -j "$jobs"
 
 step "build release (the shipped binary)"
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$jobs" --target irsa-webhook
-step "test release (chart, docker, soak)"
+cmake --build --preset release -j "$jobs" --target irsa-webhook irsa_hostile_test
+step "test release (chart, docker, hostile, soak)"
 ctest --preset ship -j "$jobs"
 
 step "build fuzz"

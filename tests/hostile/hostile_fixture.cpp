@@ -124,7 +124,9 @@ void HostileServerTest::ExpectHealthy(const std::string& after, std::size_t rss_
   EXPECT_EQ(InjectedRole(response), kRoleArn) << "the patch lost the role after: " << after;
   const std::size_t rss = RssMb();
   EXPECT_GT(rss, 0U);
-  EXPECT_LE(rss, rss_limit_mb) << "resident memory after: " << after;
+  if (kMemoryBoundsApply) {
+    EXPECT_LE(rss, rss_limit_mb) << "resident memory after: " << after;
+  }
   std::printf("[ rss      ] %-60s %5zu MB (bound %zu MB)\n", after.c_str(), rss, rss_limit_mb);
 }
 

@@ -32,25 +32,24 @@ using nlohmann::json;
 
 inline constexpr const char* kRoleArn = "arn:aws:iam::111122223333:role/psmdb-backup";
 
-// Sanitizers multiply memory use (shadow memory, quarantine, bigger stacks): bounds scale.
+// Memory bounds are asserted only where they mean something: in the optimised build (the
+// release CI configuration runs this suite too). Under ASan/TSan the allocator keeps a quarantine,
+// per-thread caches and shadow memory, so resident memory says little about the server's; there
+// the cases check liveness and exact answers and print the RSS for information.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-inline constexpr std::size_t kMemoryScale = 3;
-inline constexpr bool kSanitized = true;
+inline constexpr bool kMemoryBoundsApply = false;
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-inline constexpr std::size_t kMemoryScale = 3;
-inline constexpr bool kSanitized = true;
+inline constexpr bool kMemoryBoundsApply = false;
 #else
-inline constexpr std::size_t kMemoryScale = 1;
-inline constexpr bool kSanitized = false;
+inline constexpr bool kMemoryBoundsApply = true;
 #endif
 #else
-inline constexpr std::size_t kMemoryScale = 1;
-inline constexpr bool kSanitized = false;
+inline constexpr bool kMemoryBoundsApply = true;
 #endif
 
 // Resident memory the server may use after an ordinary case (idle it needs ~11 MB).
-inline constexpr std::size_t kSteadyRssMb = 100 * kMemoryScale;
+inline constexpr std::size_t kSteadyRssMb = 100;
 
 class HostileServerTest : public ::testing::Test {
  protected:

@@ -339,17 +339,19 @@ TEST_F(HostileServerTest, TwoThousandIdleConnectionsWhileValidRequestsAreServed)
   EXPECT_TRUE(
       Eventually([&] { return Metric("irsa_webhook_open_connections") >= 2 * kEach; }, 120s))
       << "open connections: " << Metric("irsa_webhook_open_connections");
-  ExpectHealthy("2,000 idle connections (open)", 300 * kMemoryScale);
-  ExpectHealthy("2,000 idle connections (open), again", 300 * kMemoryScale);
+  ExpectHealthy("2,000 idle connections (open)", 300);
+  ExpectHealthy("2,000 idle connections (open), again", 300);
   // Probes still answer on the metrics port.
   EXPECT_EQ(MetricsGet(server_.metrics_port(), "/readyz").first, 200);
   for (const int fd : fds) ::close(fd);
   EXPECT_TRUE(Eventually([&] { return Metric("irsa_webhook_open_connections") <= 1; }, 120s))
       << "open connections after closing: " << Metric("irsa_webhook_open_connections");
-  ExpectHealthy("2,000 idle connections (closed)", 300 * kMemoryScale);
+  ExpectHealthy("2,000 idle connections (closed)", 300);
   // Their worker threads retire after 30 s idle and their memory is trimmed (hang guard 120 s).
-  EXPECT_TRUE(Eventually([&] { return RssMb() <= kSteadyRssMb; }, 120s))
-      << "RSS stayed at " << RssMb() << " MB";
+  if (kMemoryBoundsApply) {
+    EXPECT_TRUE(Eventually([&] { return RssMb() <= kSteadyRssMb; }, 120s))
+        << "RSS stayed at " << RssMb() << " MB";
+  }
   ExpectHealthy("2,000 idle connections, after their threads retired");
 }
 
@@ -507,7 +509,9 @@ TEST_F(HostileServerTest, EndlessRequestHeadsAreCutOffBySize) {
     EXPECT_FALSE(open) << c.name << ": the server took " << sent
                        << " bytes without cutting the connection";
     const std::size_t peak_mb = ProcStatusValue(server_.pid(), "VmHWM").value_or(0) / 1024;
-    EXPECT_LE(peak_mb, kSteadyRssMb) << c.name << ": peak RSS while the request streamed";
+    if (kMemoryBoundsApply) {
+      EXPECT_LE(peak_mb, kSteadyRssMb) << c.name << ": peak RSS while the request streamed";
+    }
     std::printf("[ endless  ] %-40s cut after %9zu bytes, peak RSS %zu MB\n", c.name.c_str(), sent,
                 peak_mb);
     ExpectHealthy("endless: " + c.name);
@@ -543,7 +547,9 @@ TEST_F(HostileServerTest, MetricsPortSurvivesEndlessHeadsAndSlowConnections) {
     ::close(fd);
     EXPECT_FALSE(open) << c.name << ": the metrics port took " << sent << " bytes";
     const std::size_t peak_mb = ProcStatusValue(server_.pid(), "VmHWM").value_or(0) / 1024;
-    EXPECT_LE(peak_mb, kSteadyRssMb) << c.name << ": peak RSS while the request streamed";
+    if (kMemoryBoundsApply) {
+      EXPECT_LE(peak_mb, kSteadyRssMb) << c.name << ": peak RSS while the request streamed";
+    }
     std::printf("[ endless  ] metrics: %-31s cut after %9zu bytes, peak RSS %zu MB\n",
                 c.name.c_str(), sent, peak_mb);
     EXPECT_EQ(MetricsGet(server_.metrics_port(), "/readyz").first, 200);
