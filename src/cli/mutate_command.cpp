@@ -95,7 +95,8 @@ CommandStatus RunMutate(const std::vector<std::string>& args) {
   std::cerr << "Note: " << request->kind << " " << result.ns << "/" << result.object_name << ": "
             << OutcomeName(result.mutation.outcome) << " (" << result.mutation.reason << ")";
   if (!result.mutation.role_arn.empty()) std::cerr << ", role " << result.mutation.role_arn;
-  if (!result.mutation.binding.empty()) std::cerr << ", binding \"" << result.mutation.binding << "\"";
+  if (!result.mutation.binding.empty())
+    std::cerr << ", binding \"" << result.mutation.binding << "\"";
   std::cerr << "\n";
 
   if (output == "patch") {

@@ -206,7 +206,8 @@ json AdmissionResponseJson(const AdmissionRequest& request, const Mutation& muta
 std::string Base64Encode(std::string_view data) {
   // Written into a presized buffer: this encodes every response's patch (a hot spot when built
   // with push_back, per the profile in docs/benchmarks.md).
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out((data.size() + 2) / 3 * 4, '=');
   const auto* in = reinterpret_cast<const unsigned char*>(data.data());
   char* o = out.data();

@@ -2,7 +2,8 @@
 
 namespace irsa::server {
 
-ConfigStore::ConfigStore(std::string path) : path_(std::move(path)), current_(std::make_shared<const Config>()) {}
+ConfigStore::ConfigStore(std::string path)
+    : path_(std::move(path)), current_(std::make_shared<const Config>()) {}
 
 Status ConfigStore::Reload() {
   if (path_.empty()) return Status::Ok();

@@ -1,10 +1,9 @@
 #include "connection_tracker.h"
 
+#include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <fcntl.h>
 
 namespace irsa::server {
 namespace {
@@ -15,7 +14,8 @@ thread_local void* current_slot = nullptr;
 }  // namespace
 
 std::int64_t ConnectionTracker::NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -61,12 +61,14 @@ void ConnectionTracker::InstallTlsCallbacks(SSL_CTX& ctx) {
 void ConnectionTracker::InfoCallback(const SSL* ssl, int where, int /*ret*/) {
   auto* slot = static_cast<Slot*>(current_slot);
   if (slot == nullptr) return;
-  if ((where & SSL_CB_HANDSHAKE_START) != 0 && slot->state.load(std::memory_order_relaxed) == State::kNone) {
+  if ((where & SSL_CB_HANDSHAKE_START) != 0 &&
+      slot->state.load(std::memory_order_relaxed) == State::kNone) {
     const int fd = SSL_get_fd(ssl);
     std::lock_guard<std::mutex> lock(slot->owner->mutex_);
     if (slot->fd < 0 && fd >= 0) slot->fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
     SetState(*slot, State::kHandshake);
-  } else if ((where & SSL_CB_HANDSHAKE_DONE) != 0 && slot->state.load(std::memory_order_relaxed) == State::kHandshake) {
+  } else if ((where & SSL_CB_HANDSHAKE_DONE) != 0 &&
+             slot->state.load(std::memory_order_relaxed) == State::kHandshake) {
     SetState(*slot, State::kIdle);
   }
 }
@@ -77,8 +79,9 @@ void ConnectionTracker::StartReading(Slot& slot) {
   SetState(slot, State::kReading);
 }
 
-void ConnectionTracker::MessageCallback(int write_p, int /*version*/, int content_type, const void* buf,
-                                        std::size_t len, SSL* /*ssl*/, void* /*arg*/) {
+void ConnectionTracker::MessageCallback(int write_p, int /*version*/, int content_type,
+                                        const void* buf, std::size_t len, SSL* /*ssl*/,
+                                        void* /*arg*/) {
   // Every TLS record read from the peer reports its header; the first one after a response
   // means the next request has started to arrive.
   if (write_p != 0 || content_type != SSL3_RT_HEADER || len < SSL3_RT_HEADER_LENGTH) return;

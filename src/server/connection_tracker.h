@@ -88,13 +88,14 @@ class ConnectionTracker {
     std::atomic<State> state{State::kNone};
     std::atomic<std::int64_t> since_ns{0};  // steady_clock time of the last state change
     bool close_after_response = false;      // only touched by the slot's thread
-    std::uint64_t received = 0;   // record bytes since the headers began or the last progress; slot's thread only
+    std::uint64_t received =
+        0;  // record bytes since the headers began or the last progress; slot's thread only
     std::uint64_t allowance = 0;  // how many may arrive; slot's thread only
   };
 
   static void InfoCallback(const SSL* ssl, int where, int ret);
-  static void MessageCallback(int write_p, int version, int content_type, const void* buf, std::size_t len,
-                              SSL* ssl, void* arg);
+  static void MessageCallback(int write_p, int version, int content_type, const void* buf,
+                              std::size_t len, SSL* ssl, void* arg);
   static void SetState(Slot& slot, State state);
   static std::int64_t NowNs();
 

@@ -9,9 +9,10 @@
 namespace irsa::server {
 
 bool FileWatcher::Fingerprint::operator==(const Fingerprint& other) const {
-  return exists == other.exists && device == other.device && inode == other.inode && size == other.size &&
-         mtime.tv_sec == other.mtime.tv_sec && mtime.tv_nsec == other.mtime.tv_nsec &&
-         ctime.tv_sec == other.ctime.tv_sec && ctime.tv_nsec == other.ctime.tv_nsec && resolved == other.resolved;
+  return exists == other.exists && device == other.device && inode == other.inode &&
+         size == other.size && mtime.tv_sec == other.mtime.tv_sec &&
+         mtime.tv_nsec == other.mtime.tv_nsec && ctime.tv_sec == other.ctime.tv_sec &&
+         ctime.tv_nsec == other.ctime.tv_nsec && resolved == other.resolved;
 }
 
 FileWatcher::Fingerprint FileWatcher::Take(const std::string& path) {
@@ -24,7 +25,8 @@ FileWatcher::Fingerprint FileWatcher::Take(const std::string& path) {
   f.size = st.st_size;
   f.mtime = st.st_mtim;
   f.ctime = st.st_ctim;
-  const std::unique_ptr<char, decltype(&std::free)> resolved(realpath(path.c_str(), nullptr), &std::free);
+  const std::unique_ptr<char, decltype(&std::free)> resolved(realpath(path.c_str(), nullptr),
+                                                             &std::free);
   if (resolved) f.resolved = resolved.get();
   return f;
 }

@@ -10,10 +10,11 @@
 // Thread-safety: not thread-safe; one owner thread.
 #pragma once
 
+#include <sys/types.h>
+
 #include <ctime>
 #include <functional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 namespace irsa::server {

@@ -34,7 +34,8 @@ void AppendNumber(std::string& out, const LogField::Value& value) {
     n = std::snprintf(buffer, sizeof(buffer), "%lld", static_cast<long long>(*i));
   } else if (const auto* d = std::get_if<double>(&value)) {
     // JSON has no NaN or infinity.
-    n = std::isfinite(*d) ? std::snprintf(buffer, sizeof(buffer), "%.6g", *d) : std::snprintf(buffer, sizeof(buffer), "0");
+    n = std::isfinite(*d) ? std::snprintf(buffer, sizeof(buffer), "%.6g", *d)
+                          : std::snprintf(buffer, sizeof(buffer), "0");
   }
   if (n > 0) out.append(buffer, static_cast<std::size_t>(n));
 }
@@ -50,8 +51,12 @@ bool NeedsQuotes(std::string_view value) {
 
 // Length of the well-formed UTF-8 sequence starting at value[i] (RFC 3629), 0 if it is not one.
 std::size_t Utf8SequenceLength(std::string_view value, std::size_t i) {
-  const auto at = [&](std::size_t k) { return i + k < value.size() ? static_cast<unsigned char>(value[i + k]) : 0U; };
-  const auto cont = [&](std::size_t k, unsigned lo = 0x80, unsigned hi = 0xbf) { return at(k) >= lo && at(k) <= hi; };
+  const auto at = [&](std::size_t k) {
+    return i + k < value.size() ? static_cast<unsigned char>(value[i + k]) : 0U;
+  };
+  const auto cont = [&](std::size_t k, unsigned lo = 0x80, unsigned hi = 0xbf) {
+    return at(k) >= lo && at(k) <= hi;
+  };
   const unsigned b = at(0);
   if (b < 0x80) return 1;
   if (b >= 0xc2 && b <= 0xdf) return cont(1) ? 2 : 0;
@@ -92,7 +97,8 @@ Result<LogLevel> ParseLogLevel(std::string_view text) {
   if (text == "info") return LogLevel::kInfo;
   if (text == "warn") return LogLevel::kWarn;
   if (text == "error") return LogLevel::kError;
-  return Status::Error("--log-level must be debug, info, warn or error, not \"" + std::string(text) + "\"");
+  return Status::Error("--log-level must be debug, info, warn or error, not \"" +
+                       std::string(text) + "\"");
 }
 
 void AppendJsonEscaped(std::string& out, std::string_view value) {
@@ -144,7 +150,8 @@ Logger::Logger(LogFormat format, LogLevel level) : format_(format), level_(level
   // Not registered in spdlog's global registry: each Logger is independent (tests make several).
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   logger_ = std::make_shared<spdlog::logger>("irsa-webhook", std::move(sink));
-  logger_->set_pattern(format == LogFormat::kJson ? kJsonPattern : kTextPattern, spdlog::pattern_time_type::utc);
+  logger_->set_pattern(format == LogFormat::kJson ? kJsonPattern : kTextPattern,
+                       spdlog::pattern_time_type::utc);
   logger_->set_level(SpdlogLevel(level));
   logger_->flush_on(spdlog::level::warn);
 }

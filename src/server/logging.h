@@ -57,10 +57,18 @@ class Logger {
 
   bool Enabled(LogLevel level) const { return level >= level_; }
   void Log(LogLevel level, std::string_view message, LogFields fields = {});
-  void Debug(std::string_view message, LogFields fields = {}) { Log(LogLevel::kDebug, message, fields); }
-  void Info(std::string_view message, LogFields fields = {}) { Log(LogLevel::kInfo, message, fields); }
-  void Warn(std::string_view message, LogFields fields = {}) { Log(LogLevel::kWarn, message, fields); }
-  void Error(std::string_view message, LogFields fields = {}) { Log(LogLevel::kError, message, fields); }
+  void Debug(std::string_view message, LogFields fields = {}) {
+    Log(LogLevel::kDebug, message, fields);
+  }
+  void Info(std::string_view message, LogFields fields = {}) {
+    Log(LogLevel::kInfo, message, fields);
+  }
+  void Warn(std::string_view message, LogFields fields = {}) {
+    Log(LogLevel::kWarn, message, fields);
+  }
+  void Error(std::string_view message, LogFields fields = {}) {
+    Log(LogLevel::kError, message, fields);
+  }
   void Flush();
 
  private:

@@ -7,8 +7,8 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <cstdlib>
+#include <fstream>
 #include <iterator>
 #include <sstream>
 
@@ -17,12 +17,15 @@
 namespace irsa::server {
 namespace {
 
-constexpr std::array<std::string_view, 4> kKindNames = {"Pod", "ServiceAccount", "PerconaServerMongoDB", "other"};
-constexpr std::array<std::string_view, 5> kOperationNames = {"CREATE", "UPDATE", "DELETE", "CONNECT", "other"};
-constexpr std::array<Outcome, 4> kOutcomeValues = {Outcome::kMutated, Outcome::kUnchanged, Outcome::kSkipped,
-                                                   Outcome::kError};
+constexpr std::array<std::string_view, 4> kKindNames = {"Pod", "ServiceAccount",
+                                                        "PerconaServerMongoDB", "other"};
+constexpr std::array<std::string_view, 5> kOperationNames = {"CREATE", "UPDATE", "DELETE",
+                                                             "CONNECT", "other"};
+constexpr std::array<Outcome, 4> kOutcomeValues = {Outcome::kMutated, Outcome::kUnchanged,
+                                                   Outcome::kSkipped, Outcome::kError};
 // Status codes with their own series; anything else is counted as "other".
-constexpr std::array<int, 12> kStatusCodeValues = {200, 400, 404, 405, 408, 413, 414, 415, 431, 500, 501, 503};
+constexpr std::array<int, 12> kStatusCodeValues = {200, 400, 404, 405, 408, 413,
+                                                   414, 415, 431, 500, 501, 503};
 
 void AppendDouble(std::string& out, double value) {
   char buffer[40];
@@ -43,12 +46,15 @@ void AppendUint(std::string& out, std::uint64_t value) {
   out.append(buffer, static_cast<std::size_t>(n));
 }
 
-void AppendHeader(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+void AppendHeader(std::string& out, std::string_view name, std::string_view type,
+                  std::string_view help) {
   out.append("# HELP ").append(name).append(" ").append(help).append("\n");
   out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
 }
 
-std::uint64_t Load(const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); }
+std::uint64_t Load(const std::atomic<std::uint64_t>& a) {
+  return a.load(std::memory_order_relaxed);
+}
 
 std::string ReadFirstLine(const char* path) {
   std::ifstream in(path);
@@ -82,10 +88,11 @@ std::size_t Metrics::StatusIndex(int status) {
   return kStatusCodes - 1;
 }
 
-void Metrics::ObserveAdmission(std::string_view group, std::string_view kind, std::string_view operation,
-                               Outcome outcome, double seconds) {
+void Metrics::ObserveAdmission(std::string_view group, std::string_view kind,
+                               std::string_view operation, Outcome outcome, double seconds) {
   const std::size_t index =
-      (KindIndex(group, kind) * kOperations + OperationIndex(operation)) * kOutcomes + static_cast<std::size_t>(outcome);
+      (KindIndex(group, kind) * kOperations + OperationIndex(operation)) * kOutcomes +
+      static_cast<std::size_t>(outcome);
   admissions_[index].fetch_add(1, std::memory_order_relaxed);
   std::size_t bucket = 0;
   while (bucket < kDurationBuckets.size() && seconds > kDurationBuckets[bucket]) ++bucket;
@@ -94,15 +101,17 @@ void Metrics::ObserveAdmission(std::string_view group, std::string_view kind, st
   duration_sum_ns_.fetch_add(static_cast<std::uint64_t>(ns), std::memory_order_relaxed);
 }
 
-std::uint64_t Metrics::AdmissionCount(std::string_view group, std::string_view kind, std::string_view operation,
-                                      Outcome outcome) const {
+std::uint64_t Metrics::AdmissionCount(std::string_view group, std::string_view kind,
+                                      std::string_view operation, Outcome outcome) const {
   const std::size_t index =
-      (KindIndex(group, kind) * kOperations + OperationIndex(operation)) * kOutcomes + static_cast<std::size_t>(outcome);
+      (KindIndex(group, kind) * kOperations + OperationIndex(operation)) * kOutcomes +
+      static_cast<std::size_t>(outcome);
   return Load(admissions_[index]);
 }
 
 void Metrics::CountHttpResponse(bool webhook_listener, int status) {
-  http_responses_[(webhook_listener ? 0 : kStatusCodes) + StatusIndex(status)].fetch_add(1, std::memory_order_relaxed);
+  http_responses_[(webhook_listener ? 0 : kStatusCodes) + StatusIndex(status)].fetch_add(
+      1, std::memory_order_relaxed);
 }
 
 void Metrics::CountConfigReload(ReloadResult result) {
@@ -113,8 +122,12 @@ void Metrics::CountTlsReload(ReloadResult result) {
   tls_reloads_[result == ReloadResult::kSuccess ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
 }
 
-void Metrics::CountStalledConnectionClosed() { stalled_closed_.fetch_add(1, std::memory_order_relaxed); }
-void Metrics::CountOversizedRequestClosed() { oversized_closed_.fetch_add(1, std::memory_order_relaxed); }
+void Metrics::CountStalledConnectionClosed() {
+  stalled_closed_.fetch_add(1, std::memory_order_relaxed);
+}
+void Metrics::CountOversizedRequestClosed() {
+  oversized_closed_.fetch_add(1, std::memory_order_relaxed);
+}
 
 void Metrics::AddGauge(std::string name, std::string help, std::function<double()> sample) {
   gauges_.push_back({std::move(name), std::move(help), std::move(sample)});
@@ -161,12 +174,14 @@ std::string Metrics::Render() const {
   AppendUint(out, cumulative);
   out += '\n';
 
-  AppendHeader(out, "irsa_webhook_http_responses_total", "counter", "HTTP responses by listener and status code.");
+  AppendHeader(out, "irsa_webhook_http_responses_total", "counter",
+               "HTTP responses by listener and status code.");
   for (std::size_t l = 0; l < 2; ++l) {
     for (std::size_t s = 0; s < kStatusCodes; ++s) {
       const std::uint64_t value = Load(http_responses_[l * kStatusCodes + s]);
       if (value == 0) continue;
-      out.append("irsa_webhook_http_responses_total{listener=\"").append(l == 0 ? "webhook" : "metrics");
+      out.append("irsa_webhook_http_responses_total{listener=\"")
+          .append(l == 0 ? "webhook" : "metrics");
       out.append("\",code=\"");
       if (s < kStatusCodeValues.size()) {
         AppendUint(out, static_cast<std::uint64_t>(kStatusCodeValues[s]));
@@ -179,14 +194,16 @@ std::string Metrics::Render() const {
     }
   }
 
-  AppendHeader(out, "irsa_webhook_config_reloads_total", "counter", "Config file reloads by result.");
+  AppendHeader(out, "irsa_webhook_config_reloads_total", "counter",
+               "Config file reloads by result.");
   out.append("irsa_webhook_config_reloads_total{result=\"success\"} ");
   AppendUint(out, Load(config_reloads_[0]));
   out.append("\nirsa_webhook_config_reloads_total{result=\"error\"} ");
   AppendUint(out, Load(config_reloads_[1]));
   out += '\n';
 
-  AppendHeader(out, "irsa_webhook_tls_reloads_total", "counter", "TLS certificate and key reloads by result.");
+  AppendHeader(out, "irsa_webhook_tls_reloads_total", "counter",
+               "TLS certificate and key reloads by result.");
   out.append("irsa_webhook_tls_reloads_total{result=\"success\"} ");
   AppendUint(out, Load(tls_reloads_[0]));
   out.append("\nirsa_webhook_tls_reloads_total{result=\"error\"} ");
@@ -199,13 +216,15 @@ std::string Metrics::Render() const {
   AppendUint(out, Load(stalled_closed_));
   out += '\n';
 
-  AppendHeader(out, "irsa_webhook_oversized_requests_closed_total", "counter",
-               "Connections closed because a request head (or a chunk-size line) exceeded its size limit.");
+  AppendHeader(
+      out, "irsa_webhook_oversized_requests_closed_total", "counter",
+      "Connections closed because a request head (or a chunk-size line) exceeded its size limit.");
   out.append("irsa_webhook_oversized_requests_closed_total ");
   AppendUint(out, Load(oversized_closed_));
   out += '\n';
 
-  AppendHeader(out, "irsa_webhook_build_info", "gauge", "Build information; the value is always 1.");
+  AppendHeader(out, "irsa_webhook_build_info", "gauge",
+               "Build information; the value is always 1.");
   out.append("irsa_webhook_build_info{version=\"").append(version_).append("\"} 1\n");
 
   for (const auto& gauge : gauges_) {
@@ -230,10 +249,14 @@ std::string RenderProcessMetrics() {
   const auto close = stat.rfind(')');
   if (close != std::string::npos && ticks > 0) {
     std::istringstream fields(stat.substr(close + 2));
-    std::vector<std::string> f{std::istream_iterator<std::string>(fields), std::istream_iterator<std::string>()};
+    std::vector<std::string> f{std::istream_iterator<std::string>(fields),
+                               std::istream_iterator<std::string>()};
     // f[0] is field 3 (state).
-    const auto field = [&](std::size_t n) -> double { return n - 3 < f.size() ? std::strtod(f[n - 3].c_str(), nullptr) : 0; };
-    AppendHeader(out, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+    const auto field = [&](std::size_t n) -> double {
+      return n - 3 < f.size() ? std::strtod(f[n - 3].c_str(), nullptr) : 0;
+    };
+    AppendHeader(out, "process_cpu_seconds_total", "counter",
+                 "Total user and system CPU time spent in seconds.");
     out.append("process_cpu_seconds_total ");
     AppendDouble(out, (field(14) + field(15)) / static_cast<double>(ticks));
     out += '\n';
@@ -256,7 +279,8 @@ std::string RenderProcessMetrics() {
         break;
       }
     }
-    AppendHeader(out, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
+    AppendHeader(out, "process_start_time_seconds", "gauge",
+                 "Start time of the process since unix epoch in seconds.");
     out.append("process_start_time_seconds ");
     AppendDouble(out, boot_time + field(22) / static_cast<double>(ticks));
     out += '\n';

@@ -48,8 +48,8 @@ class Metrics {
   std::string Render() const;
 
   // Admission counter value, for tests and logs.
-  std::uint64_t AdmissionCount(std::string_view group, std::string_view kind, std::string_view operation,
-                               Outcome outcome) const;
+  std::uint64_t AdmissionCount(std::string_view group, std::string_view kind,
+                               std::string_view operation, Outcome outcome) const;
 
  private:
   static constexpr std::size_t kKinds = 4;       // Pod, ServiceAccount, PerconaServerMongoDB, other
@@ -69,7 +69,8 @@ class Metrics {
 
   std::string version_;
   std::array<std::atomic<std::uint64_t>, kKinds * kOperations * kOutcomes> admissions_{};
-  std::array<std::atomic<std::uint64_t>, kDurationBuckets.size() + 1> duration_buckets_{};  // last = +Inf
+  std::array<std::atomic<std::uint64_t>, kDurationBuckets.size() + 1>
+      duration_buckets_{};  // last = +Inf
   std::atomic<std::uint64_t> duration_sum_ns_{0};
   std::array<std::atomic<std::uint64_t>, 2 * kStatusCodes> http_responses_{};
   std::array<std::atomic<std::uint64_t>, 2> config_reloads_{};

@@ -26,17 +26,21 @@ constexpr int kMallocArenas = 2;
 // How often the drain loop looks for a second signal.
 constexpr std::chrono::milliseconds kDrainSliceMs{100};
 
-const char* SignalName(int signo) { return signo == SIGINT ? "SIGINT" : signo == SIGTERM ? "SIGTERM" : "signal"; }
+const char* SignalName(int signo) {
+  return signo == SIGINT ? "SIGINT" : signo == SIGTERM ? "SIGTERM" : "signal";
+}
 
 // Everything the serving threads touch. Heap-allocated so that, if the grace period expires
 // with connections still open, it can be left alive for the threads still using it.
 struct Runtime {
-  Runtime(const ServeOptions& options, const KubernetesAccess& kubernetes, std::shared_ptr<Logger> log)
+  Runtime(const ServeOptions& options, const KubernetesAccess& kubernetes,
+          std::shared_ptr<Logger> log)
       : logger(std::move(log)),
         config(options.config_file),
         tls(options.tls, options.tls_min_version),
         metrics(options.version),
-        server(options.listener, tls, config, kubernetes.lookup, kubernetes.synced, metrics, *logger) {}
+        server(options.listener, tls, config, kubernetes.lookup, kubernetes.synced, metrics,
+               *logger) {}
 
   std::shared_ptr<Logger> logger;
   ConfigStore config;
@@ -50,15 +54,16 @@ struct Runtime {
 Runtime* abandoned_runtime = nullptr;
 
 void LogLint(Logger& logger, const ConfigStore& config) {
-  for (const auto& advice : config.lint()) logger.Warn("config advice", {{"file", config.path()}, {"advice", advice}});
+  for (const auto& advice : config.lint())
+    logger.Warn("config advice", {{"file", config.path()}, {"advice", advice}});
 }
 
 void ReloadConfig(Runtime& rt) {
   const Status status = rt.config.Reload();
   if (status.ok()) {
     rt.metrics.CountConfigReload(ReloadResult::kSuccess);
-    rt.logger->Info("config reloaded",
-                    {{"file", rt.config.path()}, {"bindings", rt.config.Current()->bindings.size()}});
+    rt.logger->Info("config reloaded", {{"file", rt.config.path()},
+                                        {"bindings", rt.config.Current()->bindings.size()}});
     LogLint(*rt.logger, rt.config);
   } else {
     rt.metrics.CountConfigReload(ReloadResult::kError);
@@ -71,7 +76,8 @@ void ReloadTls(Runtime& rt) {
   const Status status = rt.tls.Reload();
   if (status.ok()) {
     rt.metrics.CountTlsReload(ReloadResult::kSuccess);
-    rt.logger->Info("certificate reloaded", {{"cert_file", rt.tls.files().cert_file}, {"certificate", rt.tls.Describe()}});
+    rt.logger->Info("certificate reloaded",
+                    {{"cert_file", rt.tls.files().cert_file}, {"certificate", rt.tls.Describe()}});
   } else {
     rt.metrics.CountTlsReload(ReloadResult::kError);
     rt.logger->Error("certificate reload failed; keeping the previous certificate",
@@ -112,20 +118,24 @@ Result<ServeOutcome> Serve(const ServeOptions& options, const KubernetesAccess& 
   if (auto s = rt.server.Bind(); !s.ok()) return s;
   rt.server.Start();
 
-  logger->Info("serving",
-               {{"version", options.version},
-                {"address", options.listener.bind_address},
-                {"port", options.listener.port},
-                {"metrics_port", options.listener.metrics_port},
-                {"config", options.config_file.empty() ? std::string("(built-in defaults)") : options.config_file},
-                {"bindings", rt.config.Current()->bindings.size()},
-                {"tls_min_version", options.tls_min_version == TlsMinVersion::kTls13 ? "1.3" : "1.2"},
-                {"client_ca", options.tls.client_ca_file.empty() ? std::string("(none)") : options.tls.client_ca_file},
-                {"certificate", rt.tls.Describe()},
-                {"kubernetes", kubernetes.mode}});
+  logger->Info(
+      "serving",
+      {{"version", options.version},
+       {"address", options.listener.bind_address},
+       {"port", options.listener.port},
+       {"metrics_port", options.listener.metrics_port},
+       {"config",
+        options.config_file.empty() ? std::string("(built-in defaults)") : options.config_file},
+       {"bindings", rt.config.Current()->bindings.size()},
+       {"tls_min_version", options.tls_min_version == TlsMinVersion::kTls13 ? "1.3" : "1.2"},
+       {"client_ca",
+        options.tls.client_ca_file.empty() ? std::string("(none)") : options.tls.client_ca_file},
+       {"certificate", rt.tls.Describe()},
+       {"kubernetes", kubernetes.mode}});
 
   FileWatcher watcher;
-  if (!options.config_file.empty()) watcher.Watch({options.config_file}, [&rt] { ReloadConfig(rt); });
+  if (!options.config_file.empty())
+    watcher.Watch({options.config_file}, [&rt] { ReloadConfig(rt); });
   std::vector<std::string> tls_paths = {options.tls.cert_file, options.tls.key_file};
   if (!options.tls.client_ca_file.empty()) tls_paths.push_back(options.tls.client_ca_file);
   watcher.Watch(std::move(tls_paths), [&rt] { ReloadTls(rt); });
@@ -141,20 +151,23 @@ Result<ServeOutcome> Serve(const ServeOptions& options, const KubernetesAccess& 
   }
 
   const auto deadline = Clock::now() + options.shutdown_grace;
-  logger->Info("shutting down", {{"signal", signo ? SignalName(*signo) : "listener failure"},
-                                 {"grace_seconds", static_cast<std::int64_t>(options.shutdown_grace.count())},
-                                 {"open_connections", rt.server.open_connections()}});
+  logger->Info("shutting down",
+               {{"signal", signo ? SignalName(*signo) : "listener failure"},
+                {"grace_seconds", static_cast<std::int64_t>(options.shutdown_grace.count())},
+                {"open_connections", rt.server.open_connections()}});
   rt.server.BeginDrain();
   bool drained = false;
   bool interrupted = false;
-  while (!(drained = rt.server.WaitWebhookDrained(std::min(deadline, Clock::now() + kDrainSliceMs)))) {
+  while (
+      !(drained = rt.server.WaitWebhookDrained(std::min(deadline, Clock::now() + kDrainSliceMs)))) {
     if (Clock::now() >= deadline) break;
     if (signals.Wait(std::chrono::milliseconds(0))) {
       interrupted = true;
       break;
     }
   }
-  const bool metrics_stopped = rt.server.StopMetrics(std::max(deadline, Clock::now() + kMinMetricsStopWait));
+  const bool metrics_stopped =
+      rt.server.StopMetrics(std::max(deadline, Clock::now() + kMinMetricsStopWait));
   if (drained && metrics_stopped) {
     logger->Info("stopped", {{"drained", true}});
     logger->Flush();

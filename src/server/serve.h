@@ -36,7 +36,7 @@ struct ServeOptions {
 // Kubernetes access handed in by the composition root. `lookup` null: config-only mode.
 struct KubernetesAccess {
   const ServiceAccountLookup* lookup = nullptr;
-  std::function<bool()> synced;  // /readyz waits for it; null = always synced
+  std::function<bool()> synced;      // /readyz waits for it; null = always synced
   std::string mode = "config-only";  // for the startup log line
 };
 

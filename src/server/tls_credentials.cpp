@@ -54,9 +54,9 @@ std::string Asn1TimeText(const ASN1_TIME* time) {
 struct TlsCredentials::Material {
   X509* cert = nullptr;
   EVP_PKEY* key = nullptr;
-  STACK_OF(X509)* chain = nullptr;             // intermediates after the leaf
-  X509_STORE* client_store = nullptr;          // trust anchors for client certificates
-  STACK_OF(X509_NAME)* client_names = nullptr;  // sent in CertificateRequest
+  STACK_OF(X509) * chain = nullptr;              // intermediates after the leaf
+  X509_STORE* client_store = nullptr;            // trust anchors for client certificates
+  STACK_OF(X509_NAME) * client_names = nullptr;  // sent in CertificateRequest
 
   Material() = default;
   Material(const Material&) = delete;
@@ -105,7 +105,8 @@ Status TlsCredentials::Reload() {
   }
   if (X509_check_private_key(material->cert, material->key) != 1) {
     ERR_clear_error();
-    return Status::Error(files_.key_file + ": private key does not match the certificate in " + files_.cert_file);
+    return Status::Error(files_.key_file + ": private key does not match the certificate in " +
+                         files_.cert_file);
   }
 
   if (!files_.client_ca_file.empty()) {
@@ -153,13 +154,16 @@ int TlsCredentials::CertificateCallback(SSL* ssl, void* arg) {
 bool TlsCredentials::ConfigureContext(SSL_CTX& ctx) const {
   const int min_version = min_version_ == TlsMinVersion::kTls13 ? TLS1_3_VERSION : TLS1_2_VERSION;
   if (SSL_CTX_set_min_proto_version(&ctx, min_version) != 1) return false;
-  SSL_CTX_set_options(&ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_options(
+      &ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
   if (SSL_CTX_set_cipher_list(&ctx, kTls12Ciphers) != 1) return false;
-  if (SSL_CTX_set_session_id_context(&ctx, reinterpret_cast<const unsigned char*>(kSessionIdContext.data()),
-                                     static_cast<unsigned int>(kSessionIdContext.size())) != 1) {
+  if (SSL_CTX_set_session_id_context(
+          &ctx, reinterpret_cast<const unsigned char*>(kSessionIdContext.data()),
+          static_cast<unsigned int>(kSessionIdContext.size())) != 1) {
     return false;
   }
-  SSL_CTX_set_cert_cb(&ctx, &TlsCredentials::CertificateCallback, const_cast<TlsCredentials*>(this));
+  SSL_CTX_set_cert_cb(&ctx, &TlsCredentials::CertificateCallback,
+                      const_cast<TlsCredentials*>(this));
   if (!files_.client_ca_file.empty()) {
     SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   }

@@ -2,13 +2,13 @@
 //
 // Owns: loading and checking a PEM certificate chain + private key (the key must match the
 // certificate) and the client CA bundle; the current set, held as a shared_ptr swapped under a
-// mutex (only the pointer copy is locked); and the SSL_CTX settings of the webhook listener (minimum TLS version, AEAD
-// ciphers, client-certificate verification). The SSL_CTX gets no certificate of its own: a
-// certificate callback (SSL_CTX_set_cert_cb) hands every new handshake the set current at that
-// moment, so a rotation takes effect for the next connection and never disturbs open ones.
-// Never: installs a set that failed to load (the previous one stays), logs, or counts.
-// Thread-safety: Reload() from one thread (housekeeping); the certificate callback runs on any
-// number of connection threads concurrently with it. The object must outlive every SSL_CTX
+// mutex (only the pointer copy is locked); and the SSL_CTX settings of the webhook listener
+// (minimum TLS version, AEAD ciphers, client-certificate verification). The SSL_CTX gets no
+// certificate of its own: a certificate callback (SSL_CTX_set_cert_cb) hands every new handshake
+// the set current at that moment, so a rotation takes effect for the next connection and never
+// disturbs open ones. Never: installs a set that failed to load (the previous one stays), logs, or
+// counts. Thread-safety: Reload() from one thread (housekeeping); the certificate callback runs on
+// any number of connection threads concurrently with it. The object must outlive every SSL_CTX
 // configured by ConfigureContext().
 #pragma once
 

@@ -1,20 +1,19 @@
 #include "webhook_server.h"
 
+#include <httplib.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <atomic>
-#include <mutex>
-#include <vector>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <optional>
+#include <vector>
 
 #include "config_store.h"
 #include "connection_tracker.h"
@@ -86,12 +85,13 @@ bool IsChunked(const Request& req) { return req.has_header("Transfer-Encoding");
 // Methods whose request cpp-httplib reads a body for: without Content-Length or
 // Transfer-Encoding it reads until the client closes, into memory, with no limit.
 bool ReadsBody(const Request& req) {
-  return req.method == "POST" || req.method == "PUT" || req.method == "PATCH" || req.method == "DELETE" ||
-         req.method == "PRI";
+  return req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
+         req.method == "DELETE" || req.method == "PRI";
 }
 
 bool BodyUntilEof(const Request& req) {
-  return ReadsBody(req) && !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding");
+  return ReadsBody(req) && !req.has_header("Content-Length") &&
+         !req.has_header("Transfer-Encoding");
 }
 
 void SetError(Response& res, int status, std::string_view message) {
@@ -161,8 +161,9 @@ bool IsJsonContentType(std::string_view content_type) {
 
 class WebhookServer::Impl {
  public:
-  Impl(ListenerOptions options, TlsCredentials& tls, const ConfigStore& config, const ServiceAccountLookup* lookup,
-       std::function<bool()> lookup_ready, Metrics& metrics, Logger& logger)
+  Impl(ListenerOptions options, TlsCredentials& tls, const ConfigStore& config,
+       const ServiceAccountLookup* lookup, std::function<bool()> lookup_ready, Metrics& metrics,
+       Logger& logger)
       : options_(std::move(options)),
         tls_(tls),
         config_(config),
@@ -170,12 +171,14 @@ class WebhookServer::Impl {
         lookup_ready_(std::move(lookup_ready)),
         metrics_(metrics),
         logger_(logger),
-        webhook_pool_({kMaxWebhookThreads, kWarmThreads, kIdleThreadTimeout, kWorkerStackBytes, &tracker_}) {
+        webhook_pool_(
+            {kMaxWebhookThreads, kWarmThreads, kIdleThreadTimeout, kWorkerStackBytes, &tracker_}) {
     metrics_.AddGauge("irsa_webhook_worker_threads", "Worker threads of the webhook listener.",
                       [this] { return static_cast<double>(webhook_pool_.threads()); });
     metrics_.AddGauge("irsa_webhook_open_connections", "Open connections on the webhook listener.",
                       [this] { return static_cast<double>(tracker_.counts().open); });
-    metrics_.AddGauge("irsa_webhook_ready", "1 when /readyz answers 200.", [this] { return Ready() ? 1.0 : 0.0; });
+    metrics_.AddGauge("irsa_webhook_ready", "1 when /readyz answers 200.",
+                      [this] { return Ready() ? 1.0 : 0.0; });
   }
 
   ~Impl() {
@@ -189,7 +192,8 @@ class WebhookServer::Impl {
       ConnectionTracker::InstallTlsCallbacks(ctx);
       return true;
     });
-    if (!https_->is_valid()) return Status::Error("cannot set up TLS (OpenSSL rejected the settings)");
+    if (!https_->is_valid())
+      return Status::Error("cannot set up TLS (OpenSSL rejected the settings)");
     Tune(*https_, webhook_pool_, options_.max_request_bytes, &https_fd_);
     SetupWebhookRoutes();
     if (auto s = BindOne(*https_, options_.port, https_fd_); !s.ok()) return s;
@@ -201,7 +205,8 @@ class WebhookServer::Impl {
       listener.request_deadline = options_.request_read_timeout;
       listener.write_deadline = std::chrono::seconds(kSocketTimeoutSeconds);
       metrics_listener_ = std::make_unique<MetricsListener>(std::move(listener));
-      if (auto s = metrics_listener_->Bind(options_.bind_address, options_.metrics_port); !s.ok()) return s;
+      if (auto s = metrics_listener_->Bind(options_.bind_address, options_.metrics_port); !s.ok())
+        return s;
     }
     return Status::Ok();
   }
@@ -222,7 +227,8 @@ class WebhookServer::Impl {
 
   bool Healthy() const {
     if (https_done_.load() && !draining_.load()) return false;
-    if (metrics_listener_ && !metrics_listener_->running() && !metrics_stopping_.load()) return false;
+    if (metrics_listener_ && !metrics_listener_->running() && !metrics_stopping_.load())
+      return false;
     return true;
   }
 
@@ -241,17 +247,20 @@ class WebhookServer::Impl {
     const std::size_t closed = tracker_.CloseStalled(options_.request_read_timeout);
     for (std::size_t i = 0; i < closed; ++i) metrics_.CountStalledConnectionClosed();
     if (closed > 0) {
-      logger_.Warn("closed stalled connections",
-                   {{"count", closed}, {"reason", "request or TLS handshake not received in time"},
-                    {"timeout_seconds", static_cast<std::int64_t>(options_.request_read_timeout.count())}});
+      logger_.Warn(
+          "closed stalled connections",
+          {{"count", closed},
+           {"reason", "request or TLS handshake not received in time"},
+           {"timeout_seconds", static_cast<std::int64_t>(options_.request_read_timeout.count())}});
     }
     const std::size_t oversized = tracker_.TakeOversizedClosed();
     for (std::size_t i = 0; i < oversized; ++i) metrics_.CountOversizedRequestClosed();
     if (oversized > 0) {
-      logger_.Warn("closed connections with oversized requests",
-                   {{"count", oversized},
-                    {"reason", "request line and headers (or a chunk-size line) larger than the limit"},
-                    {"limit_bytes", static_cast<std::int64_t>(kRequestHeadAllowance)}});
+      logger_.Warn(
+          "closed connections with oversized requests",
+          {{"count", oversized},
+           {"reason", "request line and headers (or a chunk-size line) larger than the limit"},
+           {"limit_bytes", static_cast<std::int64_t>(kRequestHeadAllowance)}});
     }
   }
 
@@ -260,7 +269,8 @@ class WebhookServer::Impl {
     if (https_) https_->stop();
     const std::size_t idle = tracker_.CloseIdle();
     const auto counts = tracker_.counts();
-    logger_.Info("draining", {{"closed_idle_connections", idle}, {"open_connections", counts.open}});
+    logger_.Info("draining",
+                 {{"closed_idle_connections", idle}, {"open_connections", counts.open}});
   }
 
   bool WaitWebhookDrained(Clock::time_point deadline) {
@@ -288,7 +298,8 @@ class WebhookServer::Impl {
     errno = 0;
     if (!server.bind_to_port(options_.bind_address, port)) {
       const int error = errno;
-      return Status::Error("cannot listen on " + options_.bind_address + ":" + std::to_string(port) +
+      return Status::Error("cannot listen on " + options_.bind_address + ":" +
+                           std::to_string(port) +
                            (error != 0 ? std::string(": ") + std::strerror(error) : std::string()));
     }
     if (fd >= 0) ::listen(fd, kListenBacklog);  // raise cpp-httplib's backlog of 5
@@ -327,32 +338,37 @@ class WebhookServer::Impl {
     return std::nullopt;
   }
 
-  void Reject(const Request& req, Response& res, int status, const std::string& allow, std::string_view detail) {
+  void Reject(const Request& req, Response& res, int status, const std::string& allow,
+              std::string_view detail) {
     if (!allow.empty()) res.set_header("Allow", allow);
     std::string message;
     switch (status) {
       case 404:
-        message = "404 not found: " + req.path + " (the webhook serves POST /mutate and GET /healthz)";
+        message =
+            "404 not found: " + req.path + " (the webhook serves POST /mutate and GET /healthz)";
         break;
       case 405:
-        message = "405 method " + req.method + " not allowed on " + req.path + " (allowed: " + allow + ")";
+        message = "405 method " + req.method + " not allowed on " + req.path +
+                  " (allowed: " + allow + ")";
         break;
       case 413:
         message = "413 request body larger than " + std::to_string(options_.max_request_bytes) +
                   " bytes (--max-request-bytes)";
         break;
       case 415:
-        message = "415 Content-Type must be application/json, not \"" + req.get_header_value("Content-Type") + "\"";
+        message = "415 Content-Type must be application/json, not \"" +
+                  req.get_header_value("Content-Type") + "\"";
         break;
       default:
         message = std::to_string(status) + " " + std::string(detail);
     }
     SetError(res, status, message);
-    logger_.Debug("request refused", {{"status", status},
-                                      {"method", req.method},
-                                      {"path", req.path},
-                                      {"remote", req.remote_addr},
-                                      {"reason", detail.empty() ? std::string_view(message) : detail}});
+    logger_.Debug("request refused",
+                  {{"status", status},
+                   {"method", req.method},
+                   {"path", req.path},
+                   {"remote", req.remote_addr},
+                   {"reason", detail.empty() ? std::string_view(message) : detail}});
   }
 
   // The most cpp-httplib reads of a body by itself (bodies far over the limit are refused).
@@ -386,16 +402,20 @@ class WebhookServer::Impl {
       // Transfer codings other than chunked are not implemented (RFC 9112 section 6.1), and
       // compressed bodies are refused: the kube-apiserver sends neither, and decompression would
       // let a small body inflate into a large one.
-      if (req.has_header("Transfer-Encoding") && !EqualsIgnoreCase(Trim(req.get_header_value("Transfer-Encoding")), "chunked")) {
+      if (req.has_header("Transfer-Encoding") &&
+          !EqualsIgnoreCase(Trim(req.get_header_value("Transfer-Encoding")), "chunked")) {
         ConnectionTracker::CloseAfterResponse();
-        RejectWith(req, res, 501, "501 Transfer-Encoding \"" + req.get_header_value("Transfer-Encoding") +
-                                      "\" not implemented (only chunked)");
+        RejectWith(req, res, 501,
+                   "501 Transfer-Encoding \"" + req.get_header_value("Transfer-Encoding") +
+                       "\" not implemented (only chunked)");
         return httplib::Server::HandlerResponse::Handled;
       }
-      if (req.has_header("Content-Encoding") && !EqualsIgnoreCase(Trim(req.get_header_value("Content-Encoding")), "identity")) {
+      if (req.has_header("Content-Encoding") &&
+          !EqualsIgnoreCase(Trim(req.get_header_value("Content-Encoding")), "identity")) {
         ConnectionTracker::CloseAfterResponse();
-        RejectWith(req, res, 415, "415 Content-Encoding \"" + req.get_header_value("Content-Encoding") +
-                                      "\" not supported: send the body uncompressed");
+        RejectWith(req, res, 415,
+                   "415 Content-Encoding \"" + req.get_header_value("Content-Encoding") +
+                       "\" not supported: send the body uncompressed");
         return httplib::Server::HandlerResponse::Handled;
       }
       const std::optional<int> verdict = EarlyVerdict(req, &allow);
@@ -405,8 +425,10 @@ class WebhookServer::Impl {
       // (set_payload_max_length), so the client, still sending, gets its 413 on a connection
       // that stays usable.
       const bool far_over_limit =
-          verdict == 413 && declared > static_cast<std::uint64_t>(options_.max_request_bytes) + kMaxDrainBytes;
-      if (far_over_limit || (verdict && *verdict != 413 && *verdict != 415 && (IsChunked(req) || BodyUntilEof(req)))) {
+          verdict == 413 &&
+          declared > static_cast<std::uint64_t>(options_.max_request_bytes) + kMaxDrainBytes;
+      if (far_over_limit || (verdict && *verdict != 413 && *verdict != 415 &&
+                             (IsChunked(req) || BodyUntilEof(req)))) {
         ConnectionTracker::CloseAfterResponse();
         Reject(req, res, *verdict, allow, "");
         return httplib::Server::HandlerResponse::Handled;
@@ -416,16 +438,18 @@ class WebhookServer::Impl {
     // "Expect: 100-continue" (curl sends it for large bodies): answer the final status before
     // the client sends a body it would be refused.
     s.set_expect_100_continue_handler([this](const Request& req, Response& res) {
-      ConnectionTracker::OnHeadersComplete(std::min(req.get_header_value<std::uint64_t>("Content-Length"), BodyAllowance()));
+      ConnectionTracker::OnHeadersComplete(
+          std::min(req.get_header_value<std::uint64_t>("Content-Length"), BodyAllowance()));
       std::string allow;
       const std::optional<int> verdict = EarlyVerdict(req, &allow);
       if (!verdict) return 100;
       Reject(req, res, *verdict, allow, "");
       return *verdict;
     });
-    s.Post(std::string(kMutatePath), [this](const Request& req, Response& res, const httplib::ContentReader& reader) {
-      HandleMutate(req, res, reader);
-    });
+    s.Post(std::string(kMutatePath),
+           [this](const Request& req, Response& res, const httplib::ContentReader& reader) {
+             HandleMutate(req, res, reader);
+           });
     s.Get(std::string(kHealthzPath), [](const Request&, Response& res) {
       ConnectionTracker::OnRequestComplete();
       res.set_content("ok\n", kTextPlain);
@@ -531,7 +555,8 @@ class WebhookServer::Impl {
     reviewers_.Release(std::move(reviewer));
     if (!reviewed.ok()) {
       SetError(res, 400, "400 not a valid AdmissionReview: " + reviewed.error());
-      logger_.Warn("invalid AdmissionReview", {{"status", 400}, {"remote", req.remote_addr}, {"error", reviewed.error()}});
+      logger_.Warn("invalid AdmissionReview",
+                   {{"status", 400}, {"remote", req.remote_addr}, {"error", reviewed.error()}});
       return;
     }
     res.body = std::move(reviewed->response);
@@ -541,7 +566,8 @@ class WebhookServer::Impl {
     const AdmissionRequest* request = &reviewed->request;
     const AdmissionResult& result = reviewed->result;
     const Mutation& m = result.mutation;
-    metrics_.ObserveAdmission(request->group, request->kind, request->operation, m.outcome, seconds);
+    metrics_.ObserveAdmission(request->group, request->kind, request->operation, m.outcome,
+                              seconds);
     const LogLevel level = m.outcome == Outcome::kError ? LogLevel::kWarn : LogLevel::kInfo;
     if (logger_.Enabled(level)) {
       logger_.Log(level, "admission",
@@ -572,12 +598,13 @@ class WebhookServer::Impl {
     };
     const bool known = req.path == "/metrics" || req.path == "/healthz" || req.path == "/readyz";
     if (!known) {
-      return error(404, "404 not found: " + std::string(req.path) + " (this port serves /metrics, /healthz, /readyz)");
+      return error(404, "404 not found: " + std::string(req.path) +
+                            " (this port serves /metrics, /healthz, /readyz)");
     }
     if ((req.method != "GET" && req.method != "HEAD") || req.has_body) {
       res.allow = "GET, HEAD";
-      return error(405, "405 method " + std::string(req.method) + " not allowed on " + std::string(req.path) +
-                            " (allowed: GET, HEAD)");
+      return error(405, "405 method " + std::string(req.method) + " not allowed on " +
+                            std::string(req.path) + " (allowed: GET, HEAD)");
     }
     if (req.path == "/metrics") {
       res.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -594,9 +621,12 @@ class WebhookServer::Impl {
       return res;
     }
     std::string why;
-    if (draining_.load()) why = "shutting down";
-    else if (!tls_.loaded()) why = "no certificate loaded";
-    else why = "ServiceAccount cache not synced";
+    if (draining_.load())
+      why = "shutting down";
+    else if (!tls_.loaded())
+      why = "no certificate loaded";
+    else
+      why = "ServiceAccount cache not synced";
     return error(503, "503 not ready: " + why);
   }
 
@@ -621,11 +651,11 @@ class WebhookServer::Impl {
   std::size_t threads_at_last_housekeeping_ = 0;  // owning thread only
 };
 
-WebhookServer::WebhookServer(ListenerOptions options, TlsCredentials& tls, const ConfigStore& config,
-                             const ServiceAccountLookup* lookup, std::function<bool()> lookup_ready,
-                             Metrics& metrics, Logger& logger)
-    : impl_(std::make_unique<Impl>(std::move(options), tls, config, lookup, std::move(lookup_ready), metrics,
-                                   logger)) {}
+WebhookServer::WebhookServer(ListenerOptions options, TlsCredentials& tls,
+                             const ConfigStore& config, const ServiceAccountLookup* lookup,
+                             std::function<bool()> lookup_ready, Metrics& metrics, Logger& logger)
+    : impl_(std::make_unique<Impl>(std::move(options), tls, config, lookup, std::move(lookup_ready),
+                                   metrics, logger)) {}
 WebhookServer::~WebhookServer() = default;
 Status WebhookServer::Bind() { return impl_->Bind(); }
 void WebhookServer::Start() { impl_->Start(); }
@@ -633,7 +663,9 @@ bool WebhookServer::Healthy() const { return impl_->Healthy(); }
 bool WebhookServer::Ready() const { return impl_->Ready(); }
 void WebhookServer::Housekeeping() { impl_->Housekeeping(); }
 void WebhookServer::BeginDrain() { impl_->BeginDrain(); }
-bool WebhookServer::WaitWebhookDrained(Clock::time_point deadline) { return impl_->WaitWebhookDrained(deadline); }
+bool WebhookServer::WaitWebhookDrained(Clock::time_point deadline) {
+  return impl_->WaitWebhookDrained(deadline);
+}
 bool WebhookServer::StopMetrics(Clock::time_point deadline) { return impl_->StopMetrics(deadline); }
 std::size_t WebhookServer::open_connections() const { return impl_->open_connections(); }
 

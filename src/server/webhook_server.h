@@ -45,8 +45,8 @@ bool IsJsonContentType(std::string_view content_type);
 class WebhookServer {
  public:
   WebhookServer(ListenerOptions options, TlsCredentials& tls, const ConfigStore& config,
-                const ServiceAccountLookup* lookup, std::function<bool()> lookup_ready, Metrics& metrics,
-                Logger& logger);
+                const ServiceAccountLookup* lookup, std::function<bool()> lookup_ready,
+                Metrics& metrics, Logger& logger);
   ~WebhookServer();
   WebhookServer(const WebhookServer&) = delete;
   WebhookServer& operator=(const WebhookServer&) = delete;

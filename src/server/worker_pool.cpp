@@ -77,7 +77,8 @@ void WorkerPool::Run() {
     if (jobs_.empty()) {
       if (stopping_) break;
       ++idle_;
-      const bool woken = work_cv_.wait_for(lock, options_.idle_timeout, [this] { return !jobs_.empty() || stopping_; });
+      const bool woken = work_cv_.wait_for(lock, options_.idle_timeout,
+                                           [this] { return !jobs_.empty() || stopping_; });
       --idle_;
       // Retire, unless that would leave fewer than warm_threads: threads that already decided to
       // retire (but have not finished) no longer count, or several idle threads timing out

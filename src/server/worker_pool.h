@@ -14,6 +14,8 @@
 // running job; the object must outlive it.
 #pragma once
 
+#include <httplib.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -22,18 +24,16 @@
 #include <memory>
 #include <mutex>
 
-#include <httplib.h>
-
 namespace irsa::server {
 
 class ConnectionTracker;
 
 struct WorkerPoolOptions {
-  std::size_t max_threads = 4096;                       // cap on concurrent connections served
-  std::size_t warm_threads = 2;                         // kept even when idle
-  std::chrono::milliseconds idle_timeout{30'000};      // an idle thread beyond warm_threads exits
-  std::size_t stack_bytes = 256 * 1024;                 // per thread
-  ConnectionTracker* tracker = nullptr;                 // optional; slot per thread
+  std::size_t max_threads = 4096;                  // cap on concurrent connections served
+  std::size_t warm_threads = 2;                    // kept even when idle
+  std::chrono::milliseconds idle_timeout{30'000};  // an idle thread beyond warm_threads exits
+  std::size_t stack_bytes = 256 * 1024;            // per thread
+  ConnectionTracker* tracker = nullptr;            // optional; slot per thread
 };
 
 class WorkerPool {

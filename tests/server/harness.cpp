@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
@@ -14,8 +15,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <httplib.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -36,7 +35,8 @@ namespace {
 std::string Env(const char* name) {
   const char* value = std::getenv(name);
   if (value == nullptr || *value == '\0') {
-    throw std::runtime_error(std::string("environment variable ") + name + " is not set (run the tests through ctest)");
+    throw std::runtime_error(std::string("environment variable ") + name +
+                             " is not set (run the tests through ctest)");
   }
   return value;
 }
@@ -125,25 +125,28 @@ Pki::Pki(fs::path dir, const std::string& ca_name) : dir_(std::move(dir)) {
   fs::create_directories(dir_);
   ca_cert_ = dir_ / (ca_name + ".crt");
   ca_key_ = dir_ / (ca_name + ".key");
-  const std::string command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj " +
-                              Quote("/CN=" + ca_name) + " -keyout " + Quote(ca_key_.string()) + " -out " +
-                              Quote(ca_cert_.string()) + " 2>&1";
+  const std::string command =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj " +
+      Quote("/CN=" + ca_name) + " -keyout " + Quote(ca_key_.string()) + " -out " +
+      Quote(ca_cert_.string()) + " 2>&1";
   std::string output;
   if (RunCommand(command, &output) != 0) throw std::runtime_error("openssl (CA): " + output);
 }
 
-Pki::Issued Pki::Issue(const std::string& name, const std::string& common_name, const std::string& extensions) {
+Pki::Issued Pki::Issue(const std::string& name, const std::string& common_name,
+                       const std::string& extensions) {
   Issued issued{dir_ / (name + ".crt"), dir_ / (name + ".key")};
   const fs::path csr = dir_ / (name + ".csr");
   const fs::path ext = dir_ / (name + ".ext");
   WriteFile(ext, extensions);
   std::string output;
   std::string command = "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj " +
-                        Quote("/CN=" + common_name) + " -keyout " + Quote(issued.key.string()) + " -out " +
-                        Quote(csr.string()) + " 2>&1";
+                        Quote("/CN=" + common_name) + " -keyout " + Quote(issued.key.string()) +
+                        " -out " + Quote(csr.string()) + " 2>&1";
   if (RunCommand(command, &output) != 0) throw std::runtime_error("openssl (key): " + output);
-  command = "openssl x509 -req -days 2 -in " + Quote(csr.string()) + " -CA " + Quote(ca_cert_.string()) + " -CAkey " +
-            Quote(ca_key_.string()) + " -CAcreateserial -extfile " + Quote(ext.string()) + " -out " +
+  command = "openssl x509 -req -days 2 -in " + Quote(csr.string()) + " -CA " +
+            Quote(ca_cert_.string()) + " -CAkey " + Quote(ca_key_.string()) +
+            " -CAcreateserial -extfile " + Quote(ext.string()) + " -out " +
             Quote(issued.cert.string()) + " 2>&1";
   if (RunCommand(command, &output) != 0) throw std::runtime_error("openssl (sign): " + output);
   return issued;
@@ -156,7 +159,9 @@ Pki::Issued Pki::IssueServer(const std::string& name, const std::string& common_
 }
 
 Pki::Issued Pki::IssueClient(const std::string& name, const std::string& common_name) {
-  return Issue(name, common_name, "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n");
+  return Issue(
+      name, common_name,
+      "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n");
 }
 
 int FreePort() {
@@ -187,8 +192,13 @@ void ServerProcess::Start(const std::vector<std::string>& args, const fs::path& 
   port_ = FreePort();
   metrics_port_ = FreePort();
   while (metrics_port_ == port_) metrics_port_ = FreePort();
-  std::vector<std::string> argv = {"serve", "--bind-address", "127.0.0.1", "--port", std::to_string(port_),
-                                   "--metrics-port", std::to_string(metrics_port_)};
+  std::vector<std::string> argv = {"serve",
+                                   "--bind-address",
+                                   "127.0.0.1",
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--metrics-port",
+                                   std::to_string(metrics_port_)};
   argv.insert(argv.end(), args.begin(), args.end());
   StartRaw(argv, log_file);
 }
@@ -204,7 +214,8 @@ void ServerProcess::StartRaw(const std::vector<std::string>& args, const fs::pat
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_file.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   const int rc = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ);
@@ -253,7 +264,8 @@ std::optional<std::size_t> ProcStatusValue(pid_t pid, const std::string& field) 
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.size() > field.size() && line.compare(0, field.size(), field) == 0 && line[field.size()] == ':') {
+    if (line.size() > field.size() && line.compare(0, field.size(), field) == 0 &&
+        line[field.size()] == ':') {
       return static_cast<std::size_t>(std::strtoull(line.c_str() + field.size() + 1, nullptr, 10));
     }
   }
@@ -271,8 +283,9 @@ std::size_t RaiseFileLimit(std::size_t wanted) {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
   if (limit.rlim_cur < wanted) {
-    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? static_cast<rlim_t>(wanted)
-                                                     : std::min<rlim_t>(limit.rlim_max, static_cast<rlim_t>(wanted));
+    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY
+                         ? static_cast<rlim_t>(wanted)
+                         : std::min<rlim_t>(limit.rlim_max, static_cast<rlim_t>(wanted));
     ::setrlimit(RLIMIT_NOFILE, &limit);
     ::getrlimit(RLIMIT_NOFILE, &limit);
   }
@@ -306,7 +319,8 @@ bool WaitSocketClosed(int fd) {
     const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
     if (n > 0) continue;
     if (n == 0) return true;
-    return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;  // reset: closed; timeout: not
+    return errno != EAGAIN && errno != EWOULDBLOCK &&
+           errno != EINTR;  // reset: closed; timeout: not
   }
 }
 
@@ -316,7 +330,7 @@ std::string ClientHelloBytes() {
   BIO* in = BIO_new(BIO_s_mem());
   BIO* out = BIO_new(BIO_s_mem());
   SSL_set_bio(ssl, in, out);  // the SSL object owns both
-  SSL_connect(ssl);  // writes the ClientHello, then wants to read
+  SSL_connect(ssl);           // writes the ClientHello, then wants to read
   char* data = nullptr;
   const long n = BIO_ctrl(out, BIO_CTRL_INFO, 0, static_cast<void*>(&data));  // BIO_get_mem_data
   std::string hello(data, n > 0 ? static_cast<std::size_t>(n) : 0);
@@ -338,7 +352,8 @@ double Sample(const std::string& page, const std::string& series) {
   std::istringstream in(page);
   std::string line;
   while (std::getline(in, line)) {
-    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 && line[series.size()] == ' ') {
+    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
+        line[series.size()] == ' ') {
       return std::strtod(line.c_str() + series.size() + 1, nullptr);
     }
   }
@@ -353,7 +368,8 @@ TlsConnection::TlsConnection(int port, const TlsOptions& options) {
   if (options.max_version != 0 && options.max_version < TLS1_2_VERSION) {
     SSL_CTX_set_cipher_list(ctx_, "ALL:@SECLEVEL=0");
   }
-  if (!options.cipher_list.empty() && SSL_CTX_set_cipher_list(ctx_, options.cipher_list.c_str()) != 1) {
+  if (!options.cipher_list.empty() &&
+      SSL_CTX_set_cipher_list(ctx_, options.cipher_list.c_str()) != 1) {
     error_ = "cipher list: " + OpenSslErrors();
     return;
   }
@@ -490,11 +506,12 @@ void TlsConnection::CloseWrite() {
   ::shutdown(fd_, SHUT_WR);
 }
 
-std::string HttpRequest(const std::string& method, const std::string& path, const std::string& content_type,
-                        const std::string& body, bool close) {
+std::string HttpRequest(const std::string& method, const std::string& path,
+                        const std::string& content_type, const std::string& body, bool close) {
   std::string request = method + " " + path + " HTTP/1.1\r\nHost: localhost\r\n";
   if (!content_type.empty()) request += "Content-Type: " + content_type + "\r\n";
-  if (!body.empty() || method == "POST") request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty() || method == "POST")
+    request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   if (close) request += "Connection: close\r\n";
   request += "\r\n";
   return request + body;
@@ -506,24 +523,29 @@ nlohmann::json ExamplePod() {
   return *pod;
 }
 
-nlohmann::json Review(const std::string& api_version, const std::string& uid, const nlohmann::json& object,
-                      const std::string& kind, const std::string& operation, const std::string& ns) {
-  const std::string resource = kind == "Pod" ? "pods" : kind == "ServiceAccount" ? "serviceaccounts" : "others";
-  nlohmann::json request = {{"uid", uid},
-                            {"kind", {{"group", ""}, {"version", "v1"}, {"kind", kind}}},
-                            {"resource", {{"group", ""}, {"version", "v1"}, {"resource", resource}}},
-                            {"namespace", ns},
-                            {"operation", operation},
-                            {"userInfo", {{"username", "system:serviceaccount:kube-system:statefulset-controller"}}},
-                            {"object", object},
-                            {"dryRun", false}};
+nlohmann::json Review(const std::string& api_version, const std::string& uid,
+                      const nlohmann::json& object, const std::string& kind,
+                      const std::string& operation, const std::string& ns) {
+  const std::string resource = kind == "Pod"              ? "pods"
+                               : kind == "ServiceAccount" ? "serviceaccounts"
+                                                          : "others";
+  nlohmann::json request = {
+      {"uid", uid},
+      {"kind", {{"group", ""}, {"version", "v1"}, {"kind", kind}}},
+      {"resource", {{"group", ""}, {"version", "v1"}, {"resource", resource}}},
+      {"namespace", ns},
+      {"operation", operation},
+      {"userInfo", {{"username", "system:serviceaccount:kube-system:statefulset-controller"}}},
+      {"object", object},
+      {"dryRun", false}};
   return {{"apiVersion", api_version}, {"kind", "AdmissionReview"}, {"request", request}};
 }
 
 std::string Base64Decode(const std::string& text) {
   std::string out(text.size() / 4 * 3 + 3, '\0');
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
   if (n < 0) throw std::runtime_error("invalid base64");
   std::size_t size = static_cast<std::size_t>(n);
   if (text.size() >= 1 && text[text.size() - 1] == '=') --size;

@@ -12,11 +12,10 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace irsa::test {
 
@@ -88,7 +87,8 @@ class Pki {
   Issued IssueClient(const std::string& name, const std::string& common_name);
 
  private:
-  Issued Issue(const std::string& name, const std::string& common_name, const std::string& extensions);
+  Issued Issue(const std::string& name, const std::string& common_name,
+               const std::string& extensions);
   fs::path dir_;
   fs::path ca_cert_;
   fs::path ca_key_;
@@ -154,7 +154,7 @@ double Sample(const std::string& page, const std::string& series);
 struct TlsOptions {
   fs::path ca_file;  // verify the server with it; empty = no verification
   int min_version = 0;
-  int max_version = 0;     // e.g. TLS1_1_VERSION
+  int max_version = 0;      // e.g. TLS1_1_VERSION
   int security_level = -1;  // -1 = OpenSSL default
   std::string cipher_list;  // TLS 1.2 suites offered (OpenSSL names); empty = default
   fs::path cert_file;       // client certificate
@@ -205,14 +205,15 @@ class TlsConnection {
 };
 
 // An HTTP/1.1 request with Content-Length.
-std::string HttpRequest(const std::string& method, const std::string& path, const std::string& content_type,
-                        const std::string& body, bool close = false);
+std::string HttpRequest(const std::string& method, const std::string& path,
+                        const std::string& content_type, const std::string& body,
+                        bool close = false);
 
 // Test inputs.
 nlohmann::json ExamplePod();  // examples/psmdb-rs0-pod.yaml as JSON
-nlohmann::json Review(const std::string& api_version, const std::string& uid, const nlohmann::json& object,
-                      const std::string& kind = "Pod", const std::string& operation = "CREATE",
-                      const std::string& ns = "psmdb");
+nlohmann::json Review(const std::string& api_version, const std::string& uid,
+                      const nlohmann::json& object, const std::string& kind = "Pod",
+                      const std::string& operation = "CREATE", const std::string& ns = "psmdb");
 std::string Base64Decode(const std::string& text);
 
 }  // namespace irsa::test

@@ -39,10 +39,14 @@ class ServeTest : public ::testing::Test {
   // Starts the server with examples/config.yaml and the suite's certificate unless `args`
   // already names them.
   void Start(std::vector<std::string> args = {}) {
-    const auto has = [&](const std::string& flag) { return std::find(args.begin(), args.end(), flag) != args.end(); };
-    if (!has("--config")) args.insert(args.end(), {"--config", SourceDir() + "/examples/config.yaml"});
+    const auto has = [&](const std::string& flag) {
+      return std::find(args.begin(), args.end(), flag) != args.end();
+    };
+    if (!has("--config"))
+      args.insert(args.end(), {"--config", SourceDir() + "/examples/config.yaml"});
     if (!has("--tls-cert-file")) {
-      args.insert(args.end(), {"--tls-cert-file", server_cert_->cert.string(), "--tls-key-file", server_cert_->key.string()});
+      args.insert(args.end(), {"--tls-cert-file", server_cert_->cert.string(), "--tls-key-file",
+                               server_cert_->key.string()});
     }
     server_.Start(args, tmp_ / "server.log");
     ASSERT_TRUE(server_.WaitReady()) << server_.log();
@@ -92,7 +96,9 @@ class ServeTest : public ::testing::Test {
     return "";
   }
 
-  double Metric(const std::string& series) const { return Sample(MetricsGet(server_.metrics_port(), "/metrics").second, series); }
+  double Metric(const std::string& series) const {
+    return Sample(MetricsGet(server_.metrics_port(), "/metrics").second, series);
+  }
 
   // Polls `condition` every 50 ms; false after `timeout` (hang guard).
   template <typename Condition>
@@ -121,7 +127,9 @@ void ServeTest::CheckMutationThroughKubectl(const std::string& api_version) {
       << "kubectl not found at " << kubectl << " (scripts/fetch-k8s-tools.sh provides it)";
   Start();
   auto client = Client();
-  const std::string uid = "7d5e3c1a-1111-4222-8333-" + std::string(api_version == "admission.k8s.io/v1" ? "000000000001" : "000000000002");
+  const std::string uid =
+      "7d5e3c1a-1111-4222-8333-" +
+      std::string(api_version == "admission.k8s.io/v1" ? "000000000001" : "000000000002");
   const json pod = ExamplePod();
   const json response = Post(*client, Review(api_version, uid, pod));
   ASSERT_TRUE(response.is_object());
@@ -142,8 +150,9 @@ void ServeTest::CheckMutationThroughKubectl(const std::string& api_version) {
   WriteFile(tmp_ / "pod.json", pod.dump());
   WriteFile(tmp_ / "patch.json", patch.dump());
   std::string output;
-  const std::string command = "KUBECONFIG=/dev/null " + kubectl + " patch --local -f " + (tmp_ / "pod.json").string() +
-                              " --type=json -p \"$(cat " + (tmp_ / "patch.json").string() + ")\" -o json 2>&1";
+  const std::string command = "KUBECONFIG=/dev/null " + kubectl + " patch --local -f " +
+                              (tmp_ / "pod.json").string() + " --type=json -p \"$(cat " +
+                              (tmp_ / "patch.json").string() + ")\" -o json 2>&1";
   ASSERT_EQ(RunCommand(command, &output), 0) << output;
   const json patched = json::parse(output);
   EXPECT_EQ(patched, pod.patch(patch));
@@ -172,7 +181,9 @@ void ServeTest::CheckMutationThroughKubectl(const std::string& api_version) {
   EXPECT_EQ(log.find("mongodb://"), std::string::npos) << "an env value reached the log";
 }
 
-TEST_F(ServeTest, MutatesPodOverTlsV1AndKubectlAppliesThePatch) { CheckMutationThroughKubectl("admission.k8s.io/v1"); }
+TEST_F(ServeTest, MutatesPodOverTlsV1AndKubectlAppliesThePatch) {
+  CheckMutationThroughKubectl("admission.k8s.io/v1");
+}
 
 TEST_F(ServeTest, MutatesPodOverTlsV1beta1AndKubectlAppliesThePatch) {
   CheckMutationThroughKubectl("admission.k8s.io/v1beta1");
@@ -195,7 +206,8 @@ TEST_F(ServeTest, TransportErrorsGetTheirStatusAndTheNextRequestIsServed) {
   };
   const std::vector<Case> cases = {
       {"not JSON", "POST", "/mutate", "application/json", "{\"apiVersion\": oops", 400},
-      {"no request", "POST", "/mutate", "application/json", R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})", 400},
+      {"no request", "POST", "/mutate", "application/json",
+       R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})", 400},
       {"no uid", "POST", "/mutate", "application/json", no_uid.dump(), 400},
       {"JSON but not an object", "POST", "/mutate", "application/json", "[1,2,3]", 400},
       {"unknown path", "GET", "/nope", "", "", 404},
@@ -203,10 +215,12 @@ TEST_F(ServeTest, TransportErrorsGetTheirStatusAndTheNextRequestIsServed) {
       {"GET /mutate", "GET", "/mutate", "", "", 405},
       {"PUT /mutate", "PUT", "/mutate", "application/json", valid, 405},
       {"POST /healthz", "POST", "/healthz", "application/json", valid, 405},
-      {"over --max-request-bytes", "POST", "/mutate", "application/json", std::string(70000, ' ') + valid, 413},
+      {"over --max-request-bytes", "POST", "/mutate", "application/json",
+       std::string(70000, ' ') + valid, 413},
       {"text/plain", "POST", "/mutate", "text/plain", valid, 415},
       {"no Content-Type", "POST", "/mutate", "", valid, 415},
-      {"application/json with charset", "POST", "/mutate", "application/json; charset=utf-8", valid, 200},
+      {"application/json with charset", "POST", "/mutate", "application/json; charset=utf-8", valid,
+       200},
       {"application/json in capitals", "POST", "/mutate", "Application/JSON", valid, 200},
   };
   for (const auto& c : cases) {
@@ -232,8 +246,9 @@ TEST_F(ServeTest, TransportErrorsGetTheirStatusAndTheNextRequestIsServed) {
     TlsConnection conn(server_.port(), Verified());
     ASSERT_TRUE(conn.ok()) << conn.error();
     std::string chunk(60000, ' ');
-    std::string request = "POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                          "Transfer-Encoding: chunked\r\n\r\n";
+    std::string request =
+        "POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n";
     for (int i = 0; i < 2; ++i) request += "ea60\r\n" + chunk + "\r\n";
     request += "0\r\n\r\n";
     ASSERT_TRUE(conn.Write(request));
@@ -247,23 +262,30 @@ TEST_F(ServeTest, TransportErrorsGetTheirStatusAndTheNextRequestIsServed) {
     ASSERT_TRUE(conn.ok()) << conn.error();
     char size[16];
     std::snprintf(size, sizeof(size), "%zx", valid.size());
-    ASSERT_TRUE(conn.Write("POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                           "Transfer-Encoding: chunked\r\n\r\n" + std::string(size) + "\r\n" + valid + "\r\n0\r\n\r\n"));
+    ASSERT_TRUE(
+        conn.Write("POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n" +
+                   std::string(size) + "\r\n" + valid + "\r\n0\r\n\r\n"));
     const auto res = conn.ReadResponse();
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 200) << res->body;
   }
   // Response counters move just after the response is written: poll.
-  EXPECT_TRUE(Eventually([&] { return Metric("irsa_webhook_http_responses_total{listener=\"webhook\",code=\"413\"}") >= 2; }));
-  EXPECT_TRUE(Eventually([&] { return Metric("irsa_webhook_http_responses_total{listener=\"webhook\",code=\"415\"}") >= 2; }));
+  EXPECT_TRUE(Eventually([&] {
+    return Metric("irsa_webhook_http_responses_total{listener=\"webhook\",code=\"413\"}") >= 2;
+  }));
+  EXPECT_TRUE(Eventually([&] {
+    return Metric("irsa_webhook_http_responses_total{listener=\"webhook\",code=\"415\"}") >= 2;
+  }));
   EXPECT_TRUE(server_.running());
 }
 
 TEST_F(ServeTest, SurvivesGarbage) {
   Start();
   // Not TLS at all.
-  for (const std::string& garbage : {std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), std::string(5000, '\x16'),
-                                    std::string("\x16\x03\x01\x00\x05hello")}) {
+  for (const std::string& garbage :
+       {std::string("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), std::string(5000, '\x16'),
+        std::string("\x16\x03\x01\x00\x05hello")}) {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -281,9 +303,11 @@ TEST_F(ServeTest, SurvivesGarbage) {
   }
   // TLS, then garbage HTTP.
   for (const std::string& garbage :
-       {std::string("\x01\x02\x03 nonsense\r\n\r\n"), std::string("POST /mutate HTTP/1.1\r\nContent-Length: banana\r\n\r\n"),
+       {std::string("\x01\x02\x03 nonsense\r\n\r\n"),
+        std::string("POST /mutate HTTP/1.1\r\nContent-Length: banana\r\n\r\n"),
         "GET /" + std::string(20000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n",
-        std::string("POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n{\"a\":")}) {
+        std::string("POST /mutate HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                    "application/json\r\nContent-Length: 5\r\n\r\n{\"a\":")}) {
     TlsConnection conn(server_.port(), Verified());
     ASSERT_TRUE(conn.ok()) << conn.error();
     conn.Write(garbage);
@@ -303,7 +327,8 @@ TEST_F(ServeTest, ServesDeeplyNestedObjectsOnSmallWorkerStacks) {
   auto client = Client();
   const auto nested = [](int depth) {
     json value = "x";
-    for (int i = 0; i < depth; ++i) value = (i % 2 == 0) ? json::array({value}) : json{{"a", value}};
+    for (int i = 0; i < depth; ++i)
+      value = (i % 2 == 0) ? json::array({value}) : json{{"a", value}};
     return value;
   };
   for (const int depth : {400, 480, 500, 600}) {
@@ -312,7 +337,8 @@ TEST_F(ServeTest, ServesDeeplyNestedObjectsOnSmallWorkerStacks) {
     pod["spec"]["containers"][0]["env"][0]["valueFrom"] = nested(depth);
     pod["spec"]["containers"][1]["x-unknown"] = nested(depth);
     pod["metadata"]["x-unknown"] = nested(depth);
-    auto res = client->Post("/mutate", Review("admission.k8s.io/v1", "deep", pod).dump(), "application/json");
+    auto res = client->Post("/mutate", Review("admission.k8s.io/v1", "deep", pod).dump(),
+                            "application/json");
     ASSERT_TRUE(res) << httplib::to_string(res.error());
     EXPECT_EQ(res->status, depth <= 500 ? 200 : 400) << res->body;
   }
@@ -361,7 +387,8 @@ TEST_F(ServeTest, ClientCaRequiresAValidClientCertificate) {
     EXPECT_FALSE(res) << "served without a client certificate: " << res->status;
   }
   {  // A certificate from another CA: refused.
-    httplib::SSLClient client("127.0.0.1", server_.port(), stranger.cert.string(), stranger.key.string());
+    httplib::SSLClient client("127.0.0.1", server_.port(), stranger.cert.string(),
+                              stranger.key.string());
     client.set_ca_cert_path(pki_->ca_cert().c_str());
     client.enable_server_certificate_verification(true);
     client.set_read_timeout(30, 0);
@@ -369,7 +396,8 @@ TEST_F(ServeTest, ClientCaRequiresAValidClientCertificate) {
     EXPECT_FALSE(res) << "served with an untrusted client certificate";
   }
   {  // The kube-apiserver's certificate: served.
-    httplib::SSLClient client("127.0.0.1", server_.port(), apiserver.cert.string(), apiserver.key.string());
+    httplib::SSLClient client("127.0.0.1", server_.port(), apiserver.cert.string(),
+                              apiserver.key.string());
     client.set_ca_cert_path(pki_->ca_cert().c_str());
     client.enable_server_certificate_verification(true);
     client.set_read_timeout(30, 0);
@@ -383,8 +411,10 @@ TEST_F(ServeTest, RotatesCertificateOnSymlinkSwapWithoutFailingRequests) {
   const auto second = pki_->IssueServer("server-2", "server-2");
   const auto third = pki_->IssueServer("server-3", "server-3");
   ProjectedVolume secret(tmp_ / "secret");
-  secret.Publish({{"tls.crt", ReadFile(server_cert_->cert)}, {"tls.key", ReadFile(server_cert_->key)}});
-  Start({"--tls-cert-file", (secret / "tls.crt").string(), "--tls-key-file", (secret / "tls.key").string()});
+  secret.Publish(
+      {{"tls.crt", ReadFile(server_cert_->cert)}, {"tls.key", ReadFile(server_cert_->key)}});
+  Start({"--tls-cert-file", (secret / "tls.crt").string(), "--tls-key-file",
+         (secret / "tls.key").string()});
   {
     TlsConnection conn(server_.port(), Verified());
     ASSERT_TRUE(conn.ok()) << conn.error();
@@ -406,7 +436,8 @@ TEST_F(ServeTest, RotatesCertificateOnSymlinkSwapWithoutFailingRequests) {
       if (res && res->status == 200) {
         ++succeeded;
       } else {
-        if (failed++ == 0) first_failure = res ? std::to_string(res->status) : httplib::to_string(res.error());
+        if (failed++ == 0)
+          first_failure = res ? std::to_string(res->status) : httplib::to_string(res.error());
       }
     }
   });
@@ -417,13 +448,16 @@ TEST_F(ServeTest, RotatesCertificateOnSymlinkSwapWithoutFailingRequests) {
     TlsConnection conn(server_.port(), Verified());
     return conn.ok() && conn.PeerCommonName() == "server-2";
   })) << "new connections never got the new certificate";
-  EXPECT_TRUE(Eventually([&] { return Metric("irsa_webhook_tls_reloads_total{result=\"success\"}") > successes_before; }));
+  EXPECT_TRUE(Eventually([&] {
+    return Metric("irsa_webhook_tls_reloads_total{result=\"success\"}") > successes_before;
+  }));
 
   // A broken pair (server-3's certificate with server-2's key) keeps server-2 in place.
   const double errors_before = Metric("irsa_webhook_tls_reloads_total{result=\"error\"}");
   secret.Publish({{"tls.crt", ReadFile(third.cert)}, {"tls.key", ReadFile(second.key)}});
-  EXPECT_TRUE(Eventually([&] { return Metric("irsa_webhook_tls_reloads_total{result=\"error\"}") > errors_before; }))
-      << "the broken pair was not counted";
+  EXPECT_TRUE(Eventually([&] {
+    return Metric("irsa_webhook_tls_reloads_total{result=\"error\"}") > errors_before;
+  })) << "the broken pair was not counted";
   {
     TlsConnection conn(server_.port(), Verified());
     ASSERT_TRUE(conn.ok()) << conn.error();
@@ -452,16 +486,20 @@ TEST_F(ServeTest, ReloadsConfigOnSymlinkSwapAndKeepsTheLastGoodOne) {
   EXPECT_EQ(InjectedRole(*client), kRoleArn);
 
   configmap.Publish({{"config.yaml", v2}});
-  EXPECT_TRUE(Eventually([&] { return InjectedRole(*client) == role_v2; })) << "the new config never took effect";
-  EXPECT_TRUE(Eventually([&] { return Metric("irsa_webhook_config_reloads_total{result=\"success\"}") >= 1; }));
+  EXPECT_TRUE(Eventually([&] { return InjectedRole(*client) == role_v2; }))
+      << "the new config never took effect";
+  EXPECT_TRUE(Eventually(
+      [&] { return Metric("irsa_webhook_config_reloads_total{result=\"success\"}") >= 1; }));
 
   const double errors_before = Metric("irsa_webhook_config_reloads_total{result=\"error\"}");
   configmap.Publish({{"config.yaml", broken}});
-  EXPECT_TRUE(Eventually([&] { return Metric("irsa_webhook_config_reloads_total{result=\"error\"}") > errors_before; }))
-      << "the invalid config was not counted";
+  EXPECT_TRUE(Eventually([&] {
+    return Metric("irsa_webhook_config_reloads_total{result=\"error\"}") > errors_before;
+  })) << "the invalid config was not counted";
   EXPECT_EQ(InjectedRole(*client), role_v2) << "an invalid config replaced the last good one";
   EXPECT_NE(server_.log().find("config reload failed"), std::string::npos);
-  EXPECT_NE(server_.log().find("not-an-arn"), std::string::npos) << "the error should name the bad value";
+  EXPECT_NE(server_.log().find("not-an-arn"), std::string::npos)
+      << "the error should name the bad value";
 }
 
 TEST_F(ServeTest, SigtermFinishesRequestsInFlightAndExitsZero) {
@@ -471,7 +509,8 @@ TEST_F(ServeTest, SigtermFinishesRequestsInFlightAndExitsZero) {
   std::vector<std::string> rests;
   for (int i = 0; i < kInFlight; ++i) {
     const std::string uid = "inflight-" + std::to_string(i);
-    const std::string request = HttpRequest("POST", "/mutate", "application/json", ValidReview(uid).dump());
+    const std::string request =
+        HttpRequest("POST", "/mutate", "application/json", ValidReview(uid).dump());
     auto conn = std::make_unique<TlsConnection>(server_.port(), Verified());
     ASSERT_TRUE(conn->ok()) << conn->error();
     const std::size_t half = request.size() / 2;
@@ -486,12 +525,14 @@ TEST_F(ServeTest, SigtermFinishesRequestsInFlightAndExitsZero) {
 
   server_.Signal(SIGTERM);
   // Draining: not ready any more, but still running (requests are in flight).
-  EXPECT_TRUE(Eventually([&] { return MetricsGet(server_.metrics_port(), "/readyz").first == 503; }))
-      << "/readyz did not turn 503 during shutdown";
+  EXPECT_TRUE(Eventually([&] {
+    return MetricsGet(server_.metrics_port(), "/readyz").first == 503;
+  })) << "/readyz did not turn 503 during shutdown";
   EXPECT_TRUE(server_.running());
 
   for (int i = 0; i < kInFlight; ++i) {
-    ASSERT_TRUE(connections[static_cast<std::size_t>(i)]->Write(rests[static_cast<std::size_t>(i)]));
+    ASSERT_TRUE(
+        connections[static_cast<std::size_t>(i)]->Write(rests[static_cast<std::size_t>(i)]));
   }
   for (int i = 0; i < kInFlight; ++i) {
     SCOPED_TRACE(i);
@@ -513,8 +554,9 @@ TEST_F(ServeTest, GracePeriodEndsAStuckShutdownWithExitZero) {
   // A request that never completes keeps its connection busy past the grace period.
   TlsConnection stuck(server_.port(), Verified());
   ASSERT_TRUE(stuck.ok()) << stuck.error();
-  ASSERT_TRUE(stuck.Write("POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                          "Content-Length: 100\r\n\r\n{"));
+  ASSERT_TRUE(
+      stuck.Write("POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                  "Content-Length: 100\r\n\r\n{"));
   std::this_thread::sleep_for(200ms);
   server_.Signal(SIGTERM);
   const auto status = server_.Wait();
@@ -534,22 +576,34 @@ TEST_F(ServeTest, SigintWithNothingInFlightExitsZero) {
 TEST_F(ServeTest, MetricsCountersAndHistogramMove) {
   Start();
   const std::string before = MetricsGet(server_.metrics_port(), "/metrics").second;
-  const auto value = [](const std::string& page, const std::string& series) { return Sample(page, series); };
+  const auto value = [](const std::string& page, const std::string& series) {
+    return Sample(page, series);
+  };
   auto client = Client();
   Post(*client, ValidReview());
   json deleted = Review("admission.k8s.io/v1", "del-1", nullptr, "Pod", "DELETE");
   Post(*client, deleted);
-  json sa = {{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", "default"}, {"namespace", "psmdb"}}}};
+  json sa = {{"apiVersion", "v1"},
+             {"kind", "ServiceAccount"},
+             {"metadata", {{"name", "default"}, {"namespace", "psmdb"}}}};
   Post(*client, Review("admission.k8s.io/v1", "sa-1", sa, "ServiceAccount"));
   Post(*client, ValidReview(), 200);
   client->Post("/mutate", "nonsense", "application/json");
 
   const auto [status, after] = MetricsGet(server_.metrics_port(), "/metrics");
   ASSERT_EQ(status, 200);
-  const auto delta = [&](const std::string& series) { return value(after, series) - value(before, series); };
-  EXPECT_EQ(delta("irsa_webhook_admission_requests_total{kind=\"Pod\",operation=\"CREATE\",outcome=\"mutated\"}"), 2);
-  EXPECT_EQ(delta("irsa_webhook_admission_requests_total{kind=\"Pod\",operation=\"DELETE\",outcome=\"skipped\"}"), 1);
-  EXPECT_EQ(delta("irsa_webhook_admission_requests_total{kind=\"ServiceAccount\",operation=\"CREATE\",outcome=\"mutated\"}"), 1);
+  const auto delta = [&](const std::string& series) {
+    return value(after, series) - value(before, series);
+  };
+  EXPECT_EQ(delta("irsa_webhook_admission_requests_total{kind=\"Pod\",operation=\"CREATE\",outcome="
+                  "\"mutated\"}"),
+            2);
+  EXPECT_EQ(delta("irsa_webhook_admission_requests_total{kind=\"Pod\",operation=\"DELETE\",outcome="
+                  "\"skipped\"}"),
+            1);
+  EXPECT_EQ(delta("irsa_webhook_admission_requests_total{kind=\"ServiceAccount\",operation="
+                  "\"CREATE\",outcome=\"mutated\"}"),
+            1);
   EXPECT_EQ(delta("irsa_webhook_admission_duration_seconds_count"), 4);
   EXPECT_EQ(delta("irsa_webhook_admission_duration_seconds_bucket{le=\"+Inf\"}"), 4);
   EXPECT_EQ(delta("irsa_webhook_admission_duration_seconds_bucket{le=\"1\"}"), 4) << after;
@@ -558,10 +612,12 @@ TEST_F(ServeTest, MetricsCountersAndHistogramMove) {
   EXPECT_TRUE(Eventually([&] {
     return Sample(MetricsGet(server_.metrics_port(), "/metrics").second,
                   "irsa_webhook_http_responses_total{listener=\"webhook\",code=\"400\"}") -
-               value(before, "irsa_webhook_http_responses_total{listener=\"webhook\",code=\"400\"}") ==
+               value(before,
+                     "irsa_webhook_http_responses_total{listener=\"webhook\",code=\"400\"}") ==
            1;
   }));
-  EXPECT_NE(after.find("irsa_webhook_admission_duration_seconds_bucket{le=\"0.0001\"}"), std::string::npos);
+  EXPECT_NE(after.find("irsa_webhook_admission_duration_seconds_bucket{le=\"0.0001\"}"),
+            std::string::npos);
   EXPECT_EQ(value(after, "irsa_webhook_build_info{version=\"0.1.0\"}"), 1) << after;
   EXPECT_GT(value(after, "process_resident_memory_bytes"), 0);
   EXPECT_GT(value(after, "process_open_fds"), 0);
@@ -574,7 +630,8 @@ TEST_F(ServeTest, MetricsCountersAndHistogramMove) {
 
 TEST_F(ServeTest, HealthAndReadinessEndpoints) {
   Start();
-  EXPECT_EQ(MetricsGet(server_.metrics_port(), "/readyz"), std::make_pair(200, std::string("ok\n")));
+  EXPECT_EQ(MetricsGet(server_.metrics_port(), "/readyz"),
+            std::make_pair(200, std::string("ok\n")));
   EXPECT_EQ(MetricsGet(server_.metrics_port(), "/healthz").first, 200);
   EXPECT_EQ(MetricsGet(server_.metrics_port(), "/nope").first, 404);
   {
@@ -594,8 +651,9 @@ TEST_F(ServeTest, HealthAndReadinessEndpoints) {
   const int metrics_port = server_.metrics_port();
   ServerProcess no_metrics;
   const int port = FreePort();
-  no_metrics.StartRaw({"serve", "--bind-address", "127.0.0.1", "--port", std::to_string(port), "--metrics-port", "0",
-                       "--tls-cert-file", server_cert_->cert.string(), "--tls-key-file", server_cert_->key.string()},
+  no_metrics.StartRaw({"serve", "--bind-address", "127.0.0.1", "--port", std::to_string(port),
+                       "--metrics-port", "0", "--tls-cert-file", server_cert_->cert.string(),
+                       "--tls-key-file", server_cert_->key.string()},
                       tmp_ / "no-metrics.log");
   EXPECT_TRUE(Eventually([&] {
     TlsConnection conn(port, Verified());
@@ -621,14 +679,17 @@ TEST_F(ServeTest, ServesManyConcurrentKeepAliveConnections) {
     ASSERT_TRUE(conn->ok()) << "connection " << i << ": " << conn->error();
     connections.push_back(std::move(conn));
   }
-  json sa = {{"apiVersion", "v1"}, {"kind", "ServiceAccount"}, {"metadata", {{"name", "default"}, {"namespace", "psmdb"}}}};
+  json sa = {{"apiVersion", "v1"},
+             {"kind", "ServiceAccount"},
+             {"metadata", {{"name", "default"}, {"namespace", "psmdb"}}}};
   for (int round = 0; round < 2; ++round) {
     for (int i = kConnections - 1; i >= 0; --i) {
       SCOPED_TRACE(i);
       const std::string uid = "c" + std::to_string(i) + "-" + std::to_string(round);
       auto& conn = *connections[static_cast<std::size_t>(i)];
-      ASSERT_TRUE(conn.Write(HttpRequest("POST", "/mutate", "application/json",
-                                         Review("admission.k8s.io/v1", uid, sa, "ServiceAccount").dump())));
+      ASSERT_TRUE(
+          conn.Write(HttpRequest("POST", "/mutate", "application/json",
+                                 Review("admission.k8s.io/v1", uid, sa, "ServiceAccount").dump())));
       const auto res = conn.ReadResponse();
       ASSERT_TRUE(res) << "no response on connection " << i;
       ASSERT_EQ(res->status, 200);
@@ -663,8 +724,9 @@ TEST_F(ServeTest, ClosesConnectionsWhoseRequestStalls) {
   char byte;
   EXPECT_LE(::recv(fd, &byte, 1, 0), 0);
   ::close(fd);
-  EXPECT_TRUE(Eventually([&] { return Metric("irsa_webhook_stalled_connections_closed_total") >= 2; }))
-      << Metric("irsa_webhook_stalled_connections_closed_total");
+  EXPECT_TRUE(Eventually([&] {
+    return Metric("irsa_webhook_stalled_connections_closed_total") >= 2;
+  })) << Metric("irsa_webhook_stalled_connections_closed_total");
   auto client = Client();
   EXPECT_EQ(Post(*client, ValidReview())["response"]["allowed"], true);
 }
@@ -677,11 +739,13 @@ TEST_F(ServeTest, StartupErrorsExitWithTheirCodes) {
     EXPECT_NE(p.log().find("--tls-cert-file"), std::string::npos) << p.log();
   }
   {  // Invalid config: exit 1, the message names the file.
-    WriteFile(tmp_ / "bad.yaml", "bindings:\n  - name: x\n    roleArn: nope\n    namespaces: [a]\n    serviceAccounts: [b]\n");
+    WriteFile(tmp_ / "bad.yaml",
+              "bindings:\n  - name: x\n    roleArn: nope\n    namespaces: [a]\n    "
+              "serviceAccounts: [b]\n");
     ServerProcess p;
-    p.StartRaw({"serve", "--bind-address", "127.0.0.1", "--port", std::to_string(FreePort()), "--metrics-port", "0",
-                "--config", (tmp_ / "bad.yaml").string(), "--tls-cert-file", server_cert_->cert.string(),
-                "--tls-key-file", server_cert_->key.string()},
+    p.StartRaw({"serve", "--bind-address", "127.0.0.1", "--port", std::to_string(FreePort()),
+                "--metrics-port", "0", "--config", (tmp_ / "bad.yaml").string(), "--tls-cert-file",
+                server_cert_->cert.string(), "--tls-key-file", server_cert_->key.string()},
                tmp_ / "config.log");
     EXPECT_EQ(p.Wait(), 1);
     EXPECT_NE(p.log().find("bad.yaml"), std::string::npos) << p.log();
@@ -689,8 +753,9 @@ TEST_F(ServeTest, StartupErrorsExitWithTheirCodes) {
   {  // Key that does not match the certificate: exit 1.
     const auto other = pki_->IssueServer("other", "other");
     ServerProcess p;
-    p.StartRaw({"serve", "--bind-address", "127.0.0.1", "--port", std::to_string(FreePort()), "--metrics-port", "0",
-                "--tls-cert-file", server_cert_->cert.string(), "--tls-key-file", other.key.string()},
+    p.StartRaw({"serve", "--bind-address", "127.0.0.1", "--port", std::to_string(FreePort()),
+                "--metrics-port", "0", "--tls-cert-file", server_cert_->cert.string(),
+                "--tls-key-file", other.key.string()},
                tmp_ / "tls.log");
     EXPECT_EQ(p.Wait(), 1);
     EXPECT_NE(p.log().find("does not match"), std::string::npos) << p.log();
@@ -698,11 +763,13 @@ TEST_F(ServeTest, StartupErrorsExitWithTheirCodes) {
   {  // Port in use: exit 1.
     Start();
     ServerProcess p;
-    p.StartRaw({"serve", "--bind-address", "127.0.0.1", "--port", std::to_string(server_.port()), "--metrics-port", "0",
-                "--tls-cert-file", server_cert_->cert.string(), "--tls-key-file", server_cert_->key.string()},
+    p.StartRaw({"serve", "--bind-address", "127.0.0.1", "--port", std::to_string(server_.port()),
+                "--metrics-port", "0", "--tls-cert-file", server_cert_->cert.string(),
+                "--tls-key-file", server_cert_->key.string()},
                tmp_ / "port.log");
     EXPECT_EQ(p.Wait(), 1);
-    EXPECT_NE(p.log().find("cannot listen on 127.0.0.1:" + std::to_string(server_.port())), std::string::npos)
+    EXPECT_NE(p.log().find("cannot listen on 127.0.0.1:" + std::to_string(server_.port())),
+              std::string::npos)
         << p.log();
   }
 }
