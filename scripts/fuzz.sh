@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target for a bounded time: scripts/fuzz.sh [SECONDS per target, default 30].
+# FUZZ_TARGETS="fuzz_config fuzz_label_selector" picks targets (e.g. two shells, one per core).
 # Needs the fuzz build (cmake --preset fuzz && cmake --build --preset fuzz). Seeds come from the
 # golden cases and examples; new corpus entries stay in build/fuzz/corpus/ between runs. Any
 # crash, leak or property failure fails the script and leaves its input in build/fuzz/artifacts/.
@@ -45,7 +46,7 @@ if [ ! -d "$corpus" ]; then
 fi
 
 status=0
-for target in fuzz_admission_review fuzz_pod_mutation fuzz_config fuzz_label_selector; do
+for target in ${FUZZ_TARGETS:-fuzz_admission_review fuzz_pod_mutation fuzz_config fuzz_label_selector}; do
   echo "== $target (${seconds}s)"
   dict=()
   case $target in fuzz_admission_review | fuzz_pod_mutation) dict=(-dict=fuzz/admission.dict) ;; esac

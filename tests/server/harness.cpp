@@ -164,6 +164,20 @@ Pki::Issued Pki::IssueClient(const std::string& name, const std::string& common_
       "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n");
 }
 
+std::vector<std::string> WithDefaultServeArgs(std::vector<std::string> args,
+                                              const Pki::Issued& cert) {
+  const auto has = [&](const std::string& flag) {
+    return std::find(args.begin(), args.end(), flag) != args.end();
+  };
+  if (!has("--config"))
+    args.insert(args.end(), {"--config", SourceDir() + "/examples/config.yaml"});
+  if (!has("--tls-cert-file")) {
+    args.insert(args.end(),
+                {"--tls-cert-file", cert.cert.string(), "--tls-key-file", cert.key.string()});
+  }
+  return args;
+}
+
 int FreePort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -307,7 +321,9 @@ int ConnectTcp(int port, std::chrono::milliseconds timeout) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    const int error = errno;
     ::close(fd);
+    errno = error;
     return -1;
   }
   return fd;
@@ -384,19 +400,8 @@ TlsConnection::TlsConnection(int port, const TlsOptions& options) {
       return;
     }
   }
-  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(options.timeout.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((options.timeout.count() % 1000) * 1000);
-  ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  int yes = 1;
-  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+  fd_ = ConnectTcp(port, options.timeout);
+  if (fd_ < 0) {
     error_ = std::string("connect: ") + std::strerror(errno);
     return;
   }

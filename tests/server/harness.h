@@ -96,6 +96,11 @@ class Pki {
 
 int FreePort();
 
+// `args` plus `--config examples/config.yaml` and `cert` as the serving certificate, unless
+// `args` already names them: how the suites start `serve` by default.
+std::vector<std::string> WithDefaultServeArgs(std::vector<std::string> args,
+                                              const Pki::Issued& cert);
+
 // The irsa-webhook binary, started with `serve` and the given flags on 127.0.0.1.
 class ServerProcess {
  public:

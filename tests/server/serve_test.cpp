@@ -39,16 +39,7 @@ class ServeTest : public ::testing::Test {
   // Starts the server with examples/config.yaml and the suite's certificate unless `args`
   // already names them.
   void Start(std::vector<std::string> args = {}) {
-    const auto has = [&](const std::string& flag) {
-      return std::find(args.begin(), args.end(), flag) != args.end();
-    };
-    if (!has("--config"))
-      args.insert(args.end(), {"--config", SourceDir() + "/examples/config.yaml"});
-    if (!has("--tls-cert-file")) {
-      args.insert(args.end(), {"--tls-cert-file", server_cert_->cert.string(), "--tls-key-file",
-                               server_cert_->key.string()});
-    }
-    server_.Start(args, tmp_ / "server.log");
+    server_.Start(WithDefaultServeArgs(std::move(args), *server_cert_), tmp_ / "server.log");
     ASSERT_TRUE(server_.WaitReady()) << server_.log();
   }
 
