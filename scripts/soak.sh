@@ -82,7 +82,7 @@ publish "$work/configmap" config.yaml="$work/config-a.yaml"
 publish "$work/secret" tls.crt="$work/tls1.crt" tls.key="$work/tls1.key"
 
 # --- request bodies ---------------------------------------------------------------------------
-"$bin" mutate -f "$root/examples/psmdb-rs0-pod.yaml" -o json >"$work/pod.json"
+"$bin" mutate -f "$root/examples/psmdb-rs0-pod.yaml" -o json 2>/dev/null >"$work/pod.json"
 jq -c -n --slurpfile pod "$work/pod.json" '{apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview",
   request: {uid: "UIDUID", kind: {group: "", version: "v1", kind: "Pod"},
             resource: {group: "", version: "v1", resource: "pods"}, namespace: "psmdb",
@@ -94,7 +94,7 @@ jq -c -n '{apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview",
 
 # The patch each config gives each review, as `serve` must answer it (same code path).
 patch_of() {  # patch_of a|b pod|sa
-  "$bin" mutate --config "$work/config-$1.yaml" -f "$work/$2-review.json" -o review | jq -r .response.patch
+  "$bin" mutate --config "$work/config-$1.yaml" -f "$work/$2-review.json" -o review 2>/dev/null | jq -r .response.patch
 }
 for c in a b; do for k in pod sa; do
   [ -n "$(patch_of $c $k)" ] && [ "$(patch_of $c $k)" != null ] || { echo "soak: no patch for $k with config $c" >&2; exit 1; }

@@ -10,6 +10,7 @@
 
 #include "config_store.h"
 #include "file_watcher.h"
+#include "keep_alive_wait.h"
 #include "metrics.h"
 #include "shutdown_signal.h"
 
@@ -131,7 +132,8 @@ Result<ServeOutcome> Serve(const ServeOptions& options, const KubernetesAccess& 
        {"client_ca",
         options.tls.client_ca_file.empty() ? std::string("(none)") : options.tls.client_ca_file},
        {"certificate", rt.tls.Describe()},
-       {"kubernetes", kubernetes.mode}});
+       {"kubernetes", kubernetes.mode},
+       {"keep_alive_wait", KeepAliveWaitInterposed() ? "poll" : "cpp-httplib"}});
 
   FileWatcher watcher;
   if (!options.config_file.empty())

@@ -170,6 +170,9 @@ void ServeTest::CheckMutationThroughKubectl(const std::string& api_version) {
   EXPECT_NE(log.find("\"outcome\":\"mutated\""), std::string::npos) << log;
   EXPECT_NE(log.find("\"name\":\"my-cluster-name-rs0-0\""), std::string::npos) << log;
   EXPECT_EQ(log.find("mongodb://"), std::string::npos) << "an env value reached the log";
+  // The shipped binary waits for keep-alive requests with its own poll, not cpp-httplib's
+  // 10 ms poll + 1 ms sleep loop (src/server/keep_alive_wait.h).
+  EXPECT_NE(log.find("\"keep_alive_wait\":\"poll\""), std::string::npos) << log;
 }
 
 TEST_F(ServeTest, MutatesPodOverTlsV1AndKubectlAppliesThePatch) {

@@ -1,6 +1,7 @@
 // Unit tests of the server's small modules (no sockets): content-type matching, metrics
 // rendering, log escaping, the symlink-swap file watcher, the worker pool.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include "irsa/admission.h"
 #include "server/config_store.h"
 #include "server/file_watcher.h"
+#include "server/keep_alive_wait.h"
 #include "server/logging.h"
 #include "server/metrics.h"
 #include "server/webhook_server.h"
@@ -19,6 +21,26 @@
 
 namespace irsa::server {
 namespace {
+
+TEST(KeepAliveWait, ReplacesCppHttplibsAndKeepsItsContract) {
+  // Bound by the dynamic linker in place of the library's own (what the server logs at start).
+  EXPECT_TRUE(KeepAliveWaitInterposed());
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  // Nothing to read: false once the timeout passed (1 s; the hang guard is the test timeout).
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(httplib::detail::keep_alive(fds[0], 1));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(900));
+  // A request arriving: true at once, without consuming it.
+  ASSERT_EQ(::write(fds[1], "G", 1), 1);
+  EXPECT_TRUE(httplib::detail::keep_alive(fds[0], 10));
+  char byte = 0;
+  EXPECT_EQ(::read(fds[0], &byte, 1), 1);
+  // The peer going away (or our shutdown on drain) is readable too: the caller reads EOF.
+  ::close(fds[1]);
+  EXPECT_TRUE(httplib::detail::keep_alive(fds[0], 10));
+  ::close(fds[0]);
+}
 
 namespace fs = std::filesystem;
 
