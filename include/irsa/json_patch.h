@@ -21,6 +21,8 @@ std::string EscapeJsonPointerToken(std::string_view token);
 // Appends `s` as a JSON string literal (quotes, escapes for '"', '\\' and control characters).
 // `s` must be valid UTF-8 (it comes from parsed JSON or a validated config).
 void AppendJsonString(std::string& out, std::string_view s);
+// The same without the quotes: the inside of a JSON string literal.
+void AppendJsonStringBody(std::string& out, std::string_view s);
 
 // A JSON Pointer under construction: JsonPointer().Child("spec").Child("containers").Index(0).
 class JsonPointer {

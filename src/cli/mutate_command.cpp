@@ -39,25 +39,16 @@ CommandStatus RunMutate(const std::vector<std::string>& args) {
        {"output", "o", false, "FORMAT",
         "yaml | json (the mutated object), patch (JSON Patch), review (AdmissionReview response)",
         "yaml"}});
-  if (auto error = flags.Parse(args)) return CommandStatus::Usage(*error + "\n" + flags.Help());
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return CommandStatus::Ok();
-  }
-  if (!flags.positional().empty())
-    return CommandStatus::Usage("unexpected argument " + flags.positional()[0]);
+  if (auto done = ParseCommandLine(flags, args)) return *done;
   if (!flags.Has("filename")) return CommandStatus::Usage("-f INPUT is required (- for stdin)");
   const std::string output = flags.Get("output");
   if (output != "yaml" && output != "json" && output != "patch" && output != "review") {
     return CommandStatus::Usage("-o must be yaml, json, patch or review, not \"" + output + "\"");
   }
 
-  Config config;
-  if (flags.Has("config")) {
-    auto loaded = LoadConfigFile(flags.Get("config"));
-    if (!loaded.ok()) return CommandStatus::Runtime(loaded.error());
-    config = std::move(loaded).value();
-  }
+  auto loaded = LoadConfigFlag(flags);
+  if (!loaded.ok()) return CommandStatus::Runtime(loaded.error());
+  const Config config = std::move(loaded).value();
   auto input = LoadDocumentFile(flags.Get("filename"));
   if (!input.ok()) return CommandStatus::Runtime(input.error());
   const std::string input_name = flags.Get("filename") == "-" ? "stdin" : flags.Get("filename");

@@ -52,13 +52,7 @@ CommandStatus RunTrust(const std::vector<std::string>& args, std::ostream& out, 
         ""},
        {"role-arn", "", false, "ARN",
         "print only this role's document (it must be a roleArn of the config)", ""}});
-  if (auto error = flags.Parse(args)) return CommandStatus::Usage(*error + "\n" + flags.Help());
-  if (flags.help_requested()) {
-    out << flags.Help();
-    return CommandStatus::Ok();
-  }
-  if (!flags.positional().empty())
-    return CommandStatus::Usage("unexpected argument " + flags.positional()[0]);
+  if (auto done = ParseCommandLine(flags, args, out)) return *done;
   if (!flags.Has("config")) return CommandStatus::Usage("--config FILE is required");
   const bool by_arn = flags.Has("oidc-provider-arn");
   const bool by_issuer = flags.Has("account-id") || flags.Has("oidc-issuer");
@@ -110,13 +104,7 @@ CommandStatus RunS3(const std::vector<std::string>& args, std::ostream& out, std
        {"partition", "", false, "PARTITION",
         "aws, aws-cn or aws-us-gov for the bucket ARN (default: the KMS key's partition, else aws)",
         ""}});
-  if (auto error = flags.Parse(args)) return CommandStatus::Usage(*error + "\n" + flags.Help());
-  if (flags.help_requested()) {
-    out << flags.Help();
-    return CommandStatus::Ok();
-  }
-  if (!flags.positional().empty())
-    return CommandStatus::Usage("unexpected argument " + flags.positional()[0]);
+  if (auto done = ParseCommandLine(flags, args, out)) return *done;
   if (!flags.Has("bucket")) return CommandStatus::Usage("--bucket BUCKET is required");
   S3PolicyOptions options;
   options.bucket = flags.Get("bucket");

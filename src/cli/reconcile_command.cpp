@@ -74,24 +74,15 @@ CommandStatus RunReconcile(const std::vector<std::string>& args) {
        {"dry-run", "", true, "", "change nothing; print the same plan", ""},
        {"restart-workloads", "", true, "", "also roll workloads whose pods lack injection", ""},
        {"output", "o", false, "FORMAT", "text (for people) or json (for machines)", "text"}});
-  if (auto error = flags.Parse(args)) return CommandStatus::Usage(*error + "\n" + flags.Help());
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return CommandStatus::Ok();
-  }
-  if (!flags.positional().empty())
-    return CommandStatus::Usage("unexpected argument " + flags.positional()[0]);
+  if (auto done = ParseCommandLine(flags, args)) return *done;
   const std::string output = flags.Get("output");
   if (output != "text" && output != "json") {
     return CommandStatus::Usage("-o must be text or json, not \"" + output + "\"");
   }
 
-  Config config;
-  if (flags.Has("config")) {
-    auto loaded = LoadConfigFile(flags.Get("config"));
-    if (!loaded.ok()) return CommandStatus::Runtime(loaded.error());
-    config = std::move(loaded).value();
-  }
+  auto loaded = LoadConfigFlag(flags);
+  if (!loaded.ok()) return CommandStatus::Runtime(loaded.error());
+  const Config config = std::move(loaded).value();
   auto kube_config = kube::ResolveKubeConfigForCli(flags.Get("kubeconfig"));
   if (!kube_config.ok()) return CommandStatus::Runtime(kube_config.error());
   auto client = kube::KubeClient::Create(*kube_config);

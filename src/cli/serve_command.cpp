@@ -76,13 +76,7 @@ Flags ServeFlags() {
 
 CommandStatus RunServe(const std::vector<std::string>& args) {
   Flags flags = ServeFlags();
-  if (auto error = flags.Parse(args)) return CommandStatus::Usage(*error + "\n" + flags.Help());
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return CommandStatus::Ok();
-  }
-  if (!flags.positional().empty())
-    return CommandStatus::Usage("unexpected argument " + flags.positional()[0]);
+  if (auto done = ParseCommandLine(flags, args)) return *done;
   if (!flags.Has("tls-cert-file") || !flags.Has("tls-key-file")) {
     return CommandStatus::Usage("--tls-cert-file and --tls-key-file are required");
   }

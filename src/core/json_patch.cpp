@@ -18,8 +18,13 @@ std::string EscapeJsonPointerToken(std::string_view token) {
 }
 
 void AppendJsonString(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
+  AppendJsonStringBody(out, s);
+  out.push_back('"');
+}
+
+void AppendJsonStringBody(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
   std::size_t run = 0;  // start of the current run of characters that need no escaping
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
@@ -55,7 +60,6 @@ void AppendJsonString(std::string& out, std::string_view s) {
     }
   }
   out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
 }
 
 JsonPointer JsonPointer::Child(std::string_view token) const {

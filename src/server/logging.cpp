@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "irsa/json_patch.h"
+
 namespace irsa::server {
 namespace {
 
@@ -102,48 +104,21 @@ Result<LogLevel> ParseLogLevel(std::string_view text) {
 }
 
 void AppendJsonEscaped(std::string& out, std::string_view value) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    const char c = value[i];
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x80) {
-      // Keep well-formed UTF-8; anything else (request paths, header values) would make the
-      // line invalid JSON for log collectors.
-      const std::size_t n = Utf8SequenceLength(value, i);
-      if (n == 0) {
-        out += "\\ufffd";
-      } else {
-        out.append(value, i, n);
-        i += n - 1;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (byte < 0x20) {
-          out += "\\u00";
-          out += kHex[byte >> 4U];
-          out += kHex[byte & 15U];
-        } else {
-          out += c;
-        }
+  // Well-formed UTF-8 is kept; anything else (request paths, header values) would make the line
+  // invalid JSON for log collectors, so each malformed byte becomes U+FFFD.
+  std::size_t run = 0;  // start of the current well-formed run
+  for (std::size_t i = 0; i < value.size();) {
+    if (static_cast<unsigned char>(value[i]) < 0x80) {
+      ++i;
+    } else if (const std::size_t n = Utf8SequenceLength(value, i); n > 0) {
+      i += n;
+    } else {
+      AppendJsonStringBody(out, value.substr(run, i - run));
+      out += "\\ufffd";
+      run = ++i;
     }
   }
+  AppendJsonStringBody(out, value.substr(run));
 }
 
 Logger::Logger(LogFormat format, LogLevel level) : format_(format), level_(level) {
