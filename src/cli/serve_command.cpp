@@ -72,6 +72,21 @@ Flags ServeFlags() {
         kDefaultRequestReadTimeoutSeconds}});
 }
 
+// The server's level for an event of the Kubernetes code (same four levels).
+server::LogLevel ServerLogLevel(kube::LogLevel level) {
+  switch (level) {
+    case kube::LogLevel::kDebug:
+      return server::LogLevel::kDebug;
+    case kube::LogLevel::kInfo:
+      return server::LogLevel::kInfo;
+    case kube::LogLevel::kWarn:
+      return server::LogLevel::kWarn;
+    case kube::LogLevel::kError:
+      return server::LogLevel::kError;
+  }
+  return server::LogLevel::kError;
+}
+
 }  // namespace
 
 CommandStatus RunServe(const std::vector<std::string>& args) {
@@ -130,28 +145,13 @@ CommandStatus RunServe(const std::vector<std::string>& args) {
   if (kube_config->has_value()) {
     // The cache keeps only "<prefix>/" annotations, so it needs the prefix of the config it
     // starts with; a reload that changes annotationPrefix takes a restart (logged then).
-    std::string prefix{kDefaultAnnotationPrefix};
-    if (!options.config_file.empty()) {
-      auto config = LoadConfigFile(options.config_file);
-      if (!config.ok()) return CommandStatus::Runtime(config.error());
-      prefix = config->annotation_prefix;
-    }
+    auto config = LoadConfigFlag(flags);
+    if (!config.ok()) return CommandStatus::Runtime(config.error());
     auto created = kube::ServiceAccountCache::Create(
-        **kube_config, prefix, [logger](kube::LogLevel cache_level, std::string_view message) {
-          switch (cache_level) {
-            case kube::LogLevel::kDebug:
-              logger->Debug(message, {{"component", "serviceaccount-cache"}});
-              break;
-            case kube::LogLevel::kInfo:
-              logger->Info(message, {{"component", "serviceaccount-cache"}});
-              break;
-            case kube::LogLevel::kWarn:
-              logger->Warn(message, {{"component", "serviceaccount-cache"}});
-              break;
-            case kube::LogLevel::kError:
-              logger->Error(message, {{"component", "serviceaccount-cache"}});
-              break;
-          }
+        **kube_config, config->annotation_prefix,
+        [logger](kube::LogLevel cache_level, std::string_view message) {
+          logger->Log(ServerLogLevel(cache_level), message,
+                      {{"component", "serviceaccount-cache"}});
         });
     if (!created.ok()) return CommandStatus::Runtime(created.error());
     cache = std::move(created).value();
@@ -161,7 +161,7 @@ CommandStatus RunServe(const std::vector<std::string>& args) {
     kubernetes.mode =
         "serviceaccount-cache " + (*kube_config)->server + " (" +
         (flags.Has("kubeconfig") ? flags.Get("kubeconfig") : std::string("in-cluster")) +
-        ", annotation prefix " + prefix + ")";
+        ", annotation prefix " + config->annotation_prefix + ")";
   }
 
   auto outcome = server::Serve(options, kubernetes, logger);
