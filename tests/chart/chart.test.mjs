@@ -266,7 +266,7 @@ describe("workload: Deployment, security, probes, config mount", () => {
   test("serve flags are the SPEC's, pointing at the mounted files", () => {
     const serveFlags = new Set(["config", "tls-cert-file", "tls-key-file", "client-ca-file", "tls-min-version",
       "bind-address", "port", "metrics-port", "kubeconfig", "max-request-bytes", "log-level", "log-format",
-      "shutdown-grace-seconds"]);
+      "shutdown-delay-seconds", "shutdown-grace-seconds"]);
     for (const [name, objects] of Object.entries(rendered)) {
       const args = podSpecOf(one(objects, "Deployment")).containers[0].args;
       assert.equal(args[0], "serve", name);
@@ -286,6 +286,7 @@ describe("workload: Deployment, security, probes, config mount", () => {
       "--max-request-bytes=8388608",
       "--log-level=info",
       "--log-format=json",
+      "--shutdown-delay-seconds=5",
       "--shutdown-grace-seconds=10",
     ]);
   });
@@ -337,9 +338,15 @@ describe("workload: Deployment, security, probes, config mount", () => {
     assert.equal(testPod.spec.automountServiceAccountToken, false);
   });
 
-  test("terminationGracePeriodSeconds exceeds the server's shutdown grace", () => {
+  test("terminationGracePeriodSeconds exceeds the server's shutdown delay + grace", () => {
     assert.equal(spec.terminationGracePeriodSeconds, 30);
+    assert.ok(container.args.includes("--shutdown-delay-seconds=5"));
     assert.ok(container.args.includes("--shutdown-grace-seconds=10"));
+    for (const [name, objects] of Object.entries(rendered)) {
+      const podSpec = podSpecOf(one(objects, "Deployment"));
+      const flag = (f) => Number(podSpec.containers[0].args.find((a) => a.startsWith(`--${f}=`)).split("=")[1]);
+      assert.ok(podSpec.terminationGracePeriodSeconds > flag("shutdown-delay-seconds") + flag("shutdown-grace-seconds"), name);
+    }
   });
 });
 
@@ -664,7 +671,8 @@ describe("values schema refuses misconfiguration at install time", () => {
     ["metrics port 0", ["--set", "server.metricsPort=0"], /metricsPort: Must be greater than or equal to 1024/],
     ["tls version", ["--set", "server.tlsMinVersion=1.1"], /tlsMinVersion must be one of the following/],
     ["Fail with one replica", ["--set", "webhook.failurePolicy=Fail", "--set", "replicaCount=1"], /failurePolicy=Fail needs replicaCount >= 2/],
-    ["grace period too short", ["--set", "terminationGracePeriodSeconds=5"], /must exceed server.shutdownGraceSeconds/],
+    ["grace period too short", ["--set", "terminationGracePeriodSeconds=5"], /must exceed server.shutdownDelaySeconds \+ server.shutdownGraceSeconds/],
+    ["grace period not above delay + grace", ["--set", "terminationGracePeriodSeconds=15"], /must exceed server.shutdownDelaySeconds \+ server.shutdownGraceSeconds \(5 \+ 10\)/],
     ["restartWorkloads without reconcile", ["--set", "reconcile.restartWorkloads=true"], /reconcile\.restartWorkloads needs reconcile\.enabled=true/],
     ["cert-manager issuerRef without name", ["--set", "certificates.mode=cert-manager", "--set", "certificates.certManager.issuerRef.kind=ClusterIssuer"],
       /issuerRef\.name is required/],

@@ -97,8 +97,9 @@ on them, so `helm template`, `helm lint` and `helm install` all fail with the sa
 {{- end }}
 {{- $_ := set $names $b.name true }}
 {{- end }}
-{{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.server.shutdownGraceSeconds) }}
-{{- fail (printf "terminationGracePeriodSeconds (%v) must exceed server.shutdownGraceSeconds (%v), or the kubelet kills the server before in-flight admissions finish" .Values.terminationGracePeriodSeconds .Values.server.shutdownGraceSeconds) }}
+{{- $shutdown := add (int .Values.server.shutdownDelaySeconds) (int .Values.server.shutdownGraceSeconds) }}
+{{- if le (int .Values.terminationGracePeriodSeconds) (int $shutdown) }}
+{{- fail (printf "terminationGracePeriodSeconds (%v) must exceed server.shutdownDelaySeconds + server.shutdownGraceSeconds (%v + %v), or the kubelet kills the server before in-flight admissions finish" .Values.terminationGracePeriodSeconds .Values.server.shutdownDelaySeconds .Values.server.shutdownGraceSeconds) }}
 {{- end }}
 {{- if eq .Values.server.port .Values.server.metricsPort }}
 {{- fail "server.port and server.metricsPort must differ" }}
