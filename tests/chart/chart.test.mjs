@@ -109,22 +109,41 @@ describe("strict schema of every rendered object", () => {
 describe("MutatingWebhookConfiguration", () => {
   const defaults = rendered["default (self-signed)"];
   const webhookConfig = one(defaults, "MutatingWebhookConfiguration", fullname);
-  const [pods, psmdb] = webhookConfig.webhooks;
+  const [pods, serviceAccounts, psmdb] = webhookConfig.webhooks;
   const namespaceSelector = (nsList) => ({
     matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: nsList }],
   });
+  const skipSelector = { matchExpressions: [{ key: "eks.amazonaws.com/skip-pod-identity-webhook", operator: "DoesNotExist" }] };
 
-  test("two webhooks: pods + ServiceAccounts, and PerconaServerMongoDB warnings", () => {
-    assert.equal(webhookConfig.webhooks.length, 2);
-    assert.equal(pods.name, `pod-identity.${fullname}.${namespace}.svc`);
-    assert.equal(psmdb.name, `psmdb-warnings.${fullname}.${namespace}.svc`);
+  test("three webhooks: pods, ServiceAccounts, and PerconaServerMongoDB warnings", () => {
+    assert.deepEqual(webhookConfig.webhooks.map((w) => w.name), [
+      `pod-identity.${fullname}.${namespace}.svc`,
+      `serviceaccount-role.${fullname}.${namespace}.svc`,
+      `psmdb-warnings.${fullname}.${namespace}.svc`,
+    ]);
   });
 
-  test("pods CREATE and serviceaccounts CREATE/UPDATE", () => {
+  test("pods CREATE in one entry, serviceaccounts CREATE/UPDATE in another", () => {
     assert.deepEqual(pods.rules, [
       { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"], scope: "Namespaced" },
+    ]);
+    assert.deepEqual(serviceAccounts.rules, [
       { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["serviceaccounts"], scope: "Namespaced" },
     ]);
+  });
+
+  test("the ServiceAccount entry is always Ignore, also when pods use Fail", () => {
+    for (const [name, objects] of Object.entries(rendered)) {
+      const sa = one(objects, "MutatingWebhookConfiguration").webhooks.find((w) => w.name.startsWith("serviceaccount-role."));
+      assert.equal(sa.failurePolicy, "Ignore", name);
+      assert.equal(sa.reinvocationPolicy, "Never", name);
+    }
+    const everything = one(rendered["everything on"], "MutatingWebhookConfiguration").webhooks;
+    assert.deepEqual(everything.map((w) => w.failurePolicy), ["Fail", "Ignore", "Ignore"]);
+    // The pods' opt-in label does not apply to ServiceAccounts (they would never be annotated).
+    assert.deepEqual(everything[1].objectSelector, {
+      matchExpressions: [{ key: "iam.example.com/skip-pod-identity-webhook", operator: "DoesNotExist" }],
+    });
   });
 
   test("protocol fields of the pod webhook", () => {
@@ -151,6 +170,29 @@ describe("MutatingWebhookConfiguration", () => {
   test("namespaceSelector skips kube-system and the release namespace", () => {
     assert.deepEqual(pods.namespaceSelector, namespaceSelector(["kube-system", namespace]));
     assert.deepEqual(psmdb.namespaceSelector, pods.namespaceSelector);
+    assert.deepEqual(serviceAccounts.namespaceSelector, pods.namespaceSelector);
+  });
+
+  test("kube-system stays excluded when excludeNamespaces leaves it out; includeKubeSystem opts in", () => {
+    const notIn = (args) => one(render(args), "MutatingWebhookConfiguration").webhooks[0].namespaceSelector.matchExpressions[0].values;
+    assert.deepEqual(notIn(["--set", "webhook.excludeNamespaces={kube-public}"]), ["kube-public", namespace, "kube-system"]);
+    assert.deepEqual(notIn(["--set", "webhook.excludeNamespaces=null"]), [namespace, "kube-system"]);
+    assert.deepEqual(notIn(["--set", "webhook.excludeNamespaces=null", "--set", "webhook.includeKubeSystem=true"]), [namespace]);
+  });
+
+  test("Fail renders when scoped by webhook.namespaces, an objectSelector or a namespaceSelector opt-in", () => {
+    for (const scope of [
+      ["--set", "webhook.namespaces={psmdb}"],
+      ["--set-string", "webhook.objectSelector.matchLabels.irsa-webhook/inject=true"],
+      ["--set", "webhook.namespaceSelector.matchLabels.irsa-webhook=enabled"],
+    ]) {
+      const w = one(render(["--set", "webhook.failurePolicy=Fail", ...scope]), "MutatingWebhookConfiguration").webhooks;
+      assert.deepEqual(w.map((x) => x.failurePolicy), ["Fail", "Ignore", "Ignore"], scope.join(" "));
+    }
+    const opted = one(render(["--set-string", "webhook.objectSelector.matchLabels.irsa-webhook/inject=true",
+      "--set", "webhook.namespaceSelector.matchLabels.irsa-webhook=enabled"]), "MutatingWebhookConfiguration").webhooks[0];
+    assert.deepEqual(opted.objectSelector, { ...skipSelector, matchLabels: { "irsa-webhook/inject": "true" } });
+    assert.deepEqual(opted.namespaceSelector, { ...namespaceSelector(["kube-system", namespace]), matchLabels: { "irsa-webhook": "enabled" } });
   });
 
   test("namespaceSelector restricted to listed namespaces when set", () => {
@@ -185,12 +227,12 @@ describe("MutatingWebhookConfiguration", () => {
     assert.equal(psmdb.sideEffects, "None");
     assert.equal(psmdb.reinvocationPolicy, "Never");
     const everything = one(rendered["everything on"], "MutatingWebhookConfiguration").webhooks;
-    assert.deepEqual(everything.map((w) => [w.failurePolicy, w.timeoutSeconds]), [["Fail", 10], ["Ignore", 10]]);
+    assert.deepEqual(everything.map((w) => [w.failurePolicy, w.timeoutSeconds]), [["Fail", 10], ["Ignore", 10], ["Ignore", 10]]);
   });
 
   test("percona.warnings=false drops the PerconaServerMongoDB webhook", () => {
     const w = one(rendered["config-only"], "MutatingWebhookConfiguration").webhooks;
-    assert.deepEqual(w.map((x) => x.name), [`pod-identity.${fullname}.${namespace}.svc`]);
+    assert.deepEqual(w.map((x) => x.name), [`pod-identity.${fullname}.${namespace}.svc`, `serviceaccount-role.${fullname}.${namespace}.svc`]);
   });
 });
 
@@ -670,7 +712,14 @@ describe("values schema refuses misconfiguration at install time", () => {
     ["root", ["--set", "podSecurityContext.runAsNonRoot=false"], /runAsNonRoot does not match: true/],
     ["metrics port 0", ["--set", "server.metricsPort=0"], /metricsPort: Must be greater than or equal to 1024/],
     ["tls version", ["--set", "server.tlsMinVersion=1.1"], /tlsMinVersion must be one of the following/],
-    ["Fail with one replica", ["--set", "webhook.failurePolicy=Fail", "--set", "replicaCount=1"], /failurePolicy=Fail needs replicaCount >= 2/],
+    ["Fail with one replica", ["--set", "webhook.failurePolicy=Fail", "--set", "webhook.namespaces={psmdb}", "--set", "replicaCount=1"], /failurePolicy=Fail needs replicaCount >= 2/],
+    ["Fail unscoped", ["--set", "webhook.failurePolicy=Fail"], /failurePolicy=Fail needs a scope: list the namespaces that need IAM roles in webhook.namespaces/],
+    ["Fail with kube-system", ["--set", "webhook.failurePolicy=Fail", "--set", "webhook.namespaces={psmdb}", "--set", "webhook.excludeNamespaces=null",
+      "--set", "webhook.includeKubeSystem=true"], /Fail with webhook.includeKubeSystem=true is refused/],
+    ["includeKubeSystem and kube-system excluded", ["--set", "webhook.includeKubeSystem=true"], /includeKubeSystem=true contradicts kube-system in webhook.excludeNamespaces/],
+    ["a namespace both selected and excluded", ["--set", "webhook.namespaces={psmdb,kube-system}"], /webhook.namespaces lists "kube-system", which is excluded/],
+    ["the release namespace selected", ["--set", `webhook.namespaces={${namespace}}`], /it would select nothing/],
+    ["unknown objectSelector key", ["--set", "webhook.objectSelector.matchLabel.a=b"], /Additional property matchLabel is not allowed/],
     ["grace period too short", ["--set", "terminationGracePeriodSeconds=5"], /must exceed server.shutdownDelaySeconds \+ server.shutdownGraceSeconds/],
     ["grace period not above delay + grace", ["--set", "terminationGracePeriodSeconds=15"], /must exceed server.shutdownDelaySeconds \+ server.shutdownGraceSeconds \(5 \+ 10\)/],
     ["restartWorkloads without reconcile", ["--set", "reconcile.restartWorkloads=true"], /reconcile\.restartWorkloads needs reconcile\.enabled=true/],

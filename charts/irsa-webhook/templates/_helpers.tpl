@@ -81,6 +81,19 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- printf "%s/skip-pod-identity-webhook" .Values.config.annotationPrefix }}
 {{- end }}
 
+{{/*
+Namespaces never sent to the webhook (JSON list): webhook.excludeNamespaces, the release
+namespace (the webhook must never depend on itself to start) and kube-system unless
+webhook.includeKubeSystem, whatever excludeNamespaces says.
+*/}}
+{{- define "irsa-webhook.excludedNamespaces" -}}
+{{- $excluded := concat (.Values.webhook.excludeNamespaces | default list) (list .Release.Namespace) }}
+{{- if not .Values.webhook.includeKubeSystem }}
+{{- $excluded = append $excluded "kube-system" }}
+{{- end }}
+{{- $excluded | uniq | toJson }}
+{{- end }}
+
 {{- define "irsa-webhook.configDir" -}}/etc/irsa-webhook/config{{- end }}
 {{- define "irsa-webhook.tlsDir" -}}/etc/irsa-webhook/tls{{- end }}
 {{- define "irsa-webhook.clientCADir" -}}/etc/irsa-webhook/client-ca{{- end }}
@@ -104,8 +117,26 @@ on them, so `helm template`, `helm lint` and `helm install` all fail with the sa
 {{- if eq .Values.server.port .Values.server.metricsPort }}
 {{- fail "server.port and server.metricsPort must differ" }}
 {{- end }}
-{{- if and (eq .Values.webhook.failurePolicy "Fail") (lt (int .Values.replicaCount) 2) }}
+{{- $w := .Values.webhook }}
+{{- if eq $w.failurePolicy "Fail" }}
+{{- if lt (int .Values.replicaCount) 2 }}
 {{- fail "webhook.failurePolicy=Fail needs replicaCount >= 2: with a single replica every restart of the webhook blocks pod creation in the selected namespaces" }}
+{{- end }}
+{{- if not (or $w.namespaces (dig "matchLabels" nil ($w.namespaceSelector | default dict)) (dig "matchExpressions" nil ($w.namespaceSelector | default dict)) (dig "matchLabels" nil ($w.objectSelector | default dict)) (dig "matchExpressions" nil ($w.objectSelector | default dict))) }}
+{{- fail "webhook.failurePolicy=Fail needs a scope: list the namespaces that need IAM roles in webhook.namespaces, or opt pods in with webhook.objectSelector (or namespaces with webhook.namespaceSelector); unscoped, a webhook outage blocks pod creation in every namespace" }}
+{{- end }}
+{{- if $w.includeKubeSystem }}
+{{- fail "webhook.failurePolicy=Fail with webhook.includeKubeSystem=true is refused: an outage would block kube-system's own pods (DNS, CNI), which the webhook may need to recover" }}
+{{- end }}
+{{- end }}
+{{- if and $w.includeKubeSystem (has "kube-system" ($w.excludeNamespaces | default list)) }}
+{{- fail "webhook.includeKubeSystem=true contradicts kube-system in webhook.excludeNamespaces: remove one" }}
+{{- end }}
+{{- $excluded := include "irsa-webhook.excludedNamespaces" . | fromJsonArray }}
+{{- range $w.namespaces }}
+{{- if has . $excluded }}
+{{- fail (printf "webhook.namespaces lists %q, which is excluded (webhook.excludeNamespaces, the release namespace, or kube-system without webhook.includeKubeSystem): it would select nothing" .) }}
+{{- end }}
 {{- end }}
 {{- $ss := .Values.certificates.selfSigned }}
 {{- if or (le (int $ss.caValidityDays) (int $ss.renewBeforeDays)) (le (int $ss.certValidityDays) (int $ss.renewBeforeDays)) }}
