@@ -100,6 +100,8 @@ describe("strict schema of every rendered object", () => {
       for (const o of objects) {
         assert.ok(o.metadata.name.length <= 63, `${name}: ${o.kind} ${o.metadata.name} is too long`);
         if (clusterScoped.has(o.kind)) assert.equal(o.metadata.namespace, undefined, `${o.kind} ${o.metadata.name}`);
+        // The reconcile hook's Roles live in the namespaces it works in.
+        else if (["Role", "RoleBinding"].includes(o.kind) && o.metadata.name === `${fullname}-reconcile`) assert.ok(o.metadata.namespace, `${name}: ${o.kind}`);
         else assert.equal(o.metadata.namespace, namespace, `${name}: ${o.kind} ${o.metadata.name}`);
       }
     }
@@ -430,12 +432,21 @@ describe("RBAC per mode", () => {
     assert.deepEqual(find(rendered["config-only"], "Role"), []);
   });
 
-  test("reconcile without restarts: serviceaccounts list/patch, nothing else", () => {
+  const roleRules = (objects, ns) => one(objects.filter((o) => o.metadata.namespace === ns), "Role", `${fullname}-reconcile`).rules;
+  const reconcileBindingsOf = (objects) => [...find(objects, "RoleBinding"), ...find(objects, "ClusterRoleBinding")]
+    .filter((b) => b.metadata.name === `${fullname}-reconcile`);
+
+  test("reconcile without restarts: a Role per binding namespace, serviceaccounts list/patch, nothing else", () => {
     const objects = rendered["reconcile without restarts"];
     assert.deepEqual(rules(objects, fullname), webhookRules);
-    assert.deepEqual(rules(objects, `${fullname}-reconcile`), [
-      { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["list", "patch"] },
-    ]);
+    const valuesFile = YAML.parse(fs.readFileSync(values("reconcile-annotate.yaml"), "utf8"));
+    const expected = [...new Set(valuesFile.config.bindings.flatMap((b) => b.namespaces))].sort();
+    assert.deepEqual(find(objects, "Role").map((r) => r.metadata.namespace).sort(), expected);
+    for (const ns of expected) {
+      assert.deepEqual(roleRules(objects, ns), [{ apiGroups: [""], resources: ["serviceaccounts"], verbs: ["list", "patch"] }]);
+    }
+    assert.equal(find(objects, "ClusterRole", `${fullname}-reconcile`).length, 0);
+    assert.equal(find(objects, "ClusterRoleBinding", `${fullname}-reconcile`).length, 0);
     const job = one(objects, "Job", `${fullname}-reconcile`);
     assert.deepEqual(podSpecOf(job).containers[0].args,
       ["reconcile", "--config=/etc/irsa-webhook/config/config.yaml", "-o", "text"]);
@@ -449,34 +460,56 @@ describe("RBAC per mode", () => {
     { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["patch"] },
   ];
 
-  test("reconcile with restarts: pods list, replicasets get, workloads patch", () => {
+  test("reconcile with restarts: a Role in psmdb only (pods list, replicasets get, workloads patch)", () => {
     const objects = rendered["percona example"];
-    assert.deepEqual(rules(objects, `${fullname}-reconcile`), restartRules);
+    assert.deepEqual(find(objects, "Role").map((r) => r.metadata.namespace), ["psmdb"]);
+    assert.deepEqual(roleRules(objects, "psmdb"), restartRules);
+    assert.equal(find(objects, "ClusterRole", `${fullname}-reconcile`).length, 0);
     const job = one(objects, "Job", `${fullname}-reconcile`);
     assert.deepEqual(podSpecOf(job).containers[0].args,
       ["reconcile", "--config=/etc/irsa-webhook/config/config.yaml", "--restart-workloads", "-o", "text"]);
     assert.equal(podSpecOf(job).serviceAccountName, `${fullname}-reconcile`);
     assert.equal(podSpecOf(job).initContainers[0].name, "wait-for-webhook");
-    assert.deepEqual(one(objects, "ClusterRoleBinding", `${fullname}-reconcile`).subjects,
-      [{ kind: "ServiceAccount", name: `${fullname}-reconcile`, namespace }]);
+    const [binding] = reconcileBindingsOf(objects);
+    assert.equal(binding.kind, "RoleBinding");
+    assert.deepEqual(binding.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: `${fullname}-reconcile` });
+    assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: `${fullname}-reconcile`, namespace }]);
   });
 
-  test("a binding over every namespace needs no namespaces access (reconcile lists cluster-wide)", () => {
+  test("a binding over every namespace: a ClusterRole, no namespaces access (reconcile lists cluster-wide)", () => {
     assert.deepEqual(rules(rendered["everything on"], `${fullname}-reconcile`), restartRules);
+    assert.equal(find(rendered["everything on"], "Role").length, 0);
+    assert.deepEqual(reconcileBindingsOf(rendered["everything on"]).map((b) => [b.kind, b.roleRef.kind]), [["ClusterRoleBinding", "ClusterRole"]]);
     assert.deepEqual(rules(rendered["everything on"], fullname), webhookRules);
     assert.deepEqual(one(rendered["everything on"], "ClusterRoleBinding", fullname).subjects,
       [{ kind: "ServiceAccount", name: "custom-webhook-sa", namespace }]);
   });
 
-  test("reconcile RBAC and ServiceAccount exist only for the hook", () => {
-    for (const kind of ["ServiceAccount", "ClusterRole", "ClusterRoleBinding"]) {
-      const o = one(rendered["percona example"], kind, `${fullname}-reconcile`);
-      assert.equal(o.metadata.annotations["helm.sh/hook"], "post-install,post-upgrade");
-      assert.equal(o.metadata.annotations["helm.sh/hook-delete-policy"], "before-hook-creation,hook-succeeded");
-      assert.ok(Number(o.metadata.annotations["helm.sh/hook-weight"]) < 0);
+  test("reconcile.dryRun is read-only: no patch on anything", () => {
+    for (const objects of [render(["-f", perconaValues, "--set", "reconcile.dryRun=true"]),
+      render(["-f", values("everything.yaml"), "--set", "reconcile.dryRun=true"])]) {
+      const roles = [...find(objects, "Role"), ...find(objects, "ClusterRole", `${fullname}-reconcile`)];
+      assert.ok(roles.length > 0);
+      for (const role of roles) {
+        assert.deepEqual(role.rules.flatMap((r) => r.verbs).filter((v) => !["get", "list"].includes(v)), [], JSON.stringify(role.rules));
+      }
+      assert.ok(podSpecOf(one(objects, "Job", `${fullname}-reconcile`)).containers[0].args.includes("--dry-run"));
+    }
+  });
+
+  test("reconcile RBAC and ServiceAccount exist only for the hook, also after it failed", () => {
+    for (const [scenario, kinds] of [["percona example", ["ServiceAccount", "Role", "RoleBinding"]],
+      ["everything on", ["ServiceAccount", "ClusterRole", "ClusterRoleBinding"]]]) {
+      for (const kind of kinds) {
+        const o = one(rendered[scenario], kind, `${fullname}-reconcile`);
+        assert.equal(o.metadata.annotations["helm.sh/hook"], "post-install,post-upgrade");
+        assert.equal(o.metadata.annotations["helm.sh/hook-delete-policy"], "before-hook-creation,hook-succeeded,hook-failed");
+        assert.ok(Number(o.metadata.annotations["helm.sh/hook-weight"]) < 0);
+      }
     }
     const job = one(rendered["percona example"], "Job", `${fullname}-reconcile`);
     assert.equal(job.metadata.annotations["helm.sh/hook"], "post-install,post-upgrade");
+    assert.equal(Number(job.metadata.annotations["helm.sh/hook-weight"]), 0);
   });
 
   test("no scenario grants secrets, wildcards or write verbs beyond patch", () => {

@@ -94,6 +94,49 @@ webhook.includeKubeSystem, whatever excludeNamespaces says.
 {{- $excluded | uniq | toJson }}
 {{- end }}
 
+{{/*
+Namespaces `irsa-webhook reconcile` works in (JSON list, sorted): the bindings' namespaces, or
+["*"] when a binding covers every namespace (it then lists cluster-wide).
+*/}}
+{{- define "irsa-webhook.reconcileNamespaces" -}}
+{{- $all := list }}
+{{- range .Values.config.bindings }}
+{{- $all = concat $all .namespaces }}
+{{- end }}
+{{- if has "*" $all }}
+{{- list "*" | toJson }}
+{{- else }}
+{{- $all | uniq | sortAlpha | toJson }}
+{{- end }}
+{{- end }}
+
+{{/*
+Exactly what `irsa-webhook reconcile` calls, as RBAC rules (YAML list): it LISTs ServiceAccounts
+in its namespaces and merge-PATCHes the role annotation onto those a binding names; with
+restartWorkloads it LISTs pods, follows pod -> ReplicaSet -> Deployment owner references (GET
+replicasets) and rolls each owner once by PATCHing kubectl.kubernetes.io/restartedAt into its pod
+template (what `kubectl rollout restart` does; no GET needed). With dryRun it only reads.
+*/}}
+{{- define "irsa-webhook.reconcileRules" -}}
+{{- $rc := .Values.reconcile -}}
+- apiGroups: [""]
+  resources: [serviceaccounts]
+  verbs: {{ ternary "[list]" "[list, patch]" $rc.dryRun }}
+{{- if $rc.restartWorkloads }}
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [list]
+- apiGroups: [apps]
+  resources: [replicasets]
+  verbs: [get]
+{{- if not $rc.dryRun }}
+- apiGroups: [apps]
+  resources: [deployments, statefulsets, daemonsets]
+  verbs: [patch]
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{- define "irsa-webhook.configDir" -}}/etc/irsa-webhook/config{{- end }}
 {{- define "irsa-webhook.tlsDir" -}}/etc/irsa-webhook/tls{{- end }}
 {{- define "irsa-webhook.clientCADir" -}}/etc/irsa-webhook/client-ca{{- end }}
