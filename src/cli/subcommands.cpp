@@ -5,6 +5,7 @@
 #include "mutate_command.h"
 #include "policy_command.h"
 #ifdef IRSA_HAVE_KUBE
+#include "certificates_command.h"
 #include "reconcile_command.h"
 #endif
 #ifdef IRSA_HAVE_SERVER
@@ -23,8 +24,10 @@ CommandStatus RunVersion(const std::vector<std::string>& args) {
 }
 
 constexpr Subcommand kSubcommands[] = {
-    {"mutate", RunMutate},       {"policy", RunPolicy},
+    {"mutate", RunMutate},
+    {"policy", RunPolicy},
 #ifdef IRSA_HAVE_KUBE
+    {"certificates", RunCertificates},
     {"reconcile", RunReconcile},
 #endif
 #ifdef IRSA_HAVE_SERVER

@@ -477,8 +477,9 @@ ApiResult<json> KubeClient::Patch(std::string_view path, const json& body, Patch
                                   std::chrono::milliseconds timeout) const {
   auto call = NewCall(timeout);
   if (!call.ok()) return call.error();
-  const char* content_type = type == PatchType::kMerge ? "application/merge-patch+json"
-                                                       : "application/strategic-merge-patch+json";
+  const char* content_type = type == PatchType::kMerge   ? "application/merge-patch+json"
+                             : type == PatchType::kApply ? "application/apply-patch+yaml"
+                                                         : "application/strategic-merge-patch+json";
   const auto res = call->http->Patch(endpoint_->path_prefix + std::string(path), call->headers,
                                      body.dump(), content_type);
   if (!res) return TransportError("PATCH", endpoint_->Url(path), res.error());

@@ -183,6 +183,10 @@ class WebhookServer::Impl {
                       [this] { return static_cast<double>(tracker_.counts().open); });
     metrics_.AddGauge("irsa_webhook_ready", "1 when /readyz answers 200.",
                       [this] { return Ready() ? 1.0 : 0.0; });
+    metrics_.AddGauge(
+        "irsa_webhook_tls_certificate_expiry_timestamp_seconds",
+        "notAfter of the serving certificate in use, as Unix time (0 before one is loaded).",
+        [this] { return static_cast<double>(tls_.NotAfterUnixSeconds().value_or(0)); });
   }
 
   ~Impl() {

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <ctime>
 #include <thread>
 
 #include "harness.h"
@@ -689,6 +690,19 @@ TEST_F(ServeTest, MetricsCountersAndHistogramMove) {
   EXPECT_NE(after.find("irsa_webhook_config_reloads_total{result=\"error\"} 0"), std::string::npos);
   EXPECT_NE(after.find("irsa_webhook_tls_reloads_total{result=\"success\"}"), std::string::npos);
   EXPECT_EQ(value(after, "irsa_webhook_ready"), 1);
+}
+
+TEST_F(ServeTest, CertificateExpiryMetricIsTheServedCertificatesNotAfter) {
+  // The expected value from the openssl CLI, not from the server's own code.
+  std::string end_date;
+  ASSERT_EQ(
+      RunCommand("openssl x509 -noout -enddate -in " + server_cert_->cert.string(), &end_date), 0);
+  std::tm tm{};
+  ASSERT_NE(::strptime(end_date.c_str(), "notAfter=%b %d %H:%M:%S %Y GMT", &tm), nullptr)
+      << end_date;
+  const auto not_after = static_cast<double>(::timegm(&tm));
+  Start();
+  EXPECT_EQ(Metric("irsa_webhook_tls_certificate_expiry_timestamp_seconds"), not_after) << end_date;
 }
 
 TEST_F(ServeTest, HealthAndReadinessEndpoints) {
