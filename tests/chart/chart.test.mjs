@@ -11,7 +11,7 @@ import {
   release, render, renderFails, root, run, runOk, testDir, workDir, writeTemp,
 } from "./lib/helpers.mjs";
 import { typecheck, unknownKind, validateWithModel } from "./lib/typecheck.mjs";
-import { startFakeApiServer } from "./lib/fake-apiserver.mjs";
+import { startFakeCluster } from "./lib/certificates.mjs";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 
@@ -422,14 +422,19 @@ describe("RBAC per mode", () => {
     const binding = one(defaults, "ClusterRoleBinding", fullname);
     assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: fullname, namespace }]);
     assert.equal(podSpecOf(one(defaults, "Deployment")).serviceAccountName, fullname);
-    assert.deepEqual(find(defaults, "ClusterRole").map((r) => r.metadata.name), [fullname]);
-    assert.deepEqual(find(defaults, "Job"), []);
+    // Besides the webhook's: only the certificate Job's and CronJob's (see "certificates").
+    assert.deepEqual(find(defaults, "ClusterRole").map((r) => r.metadata.name).sort(),
+      [fullname, `${fullname}-certificates`, `${fullname}-certificates-hook`]);
+    assert.deepEqual(find(defaults, "Job").map((j) => j.metadata.name), [`${fullname}-certificates-hook`]);
   });
 
-  test("config-only: no RBAC at all", () => {
-    assert.deepEqual(find(rendered["config-only"], "ClusterRole"), []);
-    assert.deepEqual(find(rendered["config-only"], "ClusterRoleBinding"), []);
-    assert.deepEqual(find(rendered["config-only"], "Role"), []);
+  test("config-only: no RBAC for the webhook (only the certificate Job's)", () => {
+    const objects = rendered["config-only"];
+    for (const kind of ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]) {
+      assert.deepEqual(find(objects, kind).filter((o) => !o.metadata.name.startsWith(`${fullname}-certificates`)), [], kind);
+    }
+    const noCerts = render(["-f", values("config-only.yaml"), "--set", "certificates.mode=cert-manager"]);
+    for (const kind of ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]) assert.deepEqual(find(noCerts, kind), [], kind);
   });
 
   const roleRules = (objects, ns) => one(objects.filter((o) => o.metadata.namespace === ns), "Role", `${fullname}-reconcile`).rules;
@@ -441,7 +446,7 @@ describe("RBAC per mode", () => {
     assert.deepEqual(rules(objects, fullname), webhookRules);
     const valuesFile = YAML.parse(fs.readFileSync(values("reconcile-annotate.yaml"), "utf8"));
     const expected = [...new Set(valuesFile.config.bindings.flatMap((b) => b.namespaces))].sort();
-    assert.deepEqual(find(objects, "Role").map((r) => r.metadata.namespace).sort(), expected);
+    assert.deepEqual(find(objects, "Role", `${fullname}-reconcile`).map((r) => r.metadata.namespace).sort(), expected);
     for (const ns of expected) {
       assert.deepEqual(roleRules(objects, ns), [{ apiGroups: [""], resources: ["serviceaccounts"], verbs: ["list", "patch"] }]);
     }
@@ -462,7 +467,7 @@ describe("RBAC per mode", () => {
 
   test("reconcile with restarts: a Role in psmdb only (pods list, replicasets get, workloads patch)", () => {
     const objects = rendered["percona example"];
-    assert.deepEqual(find(objects, "Role").map((r) => r.metadata.namespace), ["psmdb"]);
+    assert.deepEqual(find(objects, "Role", `${fullname}-reconcile`).map((r) => r.metadata.namespace), ["psmdb"]);
     assert.deepEqual(roleRules(objects, "psmdb"), restartRules);
     assert.equal(find(objects, "ClusterRole", `${fullname}-reconcile`).length, 0);
     const job = one(objects, "Job", `${fullname}-reconcile`);
@@ -478,7 +483,7 @@ describe("RBAC per mode", () => {
 
   test("a binding over every namespace: a ClusterRole, no namespaces access (reconcile lists cluster-wide)", () => {
     assert.deepEqual(rules(rendered["everything on"], `${fullname}-reconcile`), restartRules);
-    assert.equal(find(rendered["everything on"], "Role").length, 0);
+    assert.equal(find(rendered["everything on"], "Role", `${fullname}-reconcile`).length, 0);
     assert.deepEqual(reconcileBindingsOf(rendered["everything on"]).map((b) => [b.kind, b.roleRef.kind]), [["ClusterRoleBinding", "ClusterRole"]]);
     assert.deepEqual(rules(rendered["everything on"], fullname), webhookRules);
     assert.deepEqual(one(rendered["everything on"], "ClusterRoleBinding", fullname).subjects,
@@ -488,7 +493,7 @@ describe("RBAC per mode", () => {
   test("reconcile.dryRun is read-only: no patch on anything", () => {
     for (const objects of [render(["-f", perconaValues, "--set", "reconcile.dryRun=true"]),
       render(["-f", values("everything.yaml"), "--set", "reconcile.dryRun=true"])]) {
-      const roles = [...find(objects, "Role"), ...find(objects, "ClusterRole", `${fullname}-reconcile`)];
+      const roles = [...find(objects, "Role", `${fullname}-reconcile`), ...find(objects, "ClusterRole", `${fullname}-reconcile`)];
       assert.ok(roles.length > 0);
       for (const role of roles) {
         assert.deepEqual(role.rules.flatMap((r) => r.verbs).filter((v) => !["get", "list"].includes(v)), [], JSON.stringify(role.rules));
@@ -512,9 +517,13 @@ describe("RBAC per mode", () => {
     assert.equal(Number(job.metadata.annotations["helm.sh/hook-weight"]), 0);
   });
 
-  test("no scenario grants secrets, wildcards or write verbs beyond patch", () => {
+  test("no scenario grants secrets, wildcards or write verbs beyond patch (but the certificate Job, by name)", () => {
     for (const [name, objects] of Object.entries(rendered)) {
       for (const role of [...find(objects, "ClusterRole"), ...find(objects, "Role")]) {
+        if (role.metadata.name.startsWith(`${fullname}-certificates`)) {
+          for (const rule of role.rules) assert.ok(rule.resourceNames?.length > 0, `${name}: ${JSON.stringify(rule)}`);
+          continue;
+        }
         for (const rule of role.rules) {
           assert.ok(rule.verbs.every((v) => ["get", "list", "watch", "patch"].includes(v)), `${name}: ${JSON.stringify(rule)}`);
           assert.ok(!rule.resources.includes("*") && !rule.resources.includes("secrets"), `${name}: ${JSON.stringify(rule)}`);
@@ -531,39 +540,53 @@ describe("certificates", () => {
   const opensslVerify = (caFile, certFile) =>
     run("openssl", ["verify", "-purpose", "sslserver", "-CAfile", caFile, certFile]);
 
-  test("self-signed: caBundle is the CA that signed the serving certificate", () => {
-    const objects = rendered["default (self-signed)"];
-    const caSecret = one(objects, "Secret", `${fullname}-ca`);
-    const tlsSecret = one(objects, "Secret", `${fullname}-tls`);
-    assert.equal(tlsSecret.type, "kubernetes.io/tls");
-    assert.deepEqual(Object.keys(tlsSecret.data).sort(), ["ca.crt", "tls.crt", "tls.key"]);
-    const caBundle = b64decode(one(objects, "MutatingWebhookConfiguration").webhooks[0].clientConfig.caBundle);
-    for (const w of one(objects, "MutatingWebhookConfiguration").webhooks) {
-      assert.equal(b64decode(w.clientConfig.caBundle), caBundle);
-    }
-    assert.equal(caBundle.trim(), b64decode(caSecret.data["tls.crt"]).trim());
-    assert.equal(b64decode(tlsSecret.data["ca.crt"]), caBundle);
-    const caFile = pem("self-signed-ca.crt", caBundle);
-    const certFile = pem("self-signed-tls.crt", b64decode(tlsSecret.data["tls.crt"]));
-    const keyFile = pem("self-signed-tls.key", b64decode(tlsSecret.data["tls.key"]));
-    const v = opensslVerify(caFile, certFile);
-    assert.equal(v.status, 0, v.stderr + v.stdout);
-    assert.match(v.stdout, /: OK/);
-    // The key belongs to the certificate.
-    assert.equal(runOk("openssl", ["x509", "-noout", "-pubkey", "-in", certFile]),
-      runOk("openssl", ["pkey", "-pubout", "-in", keyFile]));
-    // It covers every name the kube-apiserver may dial.
-    const san = runOk("openssl", ["x509", "-noout", "-ext", "subjectAltName", "-in", certFile]);
-    for (const dns of [fullname, `${fullname}.${namespace}`, `${fullname}.${namespace}.svc`, `${fullname}.${namespace}.svc.cluster.local`]) {
-      assert.match(san, new RegExp(`DNS:${dns.replaceAll(".", "\\.")}(,|\\s|$)`));
+  test("self-signed: every render is identical; no Secret and no caBundle in the manifests", () => {
+    const again = render([]);
+    assert.deepEqual(again, rendered["default (self-signed)"]);
+    for (const scenario of ["default (self-signed)", "percona example", "everything on"]) {
+      const objects = rendered[scenario];
+      assert.deepEqual(find(objects, "Secret"), [], scenario);
+      for (const w of one(objects, "MutatingWebhookConfiguration").webhooks) assert.equal(w.clientConfig.caBundle, undefined, scenario);
     }
   });
 
-  test("self-signed: a different CA does not verify it (the check can fail)", () => {
+  test("self-signed: a hook Job and a CronJob of our own image run `irsa-webhook certificates`", () => {
     const objects = rendered["default (self-signed)"];
-    const certFile = pem("self-signed-tls-2.crt", b64decode(one(objects, "Secret", `${fullname}-tls`).data["tls.crt"]));
-    const v = opensslVerify(externalCA.caFile, certFile);
-    assert.notEqual(v.status, 0);
+    const job = one(objects, "Job", `${fullname}-certificates-hook`);
+    const cron = one(objects, "CronJob", `${fullname}-certificates`);
+    const image = podSpecOf(one(objects, "Deployment")).containers[0].image;
+    const expectedArgs = ["certificates", `--namespace=${namespace}`, `--service=${fullname}`, `--secret=${fullname}-tls`,
+      `--ca-secret=${fullname}-ca`, `--webhook-configuration=${fullname}`, "--cluster-domain=cluster.local",
+      "--ca-validity-days=3650", "--validity-days=365", "--renew-before-days=30"];
+    for (const [what, spec] of [["job", podSpecOf(job)], ["cronjob", cron.spec.jobTemplate.spec.template.spec]]) {
+      assert.equal(spec.containers[0].image, image, what);
+      assert.deepEqual(spec.containers[0].args, expectedArgs, what);
+      assert.equal(spec.automountServiceAccountToken, true, what);
+    }
+    assert.equal(job.metadata.annotations["helm.sh/hook"], "pre-install,pre-upgrade,post-install,post-upgrade");
+    assert.equal(podSpecOf(job).serviceAccountName, `${fullname}-certificates-hook`);
+    assert.equal(cron.spec.jobTemplate.spec.template.spec.serviceAccountName, `${fullname}-certificates`);
+    assert.equal(cron.spec.schedule, "17 3 * * *");
+    assert.equal(cron.spec.concurrencyPolicy, "Forbid");
+    for (const mode of ["cert-manager", "existing-secret (PEM caBundle)"]) {
+      assert.deepEqual([...find(rendered[mode], "CronJob"), ...find(rendered[mode], "Job")], [], mode);
+    }
+  });
+
+  test("self-signed: RBAC names its two Secrets and this webhook configuration only", () => {
+    const objects = rendered["default (self-signed)"];
+    for (const name of [`${fullname}-certificates`, `${fullname}-certificates-hook`]) {
+      assert.deepEqual(one(objects, "Role", name).rules, [{ apiGroups: [""], resources: ["secrets"],
+        resourceNames: [`${fullname}-tls`, `${fullname}-ca`], verbs: ["get", "create", "patch"] }]);
+      assert.deepEqual(one(objects, "ClusterRole", name).rules, [{ apiGroups: ["admissionregistration.k8s.io"],
+        resources: ["mutatingwebhookconfigurations"], resourceNames: [fullname], verbs: ["get", "patch"] }]);
+    }
+    for (const kind of ["ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"]) {
+      const hook = one(objects, kind, `${fullname}-certificates-hook`);
+      assert.equal(hook.metadata.annotations["helm.sh/hook-delete-policy"], "before-hook-creation,hook-succeeded,hook-failed", kind);
+      assert.ok(Number(hook.metadata.annotations["helm.sh/hook-weight"]) < Number(one(objects, "Job", `${fullname}-certificates-hook`).metadata.annotations["helm.sh/hook-weight"]));
+      assert.equal(one(objects, kind, `${fullname}-certificates`).metadata.annotations, undefined, kind);
+    }
   });
 
   test("self-signed: the CA key is never mounted by a pod", () => {
@@ -623,97 +646,103 @@ describe("certificates", () => {
   });
 });
 
-describe("self-signed certificates across helm upgrade (lookup against a fake API server)", () => {
-  // The fake server answers in this process, so helm must run asynchronously.
-  const store = new Map();
-  let server;
-  let kubeconfig;
-  before(async () => {
-    server = await startFakeApiServer(store);
-    kubeconfig = writeTemp("fake-kubeconfig", YAML.stringify({
-      apiVersion: "v1", kind: "Config", "current-context": "fake",
-      clusters: [{ name: "fake", cluster: { server: server.url } }],
-      users: [{ name: "fake", user: { token: "fake" } }],
-      contexts: [{ name: "fake", context: { cluster: "fake", user: "fake", namespace } }],
-    }));
-  });
-  after(() => server.close());
+describe("self-signed certificates in a cluster: the chart's Job args run by irsa-webhook certificates against a fake API server",
+  { skip: !process.env.IRSA_WEBHOOK_BIN && "IRSA_WEBHOOK_BIN not set" }, () => {
+  const objects = rendered["default (self-signed)"];
+  let cluster;
+  before(async () => { cluster = await startFakeCluster(); });
+  after(() => cluster.close());
 
-  const upgrade = async (args = []) => {
-    const { stdout } = await promisify(execFile)(helm, ["template", release, chartDir, "--namespace", namespace,
-      "--dry-run=server", "--kubeconfig", kubeconfig, ...args], { encoding: "utf8", maxBuffer: 64 << 20 });
-    const objects = YAML.parseAllDocuments(stdout).map((d) => d.toJS()).filter(Boolean);
-    return {
-      ca: one(objects, "Secret", `${fullname}-ca`),
-      tls: one(objects, "Secret", `${fullname}-tls`),
-      bundle: b64decode(one(objects, "MutatingWebhookConfiguration").webhooks[0].clientConfig.caBundle),
-    };
-  };
-  // What `helm upgrade` would have left in the cluster.
-  const install = (state) => {
-    store.clear();
-    for (const s of [state.ca, state.tls]) store.set(`secrets/${namespace}/${s.metadata.name}`, structuredClone(s));
-  };
+  const decode = (secret, key) => b64decode(secret.data[key]);
   const certCount = (bundle) => (bundle.match(/BEGIN CERTIFICATE/g) ?? []).length;
-  const verifies = (caPem, certPem) => run("openssl", ["verify", "-purpose", "sslserver", "-CAfile",
-    writeTemp(`certs/lookup-ca-${Math.random()}.crt`, caPem), writeTemp(`certs/lookup-${Math.random()}.crt`, certPem)]).status === 0;
-  const setAnnotation = (secret, key, value) => { secret.metadata.annotations[key] = String(value); };
-  const now = () => Math.floor(Date.now() / 1000);
-  let first;
-  before(async () => {
-    store.clear();
-    first = await upgrade();
+  const verifies = (caPem, certPem, host) => run("openssl", ["verify", "-purpose", "sslserver", "-verify_hostname", host,
+    "-CAfile", writeTemp(`certs/ca-${Math.random()}.crt`, caPem), writeTemp(`certs/tls-${Math.random()}.crt`, certPem)]).status === 0;
+  const patches = () => cluster.requests.filter((r) => r.method === "PATCH");
+
+  test("pre-install run: both Secrets created; the configuration does not exist yet", async () => {
+    const r = await cluster.runJob(objects);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /new CA \(no CA yet\)/);
+    assert.match(r.stdout, /MutatingWebhookConfiguration iw-irsa-webhook: not created yet/);
+    const tls = cluster.secret(`${fullname}-tls`);
+    assert.equal(tls.type, "kubernetes.io/tls");
+    assert.deepEqual(Object.keys(tls.data).sort(), ["ca.crt", "tls.crt", "tls.key"]);
+    assert.equal(decode(tls, "ca.crt"), decode(cluster.secret(`${fullname}-ca`), "tls.crt"));
+    for (const host of [fullname, `${fullname}.${namespace}`, `${fullname}.${namespace}.svc`, `${fullname}.${namespace}.svc.cluster.local`]) {
+      assert.ok(verifies(decode(tls, "ca.crt"), decode(tls, "tls.crt"), host), host);
+    }
+    assert.ok(!verifies(externalCA.caPem, decode(tls, "tls.crt"), `${fullname}.${namespace}.svc`), "the check can fail");
+    const certFile = writeTemp("certs/hook-tls.crt", decode(tls, "tls.crt"));
+    const keyFile = writeTemp("certs/hook-tls.key", decode(tls, "tls.key"));
+    assert.equal(runOk("openssl", ["x509", "-noout", "-pubkey", "-in", certFile]), runOk("openssl", ["pkey", "-pubout", "-in", keyFile]));
   });
 
-  test("a second render reuses the Secrets: nothing changes, no restart, same caBundle", async () => {
-    assert.equal(certCount(first.bundle), 1);
-    install(first);
-    const second = await upgrade();
-    assert.deepEqual(second.ca.data, first.ca.data);
-    assert.deepEqual(second.tls.data, first.tls.data);
-    assert.equal(second.bundle, first.bundle);
+  test("post-install run: the caBundle of every webhook entry is the CA; nothing else changes", async () => {
+    cluster.createWebhookConfiguration(objects);
+    const r = await cluster.runJob(objects);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /caBundle set on 3 webhook\(s\)/);
+    const live = cluster.store.get(`mutatingwebhookconfigurations//${fullname}`);
+    const ca = decode(cluster.secret(`${fullname}-tls`), "ca.crt");
+    for (const w of live.webhooks) assert.equal(b64decode(w.clientConfig.caBundle), ca, w.name);
+    const withoutBundle = structuredClone(live);
+    for (const w of withoutBundle.webhooks) delete w.clientConfig.caBundle;
+    assert.deepEqual(withoutBundle, one(objects, "MutatingWebhookConfiguration"));
   });
 
-  test("new DNS names: a new serving certificate from the same CA, caBundle unchanged", async () => {
-    install(first);
-    const changed = await upgrade(["--set", "certificates.clusterDomain=example.internal"]);
-    assert.deepEqual(changed.ca.data, first.ca.data);
-    assert.notEqual(changed.tls.data["tls.crt"], first.tls.data["tls.crt"]);
-    assert.equal(changed.bundle, first.bundle);
-    assert.ok(verifies(first.bundle, b64decode(changed.tls.data["tls.crt"])));
+  test("the CronJob on valid certificates: reads, writes nothing", async () => {
+    const before = patches().length;
+    const r = await cluster.runJob(objects);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /unchanged, valid until/);
+    assert.match(r.stdout, /caBundle up to date/);
+    assert.equal(patches().length, before);
   });
 
-  test("serving certificate due for renewal: renewed, same CA, caBundle unchanged", async () => {
-    install(first);
-    setAnnotation(store.get(`secrets/${namespace}/${fullname}-tls`), "irsa-webhook/not-after-unix", now() + 10 * 86400);
-    const renewed = await upgrade();
-    assert.deepEqual(renewed.ca.data, first.ca.data);
-    assert.notEqual(renewed.tls.data["tls.crt"], first.tls.data["tls.crt"]);
-    assert.equal(renewed.bundle, first.bundle);
+  test("serving certificate due: renewed from the same CA without an upgrade, caBundle unchanged", async () => {
+    const oldTls = structuredClone(cluster.secret(`${fullname}-tls`));
+    const live = cluster.store.get(`mutatingwebhookconfigurations//${fullname}`);
+    const bundle = live.webhooks[0].clientConfig.caBundle;
+    // Less than 365 days left of 365: due once renewBeforeDays is 365 (and new ones last 400).
+    const r = await cluster.runJob(objects, ["--renew-before-days=365", "--validity-days=400"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /new serving certificate \(the serving certificate expires/);
+    const tls = cluster.secret(`${fullname}-tls`);
+    assert.notEqual(tls.data["tls.crt"], oldTls.data["tls.crt"]);
+    assert.equal(tls.data["ca.crt"], oldTls.data["ca.crt"]);
+    assert.equal(live.webhooks[0].clientConfig.caBundle, bundle);
   });
 
-  test("CA due for renewal: new CA, and the old one stays in caBundle until it expires", async () => {
-    install(first);
-    setAnnotation(store.get(`secrets/${namespace}/${fullname}-ca`), "irsa-webhook/not-after-unix", now() + 10 * 86400);
-    const rotated = await upgrade();
-    assert.notEqual(rotated.ca.data["tls.crt"], first.ca.data["tls.crt"]);
-    assert.equal(certCount(rotated.bundle), 2);
-    // Pods still serving the old certificate and pods with the new one are both trusted.
-    assert.ok(verifies(rotated.bundle, b64decode(first.tls.data["tls.crt"])));
-    assert.ok(verifies(rotated.bundle, b64decode(rotated.tls.data["tls.crt"])));
-    assert.ok(verifies(b64decode(rotated.ca.data["tls.crt"]), b64decode(rotated.tls.data["tls.crt"])));
-    assert.equal(b64decode(rotated.ca.data["previous.crt"]), b64decode(first.ca.data["tls.crt"]));
+  test("new DNS names: a new serving certificate from the same CA", async () => {
+    const other = render(["--set", "certificates.clusterDomain=example.internal"]);
+    const r = await cluster.runJob(other);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /DNS names differ/);
+    const tls = cluster.secret(`${fullname}-tls`);
+    assert.ok(verifies(decode(tls, "ca.crt"), decode(tls, "tls.crt"), `${fullname}.${namespace}.svc.example.internal`));
+  });
 
-    // The next upgrade keeps both, until the old CA's expiry passes.
-    install(rotated);
-    const next = await upgrade();
-    assert.deepEqual(next.ca.data, rotated.ca.data);
-    assert.equal(next.bundle, rotated.bundle);
-    install(rotated);
-    setAnnotation(store.get(`secrets/${namespace}/${fullname}-ca`), "irsa-webhook/previous-ca-not-after-unix", now() - 1);
-    const expired = await upgrade();
-    assert.equal(certCount(expired.bundle), 1);
-    assert.equal(expired.bundle.trim(), b64decode(rotated.ca.data["tls.crt"]).trim());
+  test("CA due: a new CA, the old one stays in the caBundle until it expires", async () => {
+    // A CA that expires in 10 days, with a serving certificate from it, made by the openssl CLI.
+    const dir = path.join(workDir, "short-ca");
+    fs.mkdirSync(dir, { recursive: true });
+    runOk("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "10",
+      "-subj", "/CN=short-ca", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
+      "-keyout", path.join(dir, "ca.key"), "-out", path.join(dir, "ca.crt")]);
+    const shortCa = fs.readFileSync(path.join(dir, "ca.crt"), "utf8");
+    const caSecret = cluster.secret(`${fullname}-ca`);
+    caSecret.data = { "tls.crt": Buffer.from(shortCa).toString("base64"),
+      "tls.key": Buffer.from(fs.readFileSync(path.join(dir, "ca.key"))).toString("base64") };
+    const r = await cluster.runJob(objects);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /new CA \(the CA expires/);
+    const bundle = decode(cluster.secret(`${fullname}-tls`), "ca.crt");
+    assert.equal(certCount(bundle), 2);
+    assert.ok(bundle.includes(shortCa.trim()));
+    const live = cluster.store.get(`mutatingwebhookconfigurations//${fullname}`);
+    for (const w of live.webhooks) assert.equal(b64decode(w.clientConfig.caBundle), bundle, w.name);
+    const tls = cluster.secret(`${fullname}-tls`);
+    assert.ok(verifies(bundle, decode(tls, "tls.crt"), `${fullname}.${namespace}.svc`));
   });
 });
 

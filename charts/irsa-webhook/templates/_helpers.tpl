@@ -137,6 +137,39 @@ template (what `kubectl rollout restart` does; no GET needed). With dryRun it on
 {{- end }}
 {{- end }}
 
+{{/* Pod spec of the self-signed mode's certificate Job and CronJob: (dict "root" $ "name" SA "args" list). */}}
+{{- define "irsa-webhook.certificatesPod" -}}
+restartPolicy: Never
+serviceAccountName: {{ .name }}
+automountServiceAccountToken: true
+enableServiceLinks: false
+{{- with .root.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  {{- toYaml .root.Values.podSecurityContext | nindent 2 }}
+containers:
+  - name: certificates
+    image: {{ include "irsa-webhook.image" .root | quote }}
+    imagePullPolicy: {{ .root.Values.image.pullPolicy }}
+    args:
+      {{- toYaml .args | nindent 6 }}
+    resources:
+      requests: {cpu: 10m, memory: 16Mi}
+      limits: {memory: 64Mi}
+    securityContext:
+      {{- toYaml .root.Values.securityContext | nindent 6 }}
+{{- with .root.Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .root.Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
 {{- define "irsa-webhook.configDir" -}}/etc/irsa-webhook/config{{- end }}
 {{- define "irsa-webhook.tlsDir" -}}/etc/irsa-webhook/tls{{- end }}
 {{- define "irsa-webhook.clientCADir" -}}/etc/irsa-webhook/client-ca{{- end }}
