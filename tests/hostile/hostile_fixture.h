@@ -77,7 +77,13 @@ class HostileServerTest : public ::testing::Test {
   void ExpectHealthy(const std::string& after, std::size_t rss_limit_mb = kSteadyRssMb);
   // VmRSS of the server in MB (0 if unknown).
   std::size_t RssMb() const;
+  // One scrape of `series`; a failed scrape is a test failure (with its reason) and reads NaN,
+  // which no comparison accepts.
   double Metric(const std::string& series) const;
+  // Waits until `holds(value of series)`; the failure names what was awaited and what was seen.
+  ::testing::AssertionResult MetricBecomes(const std::string& series, const std::string& awaited,
+                                           const std::function<bool(double)>& holds,
+                                           std::chrono::milliseconds timeout = 30s) const;
 
   // Polls `condition` every 50 ms; false after `timeout` (hang guard).
   static bool Eventually(const std::function<bool()>& condition,
