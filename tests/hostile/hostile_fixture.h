@@ -36,17 +36,7 @@ inline constexpr const char* kRoleArn = "arn:aws:iam::111122223333:role/psmdb-ba
 // release CI configuration runs this suite too). Under ASan/TSan the allocator keeps a quarantine,
 // per-thread caches and shadow memory, so resident memory says little about the server's; there
 // the cases check liveness and exact answers and print the RSS for information.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-inline constexpr bool kMemoryBoundsApply = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-inline constexpr bool kMemoryBoundsApply = false;
-#else
-inline constexpr bool kMemoryBoundsApply = true;
-#endif
-#else
-inline constexpr bool kMemoryBoundsApply = true;
-#endif
+inline constexpr bool kMemoryBoundsApply = !kSanitizedBuild;
 
 // Resident memory the server may use after an ordinary case (idle it needs ~11 MB).
 inline constexpr std::size_t kSteadyRssMb = 100;

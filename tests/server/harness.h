@@ -22,6 +22,20 @@
 
 namespace irsa::test {
 
+// True in ASan and TSan builds (gcc defines __SANITIZE_*, clang has __has_feature). Cases whose
+// size or timing only means something in the optimised build size themselves by it.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitizedBuild = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kSanitizedBuild = true;
+#else
+inline constexpr bool kSanitizedBuild = false;
+#endif
+#else
+inline constexpr bool kSanitizedBuild = false;
+#endif
+
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
