@@ -193,16 +193,15 @@ bool PresetSelectsPod(Preset preset, const Labels& labels) {
   if (name == labels.end()) return false;
   // Operator pods: plain manifests label them percona-server-mongodb-operator, the Percona Helm
   // chart psmdb-operator.
-  if (name->second == "percona-server-mongodb-operator" || name->second == "psmdb-operator") {
-    return true;
-  }
-  if (name->second != "percona-server-mongodb") return false;
-  // Data-bearing members run PBM (physical restores run it inside mongod): mongod (rs and cfg
-  // replica sets), nonVoting and hidden. Arbiters, mongos and search pods hold no data.
+  if (name->second == kPerconaOperatorName || name->second == kPerconaOperatorHelmName) return true;
+  if (name->second != kPerconaDatabaseName) return false;
+  // Data-bearing members run PBM (physical restores run it inside mongod): mongod (replica
+  // sets), cfg (the config-server replica set of a sharded cluster), nonVoting and hidden.
+  // Arbiters, mongos and search pods hold no data.
   const auto component = labels.find(kLabelAppComponent);
   if (component == labels.end()) return false;
-  return component->second == "mongod" || component->second == "nonVoting" ||
-         component->second == "hidden";
+  return component->second == kComponentMongod || component->second == kComponentConfigServer ||
+         component->second == kComponentNonVoting || component->second == kComponentHidden;
 }
 
 AnnotationKeys AnnotationKeys::For(std::string_view prefix) {

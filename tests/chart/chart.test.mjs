@@ -397,10 +397,11 @@ describe("RBAC per mode", () => {
     { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["list", "patch"] },
     { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
     { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get"] },
-    { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["patch"] },
+    { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["get", "patch"] },
+    { apiGroups: ["psmdb.percona.com"], resources: ["perconaservermongodbs"], verbs: ["get"] },
   ];
 
-  test("reconcile with restarts: pods list, replicasets get, workloads patch", () => {
+  test("reconcile with restarts: pods list, replicasets get, workloads get/patch, PerconaServerMongoDB get", () => {
     const objects = rendered["percona example"];
     assert.deepEqual(rules(objects, `${fullname}-reconcile`), restartRules);
     const job = one(objects, "Job", `${fullname}-reconcile`);

@@ -221,5 +221,51 @@ INSTANTIATE_TEST_SUITE_P(
                       ArnCase{"arn:aws:iam::111122223333:role/r r", false},
                       ArnCase{"arn:AWS:iam::111122223333:role/r", false}, ArnCase{"", false}));
 
+// The preset against the labels the Percona operator sets (pkg/naming/labels.go and the
+// StatefulSets of its end-to-end tests).
+struct PresetCase {
+  std::string name;
+  Labels labels;
+  bool selected;
+};
+
+void PrintTo(const PresetCase& c, std::ostream* os) { *os << c.name; }
+
+class PresetTest : public ::testing::TestWithParam<PresetCase> {};
+
+TEST_P(PresetTest, SelectsTheOperatorAndDataBearingMembers) {
+  EXPECT_EQ(PresetSelectsPod(Preset::kPerconaServerMongoDB, GetParam().labels),
+            GetParam().selected);
+  EXPECT_TRUE(PresetSelectsPod(Preset::kNone, GetParam().labels));
+}
+
+Labels Member(const std::string& component) {
+  return {{"app.kubernetes.io/name", "percona-server-mongodb"},
+          {"app.kubernetes.io/instance", "my-cluster-name"},
+          {"app.kubernetes.io/component", component}};
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Percona, PresetTest,
+    ::testing::Values(
+        PresetCase{"mongod", Member("mongod"), true}, PresetCase{"cfg", Member("cfg"), true},
+        PresetCase{"nonVoting", Member("nonVoting"), true},
+        PresetCase{"hidden", Member("hidden"), true},
+        PresetCase{"arbiter", Member("arbiter"), false},
+        PresetCase{"mongos", Member("mongos"), false},
+        PresetCase{"search", Member("search"), false},
+        PresetCase{"external_service", Member("external-service"), false},
+        PresetCase{"no_component", {{"app.kubernetes.io/name", "percona-server-mongodb"}}, false},
+        PresetCase{"component_case_matters", Member("Cfg"), false},
+        PresetCase{"operator_plain_manifests",
+                   {{"app.kubernetes.io/name", "percona-server-mongodb-operator"}},
+                   true},
+        PresetCase{"operator_helm_chart", {{"app.kubernetes.io/name", "psmdb-operator"}}, true},
+        PresetCase{"cfg_of_another_app",
+                   {{"app.kubernetes.io/name", "other"}, {"app.kubernetes.io/component", "cfg"}},
+                   false},
+        PresetCase{"no_labels", {}, false}),
+    [](const auto& p) { return p.param.name; });
+
 }  // namespace
 }  // namespace irsa

@@ -3,11 +3,12 @@
 // checks the bearer token against a file it re-reads on every request, so tests can rotate it.
 //
 // Serves, for serviceaccounts, pods, namespaces (core v1) and deployments, statefulsets,
-// daemonsets, replicasets (apps/v1): LIST (resourceVersion, limit/continue), GET, WATCH (a
-// chunked stream of JSON lines, with bookmarks, timeoutSeconds, 410 Gone for expired versions),
-// and merge / strategic-merge PATCH for serviceaccounts, deployments, statefulsets, daemonsets
-// (strategic merge is applied as a JSON merge patch: enough for the maps reconcile patches;
-// a metadata.resourceVersion in the patch is a precondition, 409 when stale).
+// daemonsets, replicasets (apps/v1), perconaservermongodbs (psmdb.percona.com/v1): LIST
+// (resourceVersion, limit/continue), GET, WATCH (a chunked stream of JSON lines, with bookmarks,
+// timeoutSeconds, 410 Gone for expired versions), and merge / strategic-merge PATCH for
+// serviceaccounts, deployments, statefulsets, daemonsets (strategic merge is applied as a JSON
+// merge patch: enough for the maps reconcile patches; a metadata.resourceVersion in the patch is a
+// precondition, 409 when stale).
 //
 // Test control, under /fake/ (no token needed; never in a real server):
 //   POST /fake/apply           an object or a List: create or replace (ADDED/MODIFIED events)
@@ -77,6 +78,7 @@ const std::vector<ResourceType>& Types() {
       {"apps/v1", "statefulsets", "StatefulSet", true, true},
       {"apps/v1", "daemonsets", "DaemonSet", true, true},
       {"apps/v1", "replicasets", "ReplicaSet", true, false},
+      {"psmdb.percona.com/v1", "perconaservermongodbs", "PerconaServerMongoDB", true, false},
   };
   return kTypes;
 }
