@@ -5,6 +5,7 @@
 
 #include "flags.h"
 #include "irsa/config.h"
+#include "kube/injection_check.h"
 #include "kube/kube_client.h"
 #include "kube/kube_config.h"
 #include "kube/reconciler.h"
@@ -49,6 +50,23 @@ void PrintText(const kube::ReconcileReport& report, std::ostream& out) {
       << " failed" << (dry ? " (dry run: nothing was changed)" : "") << "\n";
 }
 
+// Before any restart, the path through the API server is proven as `check` proves it: a
+// restarted pod that the API server does not send to the webhook comes back uninjected (with
+// failurePolicy Ignore, silently). Returns the failures (printed to `err`); none = proven.
+std::size_t ProveBeforeRestart(const Config& config, const kube::KubeClient& client,
+                               std::ostream& err) {
+  std::size_t failures = 0;
+  for (const auto& item : kube::ProveAdmission(config, client)) {
+    if (item.status == kube::check_status::kProblem) {
+      ++failures;
+      err << "Error: " << item.message << "\n";
+    } else if (item.status == kube::check_status::kUnproven) {
+      err << "Note: " << item.message << "\n";
+    }
+  }
+  return failures;
+}
+
 }  // namespace
 
 CommandStatus RunReconcile(const std::vector<std::string>& args) {
@@ -65,7 +83,10 @@ CommandStatus RunReconcile(const std::vector<std::string>& args) {
       "the pod\n"
       "template annotation kubectl.kubernetes.io/restartedAt, as `kubectl rollout restart` does). "
       "Pods\n"
-      "without a controller are reported, never deleted. Exits 1 if any API call failed.\n\n"
+      "without a controller are reported, never deleted. Before restarting anything it proves, as\n"
+      "`irsa-webhook check` does, that the API server injects a dry-run pod in each binding\n"
+      "namespace; if not, it restarts nothing and exits 1 with the reason. Exits 1 if any API\n"
+      "call failed.\n\n"
       "Kubernetes access: --kubeconfig, else in-cluster config, else $KUBECONFIG, else "
       "~/.kube/config.",
       {{"config", "", false, "FILE",
@@ -96,6 +117,17 @@ CommandStatus RunReconcile(const std::vector<std::string>& args) {
               << (flags.Has("config") ? " in " + flags.Get("config") : " (no --config)")
               << ": nothing to reconcile\n";
   }
+  std::size_t unproven = 0;
+  if (options.restart_workloads) {
+    unproven = ProveBeforeRestart(config, **client, std::cerr);
+    if (unproven != 0 && !options.dry_run) {
+      return CommandStatus::Runtime(
+          "restarted nothing: the API server did not inject the dry-run pod (" +
+          std::to_string(unproven) +
+          " failure(s), see above); restarted pods would come back without credentials. Fix "
+          "it, confirm with `irsa-webhook check`, then run reconcile again");
+    }
+  }
   const kube::ReconcileReport report = kube::Reconcile(config, **client, options);
 
   for (const auto& a : report.actions) {
@@ -107,6 +139,11 @@ CommandStatus RunReconcile(const std::vector<std::string>& args) {
     std::cout << "Reconciling with " << kube_config->source << (options.dry_run ? " (dry run)" : "")
               << "\n";
     PrintText(report, std::cout);
+  }
+  if (unproven != 0) {
+    return CommandStatus::Runtime(
+        "the API server did not inject the dry-run pod (see above): without --dry-run nothing "
+        "would be restarted");
   }
   if (report.failed()) {
     return CommandStatus::Runtime(
