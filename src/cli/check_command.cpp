@@ -109,6 +109,11 @@ CommandStatus RunCheck(const std::vector<std::string>& args) {
   auto client = kube::KubeClient::Create(*kube_config);
   if (!client.ok()) return CommandStatus::Runtime(client.error());
 
+  // One request first: unusable credentials (a failing exec plugin, a refused token) or an
+  // unreachable API server are one line, not a report full of the same error.
+  auto version = (*client)->Get("/version");
+  if (!version.ok()) return CommandStatus::Runtime(version.error().message);
+
   const kube::CheckReport report = kube::CheckInjection(config, **client);
   if (output == "json") {
     std::cout << ReportJson(report).dump(2) << "\n";

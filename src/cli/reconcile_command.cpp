@@ -56,7 +56,7 @@ void PrintText(const kube::ReconcileReport& report, std::ostream& out) {
 std::size_t ProveBeforeRestart(const Config& config, const kube::KubeClient& client,
                                std::ostream& err) {
   std::size_t failures = 0;
-  for (const auto& item : kube::ProveAdmission(config, client)) {
+  for (const auto& item : kube::ProveAdmission(config, client, kube::ProofScope::kPods)) {
     if (item.status == kube::check_status::kProblem) {
       ++failures;
       err << "Error: " << item.message << "\n";

@@ -196,7 +196,7 @@ class InjectionChecker {
   InjectionChecker(const Config& config, const KubeClient& client)
       : config_(config), client_(client) {}
 
-  std::vector<CheckItem> Prove() {
+  std::vector<CheckItem> Prove(ProofScope scope) {
     CollectNamespaces();
     ListServiceAccounts();
     std::vector<CheckItem> items;
@@ -207,6 +207,7 @@ class InjectionChecker {
             listed_ns == kWildcard ? std::string(kWildcardProbeNamespace) : listed_ns;
         if (!probed.insert(b.name + "/" + ns).second) continue;
         items.push_back(ProbePodAdmission(b, ns));
+        if (scope == ProofScope::kPods) continue;
         if (auto sa = ProbeServiceAccountAdmission(b, ns)) items.push_back(std::move(*sa));
       }
     }
@@ -227,7 +228,8 @@ class InjectionChecker {
                                        "webhook's config with --config)"});
       return report;
     }
-    for (auto& item : Prove()) report.items.push_back(std::move(item));
+    for (auto& item : Prove(ProofScope::kPodsAndServiceAccounts))
+      report.items.push_back(std::move(item));
     CheckPods(report.items);
     CheckServiceAccounts(report.items);
     CheckPercona(report.items);
@@ -910,8 +912,9 @@ std::size_t CheckReport::Count(std::string_view section, std::string_view status
       }));
 }
 
-std::vector<CheckItem> ProveAdmission(const Config& config, const KubeClient& client) {
-  return InjectionChecker(config, client).Prove();
+std::vector<CheckItem> ProveAdmission(const Config& config, const KubeClient& client,
+                                      ProofScope scope) {
+  return InjectionChecker(config, client).Prove(scope);
 }
 
 CheckReport CheckInjection(const Config& config, const KubeClient& client) {

@@ -86,10 +86,17 @@ struct CheckReport {
   std::size_t Count(std::string_view section, std::string_view status) const;
 };
 
+// What the admission proof sends.
+enum class ProofScope {
+  kPods,                    // the dry-run pods only (reconcile's gate: create on pods)
+  kPodsAndServiceAccounts,  // and the ServiceAccounts (check)
+};
+
 // The dry-run admission proof alone (section kDryRun items, with the diagnosis in the message of
 // a failure). Items are kOk, kProblem, or kUnproven (a namespace or ServiceAccount that does not
 // exist: nothing can run there yet).
-std::vector<CheckItem> ProveAdmission(const Config& config, const KubeClient& client);
+std::vector<CheckItem> ProveAdmission(const Config& config, const KubeClient& client,
+                                      ProofScope scope = ProofScope::kPodsAndServiceAccounts);
 
 // Everything `check` reports.
 CheckReport CheckInjection(const Config& config, const KubeClient& client);

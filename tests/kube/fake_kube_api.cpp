@@ -15,7 +15,7 @@
 // --admission-config) would do (the core's MutatePod / MutateServiceAccount, the ServiceAccounts
 // of the fake as their lookup); without one, objects come back unchanged, as from an API server
 // whose webhook is unreachable with failurePolicy Ignore. A POST without dryRun=All is refused.
-// Also served read-only: services, endpointslices (labelSelector k=v),
+// Also served read-only: /version, services, endpointslices (labelSelector k=v),
 // mutatingwebhookconfigurations and perconaservermongodbs.
 //
 // Test control, under /fake/ (no token needed; never in a real server):
@@ -283,6 +283,11 @@ class FakeApi {
       std::this_thread::sleep_for(std::chrono::milliseconds(delay));  // a slow API server
     }
     if (ApplyFailRule(req, res)) return;
+    if (req.path == "/version") {
+      res.set_content(R"({"major":"1","minor":"33","gitVersion":"v1.33.0-fake"})",
+                      "application/json");
+      return;
+    }
 
     // /api/v1/... or /apis/<group>/<version>/...
     std::vector<std::string> parts;
@@ -909,6 +914,7 @@ int main(int argc, char** argv) {
     api.Handle(req, res);
   };
   server.Get(R"(/apis?/.*)", handler);
+  server.Get("/version", handler);
   server.Patch(R"(/apis?/.*)", handler);
   server.Post(R"(/apis?/.*)", handler);
   server.Put(R"(/apis?/.*)", handler);
