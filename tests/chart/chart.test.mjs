@@ -407,7 +407,7 @@ describe("RBAC per mode", () => {
 
   const restartRules = [
     { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["list", "patch"] },
-    { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
+    { apiGroups: [""], resources: ["pods"], verbs: ["list", "create"] },
     { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get"] },
     { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["get", "patch"] },
     { apiGroups: ["psmdb.percona.com"], resources: ["perconaservermongodbs"], verbs: ["get"] },
