@@ -1,5 +1,7 @@
 #include "certificates_command.h"
 
+#include <arpa/inet.h>
+
 #include <charconv>
 #include <chrono>
 #include <iostream>
@@ -87,6 +89,7 @@ CommandStatus RunCertificates(const std::vector<std::string>& args) {
       "Service's DNS names, and leaves valid ones alone (running it twice changes nothing). The\n"
       "server reloads a renewed certificate from its mount without a restart. With\n"
       "--webhook-configuration, sets the caBundle of each of its webhooks that calls the Service\n"
+      "or a URL\n"
       "(the previous CA stays in the bundle until it expires). Exits 1 if an API call failed.",
       {{"namespace", "", false, "NS", "namespace of the Service and the Secrets (required)", ""},
        {"service", "", false, "NAME", "the webhook's Service (required)", ""},
@@ -95,6 +98,10 @@ CommandStatus RunCertificates(const std::vector<std::string>& args) {
        {"webhook-configuration", "", false, "NAME",
         "MutatingWebhookConfiguration whose caBundle to keep equal to the CA", ""},
        {"cluster-domain", "", false, "DOMAIN", "cluster DNS domain", "cluster.local"},
+       {"extra-name", "", false, "HOST",
+        "one more name the serving certificate covers: an IP address or a DNS name (a webhook "
+        "called by URL)",
+        ""},
        {"ca-validity-days", "", false, "DAYS", "lifetime of a new CA", "3650"},
        {"validity-days", "", false, "DAYS", "lifetime of a new serving certificate", "365"},
        {"renew-before-days", "", false, "DAYS", "renew what expires within this many days", "30"},
@@ -123,6 +130,12 @@ CommandStatus RunCertificates(const std::vector<std::string>& args) {
   // How the kube-apiserver dials the Service (the first is the common name).
   policy.dns_names = {service + "." + ns + ".svc", service, service + "." + ns,
                       service + "." + ns + ".svc." + flags.Get("cluster-domain")};
+  if (const std::string extra = flags.Get("extra-name"); !extra.empty()) {
+    unsigned char address[16];
+    const bool ip = ::inet_pton(AF_INET, extra.c_str(), address) == 1 ||
+                    ::inet_pton(AF_INET6, extra.c_str(), address) == 1;
+    (ip ? policy.ip_addresses : policy.dns_names).push_back(extra);
+  }
 
   auto kube_config = kube::ResolveKubeConfigForCli(flags.Get("kubeconfig"));
   if (!kube_config.ok()) return CommandStatus::Runtime(kube_config.error());
@@ -170,7 +183,8 @@ CommandStatus RunCertificates(const std::vector<std::string>& args) {
   if (plan.new_serving || stored_bundle != bundle) {
     kube::CertificateAndKey serving = stored.serving.value_or(kube::CertificateAndKey{});
     if (plan.new_serving) {
-      auto issued = kube::IssueServingCertificate(ca, policy.dns_names, policy.serving_days, now);
+      auto issued = kube::IssueServingCertificate(ca, policy.dns_names, policy.serving_days, now,
+                                                  policy.ip_addresses);
       if (!issued.ok()) return CommandStatus::Runtime(issued.error());
       serving = std::move(issued).value();
     }
@@ -204,11 +218,12 @@ CommandStatus RunCertificates(const std::vector<std::string>& args) {
   const std::string encoded = Base64Encode(bundle);
   json webhooks = json::array();
   for (const auto& webhook : current->value("webhooks", json::array())) {
-    const json service_ref = webhook.value("clientConfig", json::object()).value("service", json());
-    if (!service_ref.is_object() || service_ref.value("name", "") != service ||
-        service_ref.value("namespace", "") != ns) {
-      continue;
-    }
+    const json client_config = webhook.value("clientConfig", json::object());
+    const json service_ref = client_config.value("service", json());
+    const bool ours = client_config.contains("url") ||
+                      (service_ref.is_object() && service_ref.value("name", "") == service &&
+                       service_ref.value("namespace", "") == ns);
+    if (!ours) continue;
     if (webhook["clientConfig"].value("caBundle", "") == encoded) continue;
     // Strategic merge patch: webhooks merge by name, so only caBundle changes.
     webhooks.push_back(

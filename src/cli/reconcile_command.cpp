@@ -5,9 +5,11 @@
 
 #include "flags.h"
 #include "irsa/config.h"
+#include "kube/injection_check.h"
 #include "kube/kube_client.h"
 #include "kube/kube_config.h"
 #include "kube/reconciler.h"
+#include "kube/restart_strategy.h"
 
 namespace irsa::cli {
 namespace {
@@ -17,12 +19,11 @@ using nlohmann::json;
 json ReportJson(const kube::ReconcileReport& report) {
   json actions = json::array();
   for (const auto& a : report.actions) {
-    actions.push_back({{"kind", a.kind},
-                       {"namespace", a.ns},
-                       {"name", a.name},
-                       {"action", a.action},
-                       {"result", a.result},
-                       {"message", a.message}});
+    json action = {{"kind", a.kind},     {"namespace", a.ns},  {"name", a.name},
+                   {"action", a.action}, {"result", a.result}, {"message", a.message}};
+    if (!a.restarted_by.empty()) action["restartedBy"] = a.restarted_by;
+    if (!a.pods.empty()) action["pods"] = a.pods;
+    actions.push_back(std::move(action));
   }
   return {{"dryRun", report.dry_run}, {"failed", report.failed()}, {"actions", std::move(actions)}};
 }
@@ -34,6 +35,7 @@ void PrintText(const kube::ReconcileReport& report, std::ostream& out) {
     if (a.action == "list")
       target = "list in " + (a.ns == "*" ? std::string("all namespaces") : a.ns);
     out << a.kind << " " << target << ": " << a.result;
+    if (!a.restarted_by.empty()) out << " (by " << kube::RestarterText(a.restarted_by) << ")";
     if (!a.message.empty()) out << ": " << a.message;
     out << "\n";
   }
@@ -44,9 +46,28 @@ void PrintText(const kube::ReconcileReport& report, std::ostream& out) {
       << report.Count(r::kAlreadyAnnotated) << " already annotated, " << report.Count(r::kConflict)
       << " conflict(s), " << report.Count(r::kNotFound) << " missing, "
       << report.Count(dry ? r::kWouldRestart : r::kRestarted) << " workload(s) "
-      << (dry ? "to restart" : "restarted") << ", " << report.Count(r::kBarePod) << " bare pod(s), "
-      << report.Count(r::kUnsupportedOwner) << " unsupported owner(s), " << report.Count(r::kFailed)
-      << " failed" << (dry ? " (dry run: nothing was changed)" : "") << "\n";
+      << (dry ? "to restart" : "restarted") << ", " << report.Count(r::kOnDelete)
+      << " OnDelete workload(s) whose pods to delete by hand, " << report.Count(r::kBarePod)
+      << " bare pod(s), " << report.Count(r::kUnsupportedOwner) << " unsupported owner(s), "
+      << report.Count(r::kFailed) << " failed" << (dry ? " (dry run: nothing was changed)" : "")
+      << "\n";
+}
+
+// Before any restart, the path through the API server is proven as `check` proves it: a
+// restarted pod that the API server does not send to the webhook comes back uninjected (with
+// failurePolicy Ignore, silently). Returns the failures (printed to `err`); none = proven.
+std::size_t ProveBeforeRestart(const Config& config, const kube::KubeClient& client,
+                               std::ostream& err) {
+  std::size_t failures = 0;
+  for (const auto& item : kube::ProveAdmission(config, client, kube::ProofScope::kPods)) {
+    if (item.status == kube::check_status::kProblem) {
+      ++failures;
+      err << "Error: " << item.message << "\n";
+    } else if (item.status == kube::check_status::kUnproven) {
+      err << "Note: " << item.message << "\n";
+    }
+  }
+  return failures;
 }
 
 }  // namespace
@@ -64,8 +85,16 @@ CommandStatus RunReconcile(const std::vector<std::string>& args) {
       "owning a pod the config would inject but that lacks injection (once per owner, by setting "
       "the pod\n"
       "template annotation kubectl.kubernetes.io/restartedAt, as `kubectl rollout restart` does). "
-      "Pods\n"
-      "without a controller are reported, never deleted. Exits 1 if any API call failed.\n\n"
+      "An\n"
+      "OnDelete StatefulSet of a PerconaServerMongoDB with updateStrategy SmartUpdate is restarted "
+      "by the\n"
+      "operator once its template changes; any other OnDelete workload is not patched: its pods "
+      "are\n"
+      "listed (on-delete) for you to delete. Pods without a controller are reported, never "
+      "deleted.\n"
+      "Before restarting anything it proves, as `irsa-webhook check` does, that the API server\n"
+      "injects a dry-run pod in each binding namespace; if not, it restarts nothing and exits 1\n"
+      "with the reason. Exits 1 if any API call failed.\n\n"
       "Kubernetes access: --kubeconfig, else in-cluster config, else $KUBECONFIG, else "
       "~/.kube/config.",
       {{"config", "", false, "FILE",
@@ -96,6 +125,17 @@ CommandStatus RunReconcile(const std::vector<std::string>& args) {
               << (flags.Has("config") ? " in " + flags.Get("config") : " (no --config)")
               << ": nothing to reconcile\n";
   }
+  std::size_t unproven = 0;
+  if (options.restart_workloads) {
+    unproven = ProveBeforeRestart(config, **client, std::cerr);
+    if (unproven != 0 && !options.dry_run) {
+      return CommandStatus::Runtime(
+          "restarted nothing: the API server did not inject the dry-run pod (" +
+          std::to_string(unproven) +
+          " failure(s), see above); restarted pods would come back without credentials. Fix "
+          "it, confirm with `irsa-webhook check`, then run reconcile again");
+    }
+  }
   const kube::ReconcileReport report = kube::Reconcile(config, **client, options);
 
   for (const auto& a : report.actions) {
@@ -107,6 +147,11 @@ CommandStatus RunReconcile(const std::vector<std::string>& args) {
     std::cout << "Reconciling with " << kube_config->source << (options.dry_run ? " (dry run)" : "")
               << "\n";
     PrintText(report, std::cout);
+  }
+  if (unproven != 0) {
+    return CommandStatus::Runtime(
+        "the API server did not inject the dry-run pod (see above): without --dry-run nothing "
+        "would be restarted");
   }
   if (report.failed()) {
     return CommandStatus::Runtime(

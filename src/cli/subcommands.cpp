@@ -6,6 +6,7 @@
 #include "policy_command.h"
 #ifdef IRSA_HAVE_KUBE
 #include "certificates_command.h"
+#include "check_command.h"
 #include "reconcile_command.h"
 #endif
 #ifdef IRSA_HAVE_SERVER
@@ -24,8 +25,10 @@ CommandStatus RunVersion(const std::vector<std::string>& args) {
 }
 
 constexpr Subcommand kSubcommands[] = {
-    {"mutate", RunMutate},
-    {"policy", RunPolicy},
+#ifdef IRSA_HAVE_KUBE
+    {"check", RunCheck},
+#endif
+    {"mutate", RunMutate},       {"policy", RunPolicy},
 #ifdef IRSA_HAVE_KUBE
     {"certificates", RunCertificates},
     {"reconcile", RunReconcile},

@@ -1,5 +1,6 @@
 #include "kube/webhook_certificates.h"
 
+#include <arpa/inet.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -128,7 +129,8 @@ Result<CertificateAndKey> GenerateCa(const std::string& common_name, int days, s
 
 Result<CertificateAndKey> IssueServingCertificate(const CertificateAndKey& ca,
                                                   const std::vector<std::string>& dns_names,
-                                                  int days, std::int64_t now) {
+                                                  int days, std::int64_t now,
+                                                  const std::vector<std::string>& ip_addresses) {
   if (dns_names.empty()) return Status::Error("a serving certificate needs at least one DNS name");
   Owned<X509> ca_cert = ParseCert(ca.cert_pem);
   Owned<EVP_PKEY> ca_key = ParseKey(ca.key_pem);
@@ -140,6 +142,7 @@ Result<CertificateAndKey> IssueServingCertificate(const CertificateAndKey& ca,
   X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.get()));
   std::string san;
   for (const auto& name : dns_names) san += (san.empty() ? "DNS:" : ",DNS:") + name;
+  for (const auto& ip : ip_addresses) san += (san.empty() ? "IP:" : ",IP:") + ip;
   if (!AddExtension(cert.get(), ca_cert.get(), NID_basic_constraints, "critical,CA:FALSE") ||
       !AddExtension(cert.get(), ca_cert.get(), NID_key_usage, "critical,digitalSignature") ||
       !AddExtension(cert.get(), ca_cert.get(), NID_ext_key_usage, "serverAuth") ||
@@ -162,6 +165,17 @@ Result<CertificateFacts> InspectCertificate(const std::string& cert_pem) {
       X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr)));
   for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
     const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
+    if (name->type == GEN_IPADD) {
+      const ASN1_OCTET_STRING* ip = name->d.iPAddress;
+      const int length = ASN1_STRING_length(ip);
+      char text[INET6_ADDRSTRLEN] = {};
+      if ((length == 4 || length == 16) &&
+          ::inet_ntop(length == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(ip), text,
+                      sizeof(text)) != nullptr) {
+        facts.ip_addresses.emplace_back(text);
+      }
+      continue;
+    }
     if (name->type != GEN_DNS) continue;
     const ASN1_IA5STRING* dns = name->d.dNSName;
     facts.dns_names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(dns)),
@@ -239,8 +253,9 @@ CertificatePlan PlanCertificates(const StoredCertificates& stored, const Certifi
     plan.reason = "the serving certificate's key does not match";
   } else if (!SignedBy(stored.serving->cert_pem, stored.ca->cert_pem, now)) {
     plan.reason = "the serving certificate is not signed by the current CA";
-  } else if (serving->dns_names != policy.dns_names) {
-    plan.reason = "the serving certificate's DNS names differ from the Service's";
+  } else if (serving->dns_names != policy.dns_names ||
+             serving->ip_addresses != policy.ip_addresses) {
+    plan.reason = "the serving certificate's names differ from the ones required";
   } else if (serving->not_after <= renew_at) {
     plan.reason = "the serving certificate expires " + date(serving->not_after) + ", within " +
                   std::to_string(policy.renew_before_days) + " days";

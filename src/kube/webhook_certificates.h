@@ -27,15 +27,17 @@ struct CertificateFacts {
   std::int64_t not_before = 0;  // Unix time
   std::int64_t not_after = 0;
   bool is_ca = false;
-  std::vector<std::string> dns_names;  // subjectAltName DNS entries, in certificate order
+  std::vector<std::string> dns_names;     // subjectAltName DNS entries, in certificate order
+  std::vector<std::string> ip_addresses;  // subjectAltName IP entries ("127.0.0.1", "::1")
 };
 
 // A self-signed CA valid from `now` (minus a small clock-skew allowance) for `days`.
 Result<CertificateAndKey> GenerateCa(const std::string& common_name, int days, std::int64_t now);
-// A serving certificate for `dns_names` (the first is also the common name) signed by `ca`.
-Result<CertificateAndKey> IssueServingCertificate(const CertificateAndKey& ca,
-                                                  const std::vector<std::string>& dns_names,
-                                                  int days, std::int64_t now);
+// A serving certificate for `dns_names` (the first is also the common name) and
+// `ip_addresses`, signed by `ca`.
+Result<CertificateAndKey> IssueServingCertificate(
+    const CertificateAndKey& ca, const std::vector<std::string>& dns_names, int days,
+    std::int64_t now, const std::vector<std::string>& ip_addresses = {});
 // Parses the first certificate of a PEM text. Errors say what is wrong with it.
 Result<CertificateFacts> InspectCertificate(const std::string& cert_pem);
 // True when `key_pem` is the private key of `cert_pem`.
@@ -44,7 +46,8 @@ bool KeyMatchesCertificate(const std::string& cert_pem, const std::string& key_p
 bool SignedBy(const std::string& cert_pem, const std::string& ca_pem, std::int64_t now);
 
 struct CertificatePolicy {
-  std::vector<std::string> dns_names;  // what the serving certificate must cover
+  std::vector<std::string> dns_names;     // what the serving certificate must cover
+  std::vector<std::string> ip_addresses;  // and these addresses (a webhook called by URL)
   int ca_days = 3650;
   int serving_days = 365;
   int renew_before_days = 30;  // renew what expires within this many days

@@ -148,6 +148,33 @@ describe("MutatingWebhookConfiguration", () => {
     });
   });
 
+  test("webhook.url: every webhook calls the URL instead of the Service; the self-signed certificate covers its host", { skip: !process.env.IRSA_WEBHOOK_BIN && "IRSA_WEBHOOK_BIN not set" }, async () => {
+    for (const [url, san] of [["https://127.0.0.1:9443/mutate", "IP Address:127.0.0.1"], ["https://webhook.dev.example:9443/mutate", "DNS:webhook.dev.example"]]) {
+      const objects = render(["--set", `webhook.url=${url}`]);
+      for (const w of one(objects, "MutatingWebhookConfiguration").webhooks) assert.deepEqual(w.clientConfig, { url });
+      const host = new URL(url).hostname;
+      assert.ok(podSpecOf(one(objects, "Job", `${fullname}-certificates-hook`)).containers[0].args.includes(`--extra-name=${host}`));
+      // What the certificate Job then makes (against a fake API server).
+      const cluster = await startFakeCluster();
+      try {
+        const r = await cluster.runJob(objects);
+        assert.equal(r.code, 0, r.stderr);
+        const crt = b64decode(cluster.secret(`${fullname}-tls`).data["tls.crt"]);
+        const sans = runOk("openssl", ["x509", "-noout", "-ext", "subjectAltName"], { input: crt });
+        assert.ok(sans.includes(san), sans);
+        assert.ok(sans.includes(`DNS:${fullname}.${namespace}.svc`), sans);
+        cluster.createWebhookConfiguration(objects);
+        assert.equal((await cluster.runJob(objects)).code, 0);
+        for (const w of cluster.store.get(`mutatingwebhookconfigurations//${fullname}`).webhooks) {
+          assert.equal(b64decode(w.clientConfig.caBundle), b64decode(cluster.secret(`${fullname}-tls`).data["ca.crt"]), w.name);
+        }
+      } finally {
+        await cluster.close();
+      }
+    }
+    assert.match(renderFails(["--set", "webhook.url=http://127.0.0.1:9443/mutate"]), /webhook\.url: Does not match pattern/);
+  });
+
   test("protocol fields of the pod webhook", () => {
     assert.deepEqual(pods.admissionReviewVersions, ["v1", "v1beta1"]);
     assert.equal(pods.sideEffects, "None");
@@ -378,8 +405,10 @@ describe("workload: Deployment, security, probes, config mount", () => {
     assert.equal(spec.automountServiceAccountToken, true);
     assert.equal(one(defaults, "ServiceAccount", fullname).automountServiceAccountToken, false);
     assert.equal(podSpecOf(one(rendered["config-only"], "Deployment")).automountServiceAccountToken, false);
-    const testPod = one(defaults, "Pod", `${fullname}-test-readyz`);
-    assert.equal(testPod.spec.automountServiceAccountToken, false);
+    // `helm test` runs `irsa-webhook check`, which talks to the API server as its own test identity.
+    const testPod = one(defaults, "Pod", `${fullname}-test-check`);
+    assert.equal(testPod.spec.automountServiceAccountToken, true);
+    assert.equal(testPod.spec.serviceAccountName, `${fullname}-test`);
   });
 
   test("terminationGracePeriodSeconds exceeds the server's shutdown delay + grace", () => {
@@ -424,16 +453,18 @@ describe("RBAC per mode", () => {
     assert.equal(podSpecOf(one(defaults, "Deployment")).serviceAccountName, fullname);
     // Besides the webhook's: only the certificate Job's and CronJob's (see "certificates").
     assert.deepEqual(find(defaults, "ClusterRole").map((r) => r.metadata.name).sort(),
-      [fullname, `${fullname}-certificates`, `${fullname}-certificates-hook`]);
+      [fullname, `${fullname}-certificates`, `${fullname}-certificates-hook`, `${fullname}-test`]);
     assert.deepEqual(find(defaults, "Job").map((j) => j.metadata.name), [`${fullname}-certificates-hook`]);
   });
 
-  test("config-only: no RBAC for the webhook (only the certificate Job's)", () => {
+  test("config-only: no RBAC for the webhook (only the certificate Job's and helm test's)", () => {
     const objects = rendered["config-only"];
     for (const kind of ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]) {
-      assert.deepEqual(find(objects, kind).filter((o) => !o.metadata.name.startsWith(`${fullname}-certificates`)), [], kind);
+      assert.deepEqual(find(objects, kind).filter((o) => !o.metadata.name.startsWith(`${fullname}-certificates`) &&
+        o.metadata.name !== `${fullname}-test`), [], kind);
     }
-    const noCerts = render(["-f", values("config-only.yaml"), "--set", "certificates.mode=cert-manager"]);
+    const noCerts = render(["-f", values("config-only.yaml"), "--set", "certificates.mode=cert-manager"])
+      .filter((o) => o.metadata.annotations?.["helm.sh/hook"] !== "test");
     for (const kind of ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]) assert.deepEqual(find(noCerts, kind), [], kind);
   });
 
@@ -460,12 +491,13 @@ describe("RBAC per mode", () => {
 
   const restartRules = [
     { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["list", "patch"] },
-    { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
+    { apiGroups: [""], resources: ["pods"], verbs: ["list", "create"] },
     { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get"] },
-    { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["patch"] },
+    { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["get", "patch"] },
+    { apiGroups: ["psmdb.percona.com"], resources: ["perconaservermongodbs"], verbs: ["get"] },
   ];
 
-  test("reconcile with restarts: a Role in psmdb only (pods list, replicasets get, workloads patch)", () => {
+  test("reconcile with restarts: a Role in psmdb only (pods list/create, replicasets get, workloads get/patch, PerconaServerMongoDB get)", () => {
     const objects = rendered["percona example"];
     assert.deepEqual(find(objects, "Role", `${fullname}-reconcile`).map((r) => r.metadata.namespace), ["psmdb"]);
     assert.deepEqual(roleRules(objects, "psmdb"), restartRules);
@@ -474,7 +506,7 @@ describe("RBAC per mode", () => {
     assert.deepEqual(podSpecOf(job).containers[0].args,
       ["reconcile", "--config=/etc/irsa-webhook/config/config.yaml", "--restart-workloads", "-o", "text"]);
     assert.equal(podSpecOf(job).serviceAccountName, `${fullname}-reconcile`);
-    assert.equal(podSpecOf(job).initContainers[0].name, "wait-for-webhook");
+    assert.equal(podSpecOf(job).initContainers, undefined, "reconcile proves the webhook path itself; nothing waits with another image");
     const [binding] = reconcileBindingsOf(objects);
     assert.equal(binding.kind, "RoleBinding");
     assert.deepEqual(binding.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: `${fullname}-reconcile` });
@@ -525,7 +557,11 @@ describe("RBAC per mode", () => {
           continue;
         }
         for (const rule of role.rules) {
-          assert.ok(rule.verbs.every((v) => ["get", "list", "watch", "patch"].includes(v)), `${name}: ${JSON.stringify(rule)}`);
+          // create: only the reconcile proof's dry-run pod (dryRun=All).
+          const allowed = (v) => ["get", "list", "watch", "patch"].includes(v) || (v === "create" && rule.resources.join() === "pods") ||
+            // `helm test`'s check: its dry-run ServiceAccount (dryRun=All).
+            (v === "create" && role.metadata.name === `${fullname}-test` && rule.resources.join() === "serviceaccounts");
+          assert.ok(rule.verbs.every(allowed), `${name}: ${JSON.stringify(rule)}`);
           assert.ok(!rule.resources.includes("*") && !rule.resources.includes("secrets"), `${name}: ${JSON.stringify(rule)}`);
           assert.ok(!rule.apiGroups.includes("*"), `${name}: ${JSON.stringify(rule)}`);
         }
@@ -717,7 +753,7 @@ describe("self-signed certificates in a cluster: the chart's Job args run by irs
     const other = render(["--set", "certificates.clusterDomain=example.internal"]);
     const r = await cluster.runJob(other);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /DNS names differ/);
+    assert.match(r.stdout, /names differ from the ones required/);
     const tls = cluster.secret(`${fullname}-tls`);
     assert.ok(verifies(decode(tls, "ca.crt"), decode(tls, "tls.crt"), `${fullname}.${namespace}.svc.example.internal`));
   });
@@ -817,22 +853,53 @@ describe("optional features", () => {
     const job = one(everything, "Job", `${fullname}-reconcile`);
     const jobLabels = podTemplateMetadataOf(job).labels;
     assert.ok(Object.entries(metricsRule.from[0].podSelector.matchLabels).every(([k, v]) => jobLabels[k] === v),
-      "the reconcile Job's wait-for-webhook must be allowed to reach /readyz");
+      "this release's own pods may reach the metrics port");
     assert.deepEqual(metricsRule.from[1], { namespaceSelector: {}, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } });
   });
 
-  test("helm test pod calls /readyz through the Service", () => {
-    const pod = one(rendered["default (self-signed)"], "Pod", `${fullname}-test-readyz`);
+  test("helm test runs irsa-webhook check from our image, as a test-only identity", () => {
+    const objects = rendered["default (self-signed)"];
+    const pod = one(objects, "Pod", `${fullname}-test-check`);
     assert.equal(pod.metadata.annotations["helm.sh/hook"], "test");
-    assert.match(pod.spec.containers[0].command.join(" "), /\$BASE_URL\/readyz/);
-    assert.deepEqual(pod.spec.containers[0].env, [{ name: "BASE_URL", value: `http://${fullname}.${namespace}.svc:9090` }]);
+    assert.deepEqual(pod.spec.containers.map((c) => [c.image, c.args]), [[podSpecOf(one(objects, "Deployment")).containers[0].image,
+      ["check", "--config=/etc/irsa-webhook/config/config.yaml", "-o", "text"]]]);
+    assert.equal(pod.spec.volumes[0].configMap.name, `${fullname}-config`);
+    for (const kind of ["ServiceAccount", "ClusterRole", "ClusterRoleBinding"]) {
+      assert.equal(one(objects, kind, `${fullname}-test`).metadata.annotations["helm.sh/hook"], "test", kind);
+    }
+    // docs/check.md's least privilege.
+    const rules = one(objects, "ClusterRole", `${fullname}-test`).rules;
+    assert.deepEqual(rules.find((r) => r.resources.includes("pods")).verbs, ["create", "list"]);
   });
 
-  test("reconcile waits for a ready webhook before rolling workloads", () => {
+  test("no image from Docker Hub anywhere in any rendered scenario (every image names its registry)", () => {
+    const images = [];
+    for (const [name, objects] of Object.entries(rendered)) {
+      for (const o of objects) {
+        const spec = o.kind === "CronJob" ? o.spec.jobTemplate.spec.template.spec : ["Deployment", "Job"].includes(o.kind) ? podSpecOf(o) : o.kind === "Pod" ? o.spec : null;
+        for (const c of [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])]) images.push([name, o.kind, c.image]);
+      }
+    }
+    // The registry of an image reference, as the container runtime resolves it.
+    const registryOf = (image) => {
+      const first = image.split("/")[0];
+      return image.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost") ? first : "docker.io";
+    };
+    assert.equal(registryOf("busybox:1.37.0"), "docker.io");
+    assert.equal(registryOf("library/busybox"), "docker.io");
+    assert.equal(registryOf("ghcr.io/irsa-webhook/irsa-webhook:0.1.0"), "ghcr.io");
+    assert.ok(images.length > 10);
+    for (const [name, kind, image] of images) {
+      assert.ok(!["docker.io", "index.docker.io", "registry-1.docker.io"].includes(registryOf(image)), `${name}: ${kind} uses ${image}`);
+    }
+  });
+
+  test("reconcile gates restarts on its own dry-run proof: one container, our image, retried while the webhook starts", () => {
     const job = one(rendered["percona example"], "Job", `${fullname}-reconcile`);
-    const wait = podSpecOf(job).initContainers[0];
-    assert.deepEqual(wait.env, [{ name: "READYZ_URL", value: `http://${fullname}.${namespace}.svc:9090/readyz` }]);
+    assert.equal(podSpecOf(job).initContainers, undefined);
+    assert.deepEqual(podSpecOf(job).containers.map((c) => c.image), [podSpecOf(one(rendered["percona example"], "Deployment")).containers[0].image]);
     assert.equal(podSpecOf(job).restartPolicy, "Never");
+    assert.ok(job.spec.backoffLimit >= 4, "retries cover a webhook that is still starting");
   });
 });
 

@@ -51,10 +51,6 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
-{{- define "irsa-webhook.testImage" -}}
-{{- printf "%s:%s" .Values.testImage.repository .Values.testImage.tag }}
-{{- end }}
-
 {{/* Secret holding the serving certificate (tls.crt, tls.key) that the pods mount. */}}
 {{- define "irsa-webhook.tlsSecretName" -}}
 {{- if eq .Values.certificates.mode "existing-secret" }}
@@ -112,10 +108,14 @@ Namespaces `irsa-webhook reconcile` works in (JSON list, sorted): the bindings' 
 
 {{/*
 Exactly what `irsa-webhook reconcile` calls, as RBAC rules (YAML list): it LISTs ServiceAccounts
-in its namespaces and merge-PATCHes the role annotation onto those a binding names; with
-restartWorkloads it LISTs pods, follows pod -> ReplicaSet -> Deployment owner references (GET
-replicasets) and rolls each owner once by PATCHing kubectl.kubernetes.io/restartedAt into its pod
-template (what `kubectl rollout restart` does; no GET needed). With dryRun it only reads.
+in its namespaces and merge-PATCHes the role annotation onto those a binding names. With
+restartWorkloads it first proves that the API server injects a new pod (a server-side dry-run
+create, dryRun=All: nothing is stored, but RBAC has no dry-run-only verb), LISTs pods, follows
+pod -> ReplicaSet -> Deployment owner references (GET replicasets), reads each owner's update
+strategy (GET) and rolls it once by PATCHing kubectl.kubernetes.io/restartedAt into its pod
+template (what `kubectl rollout restart` does); for an OnDelete StatefulSet a
+PerconaServerMongoDB controls it reads that cluster's spec.updateStrategy. With dryRun it only
+reads: no patch, no pod create (its proof then reports the refusal and restarts nothing anyway).
 */}}
 {{- define "irsa-webhook.reconcileRules" -}}
 {{- $rc := .Values.reconcile -}}
@@ -125,15 +125,16 @@ template (what `kubectl rollout restart` does; no GET needed). With dryRun it on
 {{- if $rc.restartWorkloads }}
 - apiGroups: [""]
   resources: [pods]
-  verbs: [list]
+  verbs: {{ ternary "[list]" "[list, create]" $rc.dryRun }}
 - apiGroups: [apps]
   resources: [replicasets]
   verbs: [get]
-{{- if not $rc.dryRun }}
 - apiGroups: [apps]
   resources: [deployments, statefulsets, daemonsets]
-  verbs: [patch]
-{{- end }}
+  verbs: {{ ternary "[get]" "[get, patch]" $rc.dryRun }}
+- apiGroups: [psmdb.percona.com]
+  resources: [perconaservermongodbs]
+  verbs: [get]
 {{- end }}
 {{- end }}
 
