@@ -8,8 +8,11 @@
 #   3. BASE itself is verified: every entry must be in the dependency closure of Debian's
 #      Priority: required packages, which is what debootstrap --variant=minbase (the way
 #      debian:bookworm-slim is built) installs;
-#   4. the Dockerfile keeps its contract: bookworm build stage with the release preset and target
-#      irsa-webhook, bookworm-slim runtime, USER 65532:65532, ENTRYPOINT the binary.
+#   4. the Dockerfile keeps its contract: a bookworm build stage with the release preset and target
+#      irsa-webhook; a bookworm-slim runtime-libs stage that installs the libraries and collects
+#      the binary's `ldd` closure; a final stage FROM distroless cc-debian12 (no shell, no
+#      package manager: no RUN there), every base pinned by digest, USER 65532:65532, ENTRYPOINT
+#      the binary, the TARGETPLATFORM/TARGETARCH build arguments buildx sets.
 # A runtime package that no library needs is reported as a warning (the binary being checked may
 # predate the server code that needs it).
 #
@@ -34,18 +37,36 @@ contains() { local word=$1 e; shift; for e in "$@"; do [ "$e" = "$word" ] && ret
 pass() { echo "ok: $*"; }
 
 # --- 4. Dockerfile contract --------------------------------------------------------------------
-grep -Eq '^FROM debian:bookworm AS build' "$dockerfile" && pass "build stage FROM debian:bookworm" ||
-  fail "build stage must be FROM debian:bookworm AS build"
+stage() { awk -v want="$1" '/^FROM /{n++} n==want' "$dockerfile"; }
+arg_default() { sed -n "s/^ARG $1=//p" "$dockerfile" | head -1; }
+[ "$(awk '/^FROM /{n++} END{print n}' "$dockerfile")" = 3 ] && pass "three stages" || fail "expected exactly three stages"
+grep -Eq '^FROM \$\{BUILD_IMAGE\} AS build' "$dockerfile" && [[ $(arg_default BUILD_IMAGE) == debian:bookworm@sha256:* ]] &&
+  pass "build stage FROM debian:bookworm, pinned by digest" || fail "build stage must be FROM \${BUILD_IMAGE} AS build, ARG BUILD_IMAGE=debian:bookworm@sha256:..."
 grep -Eq 'cmake --preset release' "$dockerfile" && grep -Eq -- '--target irsa-webhook' "$dockerfile" &&
   pass "build uses the release preset, target irsa-webhook" || fail "build must use cmake --preset release and --target irsa-webhook"
-runtime_stage=$(awk '/^FROM /{n++} n==2' "$dockerfile")
-grep -Eq '^FROM debian:bookworm-slim\s*$' <<<"$runtime_stage" && pass "runtime stage FROM debian:bookworm-slim" ||
-  fail "the second (last) stage must be FROM debian:bookworm-slim"
-[ "$(awk '/^FROM /{n++} END{print n}' "$dockerfile")" = 2 ] || fail "expected exactly two stages"
-grep -Eq '^USER 65532:65532\s*$' <<<"$runtime_stage" && pass "USER 65532:65532" || fail "runtime stage must run as USER 65532:65532"
-grep -Fq 'ENTRYPOINT ["/usr/local/bin/irsa-webhook"]' <<<"$runtime_stage" && pass "ENTRYPOINT" ||
+for a in TARGETPLATFORM TARGETARCH; do
+  grep -Eq "^ARG $a\s*$" <<<"$(stage 1)" && pass "build stage declares ARG $a" || fail "build stage must declare ARG $a (docker buildx sets it)"
+done
+runtime_stage=$(stage 2)
+grep -Eq '^FROM \$\{LIBS_IMAGE\} AS runtime-libs' <<<"$runtime_stage" && [[ $(arg_default LIBS_IMAGE) == debian:bookworm-slim@sha256:* ]] &&
+  pass "runtime-libs stage FROM debian:bookworm-slim, pinned by digest" || fail "the second stage must be FROM \${LIBS_IMAGE} AS runtime-libs, ARG LIBS_IMAGE=debian:bookworm-slim@sha256:..."
+grep -Fq 'ldd /usr/local/bin/irsa-webhook' <<<"$runtime_stage" && pass "runtime-libs collects the binary's ldd closure" ||
+  fail "the runtime-libs stage must collect the libraries with ldd"
+final_stage=$(stage 3)
+grep -Eq '^FROM \$\{RUNTIME_IMAGE\}\s*$' <<<"$final_stage" && [[ $(arg_default RUNTIME_IMAGE) == gcr.io/distroless/cc-debian12:nonroot@sha256:* ]] &&
+  pass "final stage FROM distroless cc-debian12 (no shell, no package manager), pinned by digest" ||
+  fail "the final stage must be FROM \${RUNTIME_IMAGE}, ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot@sha256:..."
+grep -Eq '^RUN ' <<<"$final_stage" && fail "the final stage has no shell: it must not RUN anything" || pass "final stage runs nothing"
+grep -Fq 'COPY --from=runtime-libs /runtime/ /' <<<"$final_stage" && pass "final stage copies the collected libraries" ||
+  fail "the final stage must COPY --from=runtime-libs /runtime/ /"
+grep -Eq '^USER 65532:65532\s*$' <<<"$final_stage" && pass "USER 65532:65532" || fail "the final stage must run as USER 65532:65532"
+grep -Fq 'ENTRYPOINT ["/usr/local/bin/irsa-webhook"]' <<<"$final_stage" && pass "ENTRYPOINT" ||
   fail 'ENTRYPOINT must be ["/usr/local/bin/irsa-webhook"]'
-grep -Eq '^CMD \["serve"' <<<"$runtime_stage" && pass 'CMD ["serve", ...]' || fail 'CMD must start with "serve"'
+grep -Eq '^CMD \["serve"' <<<"$final_stage" && pass 'CMD ["serve", ...]' || fail 'CMD must start with "serve"'
+# What the final stage keeps from its base: the C and C++ runtimes (distroless cc has them).
+for lib in libc libm libstdc++ libgcc_s; do
+  grep -Fq "/(libc|libm|libstdc\\+\\+|libgcc_s|" <<<"$runtime_stage" || { fail "runtime-libs must leave $lib to the distroless base"; break; }
+done
 
 # The runtime stage's apt-get install arguments (backslash continuations joined).
 runtime_packages=$(echo "$runtime_stage" | sed -e ':a' -e '/\\$/N; s/\\\n//; ta' |
