@@ -24,6 +24,11 @@ inline constexpr std::int64_t kMaxTokenExpirationSeconds = 4294967296;
 inline constexpr std::string_view kDefaultTokenMountPath =
     "/var/run/secrets/eks.amazonaws.com/serviceaccount";
 
+// ServiceAccount: the role-arn value this webhook (or `reconcile`) added, written in the same
+// patch; `reconcile --revert` removes a role-arn annotation only while it still equals this, so
+// an admin's own annotation is never taken away. Not under "<prefix>/": found whatever the prefix.
+inline constexpr std::string_view kManagedRoleArnAnnotation = "irsa-webhook.io/managed-role-arn";
+
 // --- Annotation and label suffixes, appended to "<prefix>/" ---
 // ServiceAccount: IAM role the pods of this SA assume.
 inline constexpr std::string_view kRoleArnSuffix = "role-arn";

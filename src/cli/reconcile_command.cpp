@@ -10,6 +10,7 @@
 #include "kube/kube_config.h"
 #include "kube/reconciler.h"
 #include "kube/restart_strategy.h"
+#include "kube/revert.h"
 
 namespace irsa::cli {
 namespace {
@@ -70,6 +71,34 @@ std::size_t ProveBeforeRestart(const Config& config, const kube::KubeClient& cli
   return failures;
 }
 
+// `--revert`: the report of kube::Revert, text or JSON.
+CommandStatus RunRevert(const Config& config, const kube::KubeClient& client, bool dry_run,
+                        const std::string& output, const std::string& source) {
+  kube::RevertOptions options;
+  options.dry_run = dry_run;
+  const kube::ReconcileReport report = kube::Revert(config, client, options);
+  if (output == "json") {
+    std::cout << ReportJson(report).dump(2) << "\n";
+  } else {
+    std::cout << "Reverting with " << source << (dry_run ? " (dry run)" : "") << "\n";
+    for (const auto& a : report.actions) {
+      std::cout << "ServiceAccount " << (a.name.empty() ? "list in " + a.ns : a.ns + "/" + a.name)
+                << ": " << a.result << ": " << a.message << "\n";
+    }
+    namespace r = kube::result;
+    std::cout << "Summary: " << report.Count(dry_run ? r::kWouldRevert : r::kReverted)
+              << " ServiceAccount(s) " << (dry_run ? "to revert" : "reverted") << ", "
+              << report.Count(dry_run ? r::kWouldKeepChanged : r::kKeptChanged)
+              << " changed by someone else (their value kept), " << report.Count(r::kFailed)
+              << " failed" << (dry_run ? " (dry run: nothing was changed)" : "") << "\n";
+  }
+  if (report.failed()) {
+    return CommandStatus::Runtime(std::to_string(report.Count(kube::result::kFailed)) +
+                                  " step(s) failed (see above)");
+  }
+  return CommandStatus::Ok();
+}
+
 }  // namespace
 
 CommandStatus RunReconcile(const std::vector<std::string>& args) {
@@ -102,6 +131,10 @@ CommandStatus RunReconcile(const std::vector<std::string>& args) {
        {"kubeconfig", "", false, "FILE", "kubeconfig to use (current-context)", ""},
        {"dry-run", "", true, "", "change nothing; print the same plan", ""},
        {"restart-workloads", "", true, "", "also roll workloads whose pods lack injection", ""},
+       {"revert", "", true, "",
+        "instead, remove the role-arn annotations this webhook added (marked with "
+        "irsa-webhook.io/managed-role-arn); an admin's own or changed value stays",
+        ""},
        {"output", "o", false, "FORMAT", "text (for people) or json (for machines)", "text"}});
   if (auto done = ParseCommandLine(flags, args)) return *done;
   const std::string output = flags.Get("output");
@@ -116,6 +149,12 @@ CommandStatus RunReconcile(const std::vector<std::string>& args) {
   if (!kube_config.ok()) return CommandStatus::Runtime(kube_config.error());
   auto client = kube::KubeClient::Create(*kube_config);
   if (!client.ok()) return CommandStatus::Runtime(client.error());
+
+  if (flags.Get("revert") == "true") {
+    if (flags.Get("restart-workloads") == "true")
+      return CommandStatus::Usage("--revert and --restart-workloads do not go together");
+    return RunRevert(config, **client, flags.Get("dry-run") == "true", output, kube_config->source);
+  }
 
   kube::ReconcileOptions options;
   options.dry_run = flags.Get("dry-run") == "true";

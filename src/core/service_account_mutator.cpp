@@ -42,10 +42,14 @@ Result<Mutation> MutateServiceAccount(const Config& config, const nlohmann::json
   const auto& metadata = service_account.at("metadata");
   const auto annotations = metadata.find("annotations");
   const JsonPointer annotations_path = JsonPointer().Child("metadata").Child("annotations");
+  // The marker travels in the same add-only patch, so what we added can be told from an admin's.
+  const std::string marker(kManagedRoleArnAnnotation);
   if (annotations == metadata.end() || annotations->is_null()) {
-    m.patch.Add(annotations_path, nlohmann::json{{key, binding->role_arn}});
+    m.patch.Add(annotations_path,
+                nlohmann::json{{key, binding->role_arn}, {marker, binding->role_arn}});
   } else {
     m.patch.Add(annotations_path.Child(key), binding->role_arn);
+    m.patch.Add(annotations_path.Child(marker), binding->role_arn);
   }
   m.outcome = Outcome::kMutated;
   m.reason = "annotated";

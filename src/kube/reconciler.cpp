@@ -256,7 +256,10 @@ class Reconciler {
     }
     // The resourceVersion makes the merge patch conditional: if someone changed the SA since we
     // read it (perhaps setting another role), the API server answers 409 instead of overwriting.
-    json patch = {{"metadata", {{"annotations", {{key, m.role_arn}}}}}};
+    // With the marker `reconcile --revert` recognises (irsa/constants.h).
+    json patch = {{"metadata",
+                   {{"annotations",
+                     {{key, m.role_arn}, {std::string(kManagedRoleArnAnnotation), m.role_arn}}}}}};
     if (const std::string rv = Str(sa, {"metadata", "resourceVersion"}); !rv.empty()) {
       patch["metadata"]["resourceVersion"] = rv;
     }

@@ -120,7 +120,7 @@ TEST(WebhookCertificates, PlanRenewsExactlyWhatIsDue) {
       {"serving unreadable", {ca, garbage}, kNow, false, true, "unreadable"},
       {"CA unreadable", {garbage, serving}, kNow, true, true, "unreadable"},
       {"CA is a serving certificate", {serving, serving}, kNow, true, true, "not a CA"},
-      {"names changed", {ca, wrong_names}, kNow, false, true, "DNS names differ"},
+      {"names changed", {ca, wrong_names}, kNow, false, true, "names differ"},
       {"signed by another CA",
        {ca, by_other_ca},
        kNow,
