@@ -904,6 +904,18 @@ describe("optional features", () => {
 });
 
 describe("deploy/", () => {
+  test("re-applying the bundle cannot reset the config: the ConfigMap lives in its own create-once file", () => {
+    const bundle = YAML.parseAllDocuments(fs.readFileSync(path.join(root, "deploy/irsa-webhook.yaml"), "utf8")).map((d) => d.toJS()).filter(Boolean);
+    assert.deepEqual(find(bundle, "ConfigMap"), []);
+    // The Deployment still mounts it.
+    assert.equal(podSpecOf(one(bundle, "Deployment")).volumes.find((v) => v.name === "config").configMap.name, "irsa-webhook-config");
+    const configFile = fs.readFileSync(path.join(root, "deploy/irsa-webhook-config.yaml"), "utf8");
+    const config = YAML.parseAllDocuments(configFile).map((d) => d.toJS()).filter(Boolean);
+    assert.deepEqual(config.map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`), ["ConfigMap irsa-webhook/irsa-webhook-config"]);
+    assert.deepEqual(YAML.parse(config[0].data["config.yaml"]).bindings, []);
+    assert.match(configFile, /kubectl create -f deploy\/irsa-webhook-config\.yaml/);
+  });
+
   test("deploy/irsa-webhook.yaml equals a fresh render", () => {
     const r = run(path.join(root, "scripts/render-deploy.sh"), ["--check"], { env: { ...process.env, HELM: helm } });
     assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
