@@ -322,7 +322,7 @@ describe("workload: Deployment, security, probes, config mount", () => {
     assert.equal(everything.topologySpreadConstraints, undefined);
     assert.equal(everything.affinity, undefined);
     assert.equal(everything.priorityClassName, undefined);
-    assert.equal(one(rendered["everything on"], "PodDisruptionBudget").spec.minAvailable, 1);
+    assert.equal(one(rendered["default (self-signed)"], "PodDisruptionBudget").spec.minAvailable, 1);
   });
 
   test("image defaults to the chart appVersion; digest pins it", () => {
@@ -901,6 +901,38 @@ describe("optional features", () => {
     assert.equal(podSpecOf(job).restartPolicy, "Never");
     assert.ok(job.spec.backoffLimit >= 4, "retries cover a webhook that is still starting");
   });
+});
+
+describe("escape hatches", () => {
+  const everything = rendered["everything on"];
+
+  test("extra env, volumes and mounts, PDB maxUnavailable, webhook annotations reach their objects", () => {
+    const spec = podSpecOf(one(everything, "Deployment"));
+    assert.deepEqual(spec.containers[0].env.map((e) => e.name), ["HTTPS_PROXY", "NODE_NAME"]);
+    assert.deepEqual(spec.volumes.find((v) => v.name === "corp-ca"), { name: "corp-ca", configMap: { name: "corp-ca-bundle" } });
+    assert.deepEqual(spec.containers[0].volumeMounts.find((m) => m.name === "corp-ca"), { name: "corp-ca", mountPath: "/etc/corp-ca", readOnly: true });
+    const pdb = one(everything, "PodDisruptionBudget").spec;
+    assert.equal(pdb.maxUnavailable, 1);
+    assert.equal(pdb.minAvailable, undefined);
+    assert.equal(one(everything, "MutatingWebhookConfiguration").metadata.annotations["argocd.argoproj.io/sync-wave"], "-1");
+    assert.equal(podSpecOf(one(rendered["default (self-signed)"], "Deployment")).containers[0].env, undefined);
+  });
+
+  const cases = [
+    ["a PDB that blocks every drain (minAvailable = replicas)", ["--set", "podDisruptionBudget.minAvailable=2"], /must be below replicaCount/],
+    ["a PDB that blocks every drain (maxUnavailable 0)", ["--set", "podDisruptionBudget.minAvailable=null", "--set", "podDisruptionBudget.maxUnavailable=0"], /allows no eviction/],
+    ["a PDB that blocks every drain (100%)", ["--set-string", "podDisruptionBudget.minAvailable=100%"], /allows no eviction/],
+    ["both minAvailable and maxUnavailable", ["--set", "podDisruptionBudget.maxUnavailable=1"], /set either minAvailable or maxUnavailable/],
+    ["an extra volume named like the chart's", ["--set", "extraVolumes[0].name=tls", "--set", "extraVolumes[0].emptyDir.medium=Memory"], /the chart's own volume/],
+    ["a mount over /etc/irsa-webhook", ["--set", "extraVolumeMounts[0].name=x", "--set", "extraVolumeMounts[0].mountPath=/etc/irsa-webhook/tls"], /would hide the chart's config or certificate mounts/],
+    ["an env entry with value and valueFrom", ["--set", "extraEnv[0].name=A", "--set", "extraEnv[0].value=b", "--set", "extraEnv[0].valueFrom.fieldRef.fieldPath=x"], /extraEnv/],
+    ["an unknown extraVolumeMounts key", ["--set", "extraVolumeMounts[0].name=x", "--set", "extraVolumeMounts[0].mountPath=/x", "--set", "extraVolumeMounts[0].readonly=true"], /Additional property readonly is not allowed/],
+  ];
+  for (const [name, args, expected] of cases) {
+    test(`refused: ${name}`, () => {
+      assert.match(renderFails(args), expected);
+    });
+  }
 });
 
 describe("deploy/", () => {

@@ -219,6 +219,39 @@ on them, so `helm template`, `helm lint` and `helm install` all fail with the sa
 {{- if or (le (int $ss.caValidityDays) (int $ss.renewBeforeDays)) (le (int $ss.certValidityDays) (int $ss.renewBeforeDays)) }}
 {{- fail "certificates.selfSigned: caValidityDays and certValidityDays must exceed renewBeforeDays, or every upgrade renews the certificates" }}
 {{- end }}
+{{- $pdb := .Values.podDisruptionBudget }}
+{{- if and $pdb.enabled (gt (int .Values.replicaCount) 1) }}
+{{- $hasMax := not (kindIs "invalid" $pdb.maxUnavailable) }}
+{{- $hasMin := not (kindIs "invalid" $pdb.minAvailable) }}
+{{- if and $hasMax $hasMin }}
+{{- fail "podDisruptionBudget: set either minAvailable or maxUnavailable (set minAvailable: null to use maxUnavailable)" }}
+{{- end }}
+{{- if not (or $hasMax $hasMin) }}
+{{- fail "podDisruptionBudget: minAvailable or maxUnavailable is required (or enabled: false)" }}
+{{- end }}
+{{- if and $hasMax (or (eq (toString $pdb.maxUnavailable) "0") (eq (toString $pdb.maxUnavailable) "0%")) }}
+{{- fail "podDisruptionBudget.maxUnavailable 0 allows no eviction: it would block every node drain" }}
+{{- end }}
+{{- if and $hasMin (not (kindIs "string" $pdb.minAvailable)) (ge (int $pdb.minAvailable) (int .Values.replicaCount)) }}
+{{- fail (printf "podDisruptionBudget.minAvailable (%v) must be below replicaCount (%v): otherwise no replica may ever be evicted and every node drain blocks" $pdb.minAvailable .Values.replicaCount) }}
+{{- end }}
+{{- if and $hasMin (kindIs "string" $pdb.minAvailable) (eq $pdb.minAvailable "100%") }}
+{{- fail "podDisruptionBudget.minAvailable 100% allows no eviction: it would block every node drain" }}
+{{- end }}
+{{- end }}
+{{- range .Values.extraVolumes }}
+{{- if has .name (list "config" "tls" "client-ca" "tmp") }}
+{{- fail (printf "extraVolumes: the name %q is the chart's own volume; pick another" .name) }}
+{{- end }}
+{{- end }}
+{{- range .Values.extraVolumeMounts }}
+{{- if has .name (list "config" "tls" "client-ca" "tmp") }}
+{{- fail (printf "extraVolumeMounts: %q is the chart's own volume" .name) }}
+{{- end }}
+{{- if hasPrefix "/etc/irsa-webhook" .mountPath }}
+{{- fail (printf "extraVolumeMounts: %s would hide the chart's config or certificate mounts (/etc/irsa-webhook)" .mountPath) }}
+{{- end }}
+{{- end }}
 {{- if and .Values.reconcile.restartWorkloads (not .Values.reconcile.enabled) }}
 {{- fail "reconcile.restartWorkloads needs reconcile.enabled=true" }}
 {{- end }}
