@@ -384,3 +384,38 @@ describe("the ServiceAccount cache across a kube-apiserver restart", () => {
     assert.equal(serve.child.exitCode, null, serve.stderr);
   });
 });
+
+describe("helm uninstall, then reconcile --revert restores the ServiceAccounts", () => {
+  const marker = "irsa-webhook.io/managed-role-arn";
+  const annotationsOf = async (ns, name) => (await apiOk("GET", `/api/v1/namespaces/${ns}/serviceaccounts/${name}`)).metadata.annotations ?? {};
+  let before;
+  test("what admission and reconcile added carries the marker; an admin's own annotation does not", async () => {
+    before = {
+      operator: await annotationsOf("psmdb", "percona-server-mongodb-operator"),
+      legacy: await annotationsOf("legacy", "app"),
+      early: await annotationsOf("apps", "early"),
+    };
+    assert.equal(before.operator[marker], before.operator[roleAnnotation], JSON.stringify(before.operator));
+    assert.equal(before.legacy[marker], legacyRole, JSON.stringify(before.legacy));
+    assert.equal(before.early[marker], undefined);
+    assert.equal(before.early[roleAnnotation], lateRole);
+  });
+
+  test("after the uninstall (no webhook re-adds them on UPDATE), revert removes exactly ours", async () => {
+    runOk(helm, ["uninstall", release, "--kubeconfig", kubeconfig, "--namespace", releaseNamespace, "--no-hooks", "--wait"]);
+    const r = run(bin, ["reconcile", "--revert", "--kubeconfig", kubeconfig, "-o", "json"]);
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    const report = JSON.parse(r.stdout);
+    const result = (ns, name) => report.actions.find((a) => a.namespace === ns && a.name === name)?.result;
+    assert.equal(result("psmdb", "percona-server-mongodb-operator"), "reverted", r.stdout);
+    assert.equal(result("legacy", "app"), "reverted", r.stdout);
+    assert.equal(result("apps", "early"), undefined, r.stdout);
+    const operator = await annotationsOf("psmdb", "percona-server-mongodb-operator");
+    assert.equal(operator[roleAnnotation], undefined);
+    assert.equal(operator[marker], undefined);
+    assert.deepEqual(await annotationsOf("apps", "early"), before.early);
+    // Nothing of ours is left.
+    const again = JSON.parse(runOk(bin, ["reconcile", "--revert", "--kubeconfig", kubeconfig, "-o", "json"]));
+    assert.deepEqual(again.actions, []);
+  });
+});
