@@ -118,7 +118,6 @@ Result<ServeOutcome> Serve(const ServeOptions& options, const KubernetesAccess& 
   if (auto s = rt.tls.Reload(); !s.ok()) return s;
   if (auto s = rt.server.Bind(); !s.ok()) return s;
   rt.server.Start();
-  rt.server.Housekeeping();  // the first TLS self-probe: ready without waiting a poll period
 
   logger->Info(
       "serving",

@@ -224,13 +224,15 @@ class WebhookServer::Impl {
       https_->listen_after_bind();
       https_done_.store(true);
     });
-    if (metrics_listener_) metrics_listener_->Start();
     // stop() is a no-op until the accept loop runs; wait for it so a signal that arrives right
     // after startup still stops the server.
     const auto give_up = Clock::now() + std::chrono::seconds(5);
     while (Clock::now() < give_up && !https_->is_running() && !https_done_.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+    // The first TLS self-probe before /readyz can be asked: it never reports "not probed yet".
+    ProbeHttps();
+    if (metrics_listener_) metrics_listener_->Start();
   }
 
   bool Healthy() const {

@@ -53,7 +53,8 @@ class WebhookServer {
 
   // Binds both ports. Errors name the address and port.
   Status Bind();
-  // Starts the accept loops (one thread per listener).
+  // Starts the accept loops (one thread per listener), the webhook's first, then its first TLS
+  // self-probe, then the metrics listener (so /readyz answers with a probe result).
   void Start();
   // False once a listener stopped without being asked to.
   bool Healthy() const;
