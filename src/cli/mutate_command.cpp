@@ -166,7 +166,11 @@ CommandStatus RunMutate(const std::vector<std::string>& args) {
                                                            : std::string());
     auto preview = PreviewObject(config, object, flags.Get("namespace"), &service_accounts);
     if (!preview.ok()) {
-      std::cerr << "Note: " << what << ": skipped (" << preview.error() << ")\n";
+      const bool other_kind = preview.error().rfind("unknown kind ", 0) == 0;
+      std::cerr << "Note: " << what << ": skipped ("
+                << (other_kind ? "not a pod, workload, ServiceAccount or PerconaServerMongoDB"
+                               : preview.error())
+                << "; passed through unchanged)\n";
       return object;
     }
     PrintSummary(*preview, preview->kind + " " + preview->ns + "/" + preview->name + ": ");

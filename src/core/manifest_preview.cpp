@@ -59,6 +59,13 @@ Result<ObjectPreview> PreviewObject(const Config& config, const json& object, st
   const std::string template_path = PodTemplatePath(api_version, p.kind);
   if (template_path.empty()) {
     auto request = RequestFromManifest(object, ns);
+    if (!request.ok() && request.error().rfind("unknown kind ", 0) == 0) {
+      return Status::Error("unknown kind " +
+                           (api_version.empty() ? p.kind : api_version + "/" + p.kind) +
+                           " (expected a Pod, ServiceAccount or PerconaServerMongoDB, a workload: "
+                           "apps/v1 Deployment, StatefulSet, DaemonSet, ReplicaSet, batch/v1 Job, "
+                           "CronJob, a List of them, or an AdmissionReview)");
+    }
     if (!request.ok()) return request.status();
     p.request = std::move(request).value();
   } else {
