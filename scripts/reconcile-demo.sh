@@ -3,7 +3,9 @@
 # Percona Operator for MongoDB namespace as it looks before irsa-webhook is installed:
 # the operator Deployment (ReplicaSet + pod), the PerconaServerMongoDB (updateStrategy SmartUpdate)
 # with its OnDelete rs0 StatefulSet (3 mongod pods) and arbiter StatefulSet; the operator's and
-# the default ServiceAccount not annotated.
+# the default ServiceAccount not annotated. The fake admits dry-run pods as irsa-webhook with
+# examples/config.yaml would (--admission-config): reconcile proves that path before it restarts
+# anything.
 #
 #   scripts/reconcile-demo.sh            # uses build/dev (cmake --preset dev && cmake --build --preset dev)
 #   BUILD_DIR=build/release scripts/reconcile-demo.sh
@@ -37,7 +39,8 @@ trap cleanup EXIT
 
 echo "demo-token-$RANDOM$RANDOM" >"$work/token"
 "$fake" --token-file "$work/token" --tls-dir "$work/tls" --ready-file "$work/ready" \
-  --fixture "$root/tests/kube/testdata/percona-cluster.yaml" 2>"$work/fake.log" &
+  --fixture "$root/tests/kube/testdata/percona-cluster.yaml" \
+  --admission-config "$root/examples/config.yaml" 2>"$work/fake.log" &
 fake_pid=$!
 for _ in $(seq 1 200); do [ -s "$work/ready" ] && break; sleep 0.05; done
 [ -s "$work/ready" ] || { echo "reconcile-demo: the fake API server did not start:" >&2; cat "$work/fake.log" >&2; exit 1; }

@@ -1,4 +1,4 @@
-// Names and defaults of the product contract (../shared/SPEC.md): annotations, env names,
+// Names and defaults of the product contract (docs/reference.md): annotations, env names,
 // volume name, limits. One constant each, so the rules read in Kubernetes terms.
 //
 // Never: holds state. Thread-safety: compile-time constants.

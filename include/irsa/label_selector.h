@@ -36,6 +36,8 @@ class LabelSelector {
 
   bool Matches(const Labels& labels) const;
   bool empty() const { return match_labels_.empty() && requirements_.empty(); }
+  const Labels& match_labels() const { return match_labels_; }
+  const std::vector<LabelSelectorRequirement>& requirements() const { return requirements_; }
 
  private:
   Labels match_labels_;

@@ -24,6 +24,7 @@ constexpr const char* kUsage =
     "  serve       run the HTTPS admission server\n"
     "  mutate      offline preview: one object or AdmissionReview through the serve code path\n"
     "  reconcile   annotate existing ServiceAccounts; optionally roll workloads lacking injection\n"
+    "  check       read-only end-to-end verification through the API server (dry-run pods)\n"
     "  policy      print least-privilege IAM trust (policy trust) and S3 (policy s3) documents\n"
     "  version     print the version\n"
     "\n"

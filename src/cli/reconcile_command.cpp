@@ -5,6 +5,7 @@
 
 #include "flags.h"
 #include "irsa/config.h"
+#include "kube/injection_check.h"
 #include "kube/kube_client.h"
 #include "kube/kube_config.h"
 #include "kube/reconciler.h"
@@ -52,6 +53,23 @@ void PrintText(const kube::ReconcileReport& report, std::ostream& out) {
       << "\n";
 }
 
+// Before any restart, the path through the API server is proven as `check` proves it: a
+// restarted pod that the API server does not send to the webhook comes back uninjected (with
+// failurePolicy Ignore, silently). Returns the failures (printed to `err`); none = proven.
+std::size_t ProveBeforeRestart(const Config& config, const kube::KubeClient& client,
+                               std::ostream& err) {
+  std::size_t failures = 0;
+  for (const auto& item : kube::ProveAdmission(config, client, kube::ProofScope::kPods)) {
+    if (item.status == kube::check_status::kProblem) {
+      ++failures;
+      err << "Error: " << item.message << "\n";
+    } else if (item.status == kube::check_status::kUnproven) {
+      err << "Note: " << item.message << "\n";
+    }
+  }
+  return failures;
+}
+
 }  // namespace
 
 CommandStatus RunReconcile(const std::vector<std::string>& args) {
@@ -74,7 +92,9 @@ CommandStatus RunReconcile(const std::vector<std::string>& args) {
       "are\n"
       "listed (on-delete) for you to delete. Pods without a controller are reported, never "
       "deleted.\n"
-      "Exits 1 if any API call failed.\n\n"
+      "Before restarting anything it proves, as `irsa-webhook check` does, that the API server\n"
+      "injects a dry-run pod in each binding namespace; if not, it restarts nothing and exits 1\n"
+      "with the reason. Exits 1 if any API call failed.\n\n"
       "Kubernetes access: --kubeconfig, else in-cluster config, else $KUBECONFIG, else "
       "~/.kube/config.",
       {{"config", "", false, "FILE",
@@ -105,6 +125,17 @@ CommandStatus RunReconcile(const std::vector<std::string>& args) {
               << (flags.Has("config") ? " in " + flags.Get("config") : " (no --config)")
               << ": nothing to reconcile\n";
   }
+  std::size_t unproven = 0;
+  if (options.restart_workloads) {
+    unproven = ProveBeforeRestart(config, **client, std::cerr);
+    if (unproven != 0 && !options.dry_run) {
+      return CommandStatus::Runtime(
+          "restarted nothing: the API server did not inject the dry-run pod (" +
+          std::to_string(unproven) +
+          " failure(s), see above); restarted pods would come back without credentials. Fix "
+          "it, confirm with `irsa-webhook check`, then run reconcile again");
+    }
+  }
   const kube::ReconcileReport report = kube::Reconcile(config, **client, options);
 
   for (const auto& a : report.actions) {
@@ -116,6 +147,11 @@ CommandStatus RunReconcile(const std::vector<std::string>& args) {
     std::cout << "Reconciling with " << kube_config->source << (options.dry_run ? " (dry run)" : "")
               << "\n";
     PrintText(report, std::cout);
+  }
+  if (unproven != 0) {
+    return CommandStatus::Runtime(
+        "the API server did not inject the dry-run pod (see above): without --dry-run nothing "
+        "would be restarted");
   }
   if (report.failed()) {
     return CommandStatus::Runtime(

@@ -5,6 +5,7 @@
 #include "mutate_command.h"
 #include "policy_command.h"
 #ifdef IRSA_HAVE_KUBE
+#include "check_command.h"
 #include "reconcile_command.h"
 #endif
 #ifdef IRSA_HAVE_SERVER
@@ -23,6 +24,9 @@ CommandStatus RunVersion(const std::vector<std::string>& args) {
 }
 
 constexpr Subcommand kSubcommands[] = {
+#ifdef IRSA_HAVE_KUBE
+    {"check", RunCheck},
+#endif
     {"mutate", RunMutate},       {"policy", RunPolicy},
 #ifdef IRSA_HAVE_KUBE
     {"reconcile", RunReconcile},

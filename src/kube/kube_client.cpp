@@ -288,8 +288,12 @@ Result<std::unique_ptr<KubeClient>> KubeClient::Create(const KubeConfig& config)
 
 KubeClient::KubeClient(KubeConfig config, std::unique_ptr<Endpoint> endpoint)
     : config_(std::move(config)), endpoint_(std::move(endpoint)) {
-  token_ = config_.token_file.empty() ? TokenSource::Static(config_.token)
-                                      : TokenSource::File(config_.token_file);
+  if (config_.exec) {
+    token_ = TokenSource::Exec(*config_.exec);
+  } else {
+    token_ = config_.token_file.empty() ? TokenSource::Static(config_.token)
+                                        : TokenSource::File(config_.token_file);
+  }
 }
 
 KubeClient::~KubeClient() = default;
@@ -297,7 +301,12 @@ KubeClient::~KubeClient() = default;
 struct KubeClient::Call {
   std::unique_ptr<httplib::ClientImpl> http;
   httplib::Headers headers;
+  std::string token;  // the bearer token sent, to drop it when the API server refuses it
 };
+
+void KubeClient::NoteStatus(const Call& call, int http_status) const {
+  if (http_status == 401) token_.Invalidate(call.token);
+}
 
 // One connection per call: calls from different threads never share a socket, and the token is
 // read afresh for each.
@@ -339,6 +348,7 @@ ApiResult<KubeClient::Call> KubeClient::NewCall(std::chrono::milliseconds timeou
     return ApiError{0, "", config.source + ": " + t.error()};
   }
   if (!token.empty()) call.headers.emplace("Authorization", "Bearer " + token);
+  call.token = std::move(token);
   call.headers.emplace("Accept", "application/json");
   call.headers.emplace("User-Agent", "irsa-webhook");
   return call;
@@ -358,6 +368,7 @@ ApiResult<json> KubeClient::Get(std::string_view path, std::chrono::milliseconds
     if (cancel->cancelled()) return ApiError{0, "", "GET cancelled"};
   }
   if (!res) return TransportError("GET", endpoint_->Url(path), res.error());
+  NoteStatus(*call, res->status);
   if (res->status < 200 || res->status > 299) return HttpError("GET", path, res->status, res->body);
   auto parsed = ParseJson(res->body);
   if (!parsed.ok())
@@ -467,6 +478,7 @@ ApiResult<Done> KubeClient::Watch(std::string_view path, const WatchOptions& opt
   if (stopped_by_caller) return Done{};
   if (cancel != nullptr && cancel->cancelled()) return ApiError{0, "", "watch cancelled"};
   if (!failure.empty()) return ApiError{status, "", "WATCH " + watch_path + ": " + failure};
+  NoteStatus(*call, status);
   if (status != 0 && (status < 200 || status > 299))
     return HttpError("WATCH", watch_path, status, buffer);
   if (!res) return TransportError("WATCH", endpoint_->Url(watch_path), res.error());
@@ -475,19 +487,34 @@ ApiResult<Done> KubeClient::Watch(std::string_view path, const WatchOptions& opt
 
 ApiResult<json> KubeClient::Patch(std::string_view path, const json& body, PatchType type,
                                   std::chrono::milliseconds timeout) const {
-  auto call = NewCall(timeout);
-  if (!call.ok()) return call.error();
   const char* content_type = type == PatchType::kMerge ? "application/merge-patch+json"
                                                        : "application/strategic-merge-patch+json";
-  const auto res = call->http->Patch(endpoint_->path_prefix + std::string(path), call->headers,
-                                     body.dump(), content_type);
-  if (!res) return TransportError("PATCH", endpoint_->Url(path), res.error());
+  return Send("PATCH", path, body, content_type, timeout);
+}
+
+ApiResult<json> KubeClient::Create(std::string_view path, const json& body,
+                                   std::chrono::milliseconds timeout) const {
+  return Send("POST", path, body, "application/json", timeout);
+}
+
+ApiResult<json> KubeClient::Send(std::string_view method, std::string_view path, const json& body,
+                                 const char* content_type,
+                                 std::chrono::milliseconds timeout) const {
+  auto call = NewCall(timeout);
+  if (!call.ok()) return call.error();
+  const std::string full = endpoint_->path_prefix + std::string(path);
+  const auto res = method == "POST"
+                       ? call->http->Post(full, call->headers, body.dump(), content_type)
+                       : call->http->Patch(full, call->headers, body.dump(), content_type);
+  if (!res) return TransportError(method, endpoint_->Url(path), res.error());
+  NoteStatus(*call, res->status);
   if (res->status < 200 || res->status > 299)
-    return HttpError("PATCH", path, res->status, res->body);
+    return HttpError(method, path, res->status, res->body);
   auto parsed = ParseJson(res->body);
   if (!parsed.ok())
-    return ApiError{res->status, "",
-                    "PATCH " + std::string(path) + ": invalid JSON: " + parsed.error()};
+    return ApiError{
+        res->status, "",
+        std::string(method) + " " + std::string(path) + ": invalid JSON: " + parsed.error()};
   return std::move(parsed).value();
 }
 

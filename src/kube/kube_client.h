@@ -1,8 +1,10 @@
 // A small client for the Kubernetes REST API on cpp-httplib + OpenSSL: GET, paginated LIST,
-// WATCH (a chunked stream of JSON events), merge and strategic-merge PATCH.
+// WATCH (a chunked stream of JSON events), merge and strategic-merge PATCH, and POST (create;
+// `check` sends it only with dryRun=All).
 //
 // Owns: TLS setup from a KubeConfig (trust only the configured CA when there is one; client
-// certificates; insecure-skip-tls-verify), the bearer token (re-read through TokenSource), a
+// certificates; insecure-skip-tls-verify), the bearer token (through TokenSource: re-read, or
+// from an exec plugin, dropped when the API server answers 401), a
 // timeout on every call, and turning a non-2xx answer into an ApiError that carries the HTTP
 // code and the message of the Kubernetes Status object.
 // Never: retries (callers decide: the cache backs off, reconcile reports), logs, or exposes
@@ -33,6 +35,10 @@ inline constexpr std::chrono::milliseconds kDefaultRequestTimeout{10000};
 inline constexpr int kDefaultListPageSize = 500;
 // Longest JSON line accepted in a WATCH stream (one object); Kubernetes caps objects at ~1.5 MiB.
 inline constexpr std::size_t kMaxWatchLineBytes = 16 * 1024 * 1024;
+
+// Query parameter of a write the API server must run through admission and validation without
+// persisting anything (server-side dry run).
+inline constexpr std::string_view kDryRunAll = "dryRun=All";
 
 // Events worth reporting from the Kubernetes code; the server routes them into its logger.
 enum class LogLevel { kDebug, kInfo, kWarn, kError };
@@ -138,7 +144,15 @@ class KubeClient {
   ApiResult<nlohmann::json> Patch(std::string_view path, const nlohmann::json& body, PatchType type,
                                   std::chrono::milliseconds timeout = kDefaultRequestTimeout) const;
 
+  // POSTs `body` to a collection path (create). With "?dryRun=All" in `path` nothing is
+  // persisted and the answer is the object as admission left it.
+  ApiResult<nlohmann::json> Create(
+      std::string_view path, const nlohmann::json& body,
+      std::chrono::milliseconds timeout = kDefaultRequestTimeout) const;
+
   const KubeConfig& config() const { return config_; }
+  // The credentials in use (tests count exec plugin runs through it).
+  const TokenSource& token_source() const { return token_; }
 
  private:
   struct Endpoint;
@@ -146,6 +160,11 @@ class KubeClient {
   KubeClient(KubeConfig config, std::unique_ptr<Endpoint> endpoint);
 
   ApiResult<Call> NewCall(std::chrono::milliseconds timeout) const;
+  // Drops a refused token (401) so that the next call fetches a new one.
+  void NoteStatus(const Call& call, int http_status) const;
+  ApiResult<nlohmann::json> Send(std::string_view method, std::string_view path,
+                                 const nlohmann::json& body, const char* content_type,
+                                 std::chrono::milliseconds timeout) const;
 
   KubeConfig config_;
   std::unique_ptr<Endpoint> endpoint_;

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "irsa/admission.h"
 #include "irsa/document.h"
 #include "kube/base64.h"
 
@@ -136,12 +137,12 @@ Result<KubeConfig> ParseKubeConfig(const json& document, std::string_view source
   const json* user = nullptr;
   IRSA_ASSIGN_OR_RETURN(user, FindNamed(document, "users", "user", user_name, source));
   const std::string us_where = std::string(source) + ": user " + Quote(user_name) + ": ";
-  if (user->contains("exec") || user->contains("auth-provider")) {
+  if (user->contains("auth-provider")) {
     return Status::Error(
-        us_where + "uses a credential plugin (" +
-        std::string(user->contains("exec") ? "exec" : "auth-provider") +
-        "), which irsa-webhook does not run; use a kubeconfig with a token or a client "
-        "certificate (e.g. a ServiceAccount token), or run in-cluster");
+        us_where +
+        "uses an auth-provider plugin, which Kubernetes removed in 1.26 and irsa-webhook does not "
+        "run; use an exec credential plugin (e.g. aws eks get-token, kubelogin), a token or a "
+        "client certificate");
   }
   if (user->contains("username") || user->contains("password")) {
     return Status::Error(us_where +
@@ -156,6 +157,24 @@ Result<KubeConfig> ParseKubeConfig(const json& document, std::string_view source
   if (!config.token_file.empty()) config.token.clear();
   if (!config.token_file.empty() && !FileExists(config.token_file)) {
     return Status::Error(us_where + "tokenFile: " + config.token_file + ": no such file");
+  }
+
+  if (const auto exec = user->find("exec"); exec != user->end() && !exec->is_null()) {
+    ExecPluginConfig plugin;
+    IRSA_ASSIGN_OR_RETURN(plugin, ParseExecPluginConfig(*exec, us_where, base_dir));
+    plugin.source = config.source + ": user " + Quote(user_name);
+    if (plugin.cluster_info.is_object()) {
+      // spec.cluster of KUBERNETES_EXEC_INFO: the cluster as the plugin would need to reach it.
+      std::string ca = config.ca_data;
+      if (ca.empty() && !config.ca_file.empty()) {
+        IRSA_ASSIGN_OR_RETURN(ca, ReadPemFile(config.ca_file, cl_where + "certificate-authority"));
+      }
+      plugin.cluster_info["server"] = config.server;
+      if (!ca.empty()) plugin.cluster_info["certificate-authority-data"] = Base64Encode(ca);
+      if (config.insecure_skip_tls_verify) plugin.cluster_info["insecure-skip-tls-verify"] = true;
+    }
+    // As kubectl: a token in the kubeconfig is used as is; the plugin only runs without one.
+    if (config.token.empty() && config.token_file.empty()) config.exec = std::move(plugin);
   }
 
   std::string cert_path, key_path;

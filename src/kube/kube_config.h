@@ -3,12 +3,11 @@
 //
 // Owns: reading a kubeconfig (clusters/users/contexts, current-context; server,
 // certificate-authority[-data], insecure-skip-tls-verify, token, tokenFile,
-// client-certificate[-data], client-key[-data]) and the in-cluster environment
-// (KUBERNETES_SERVICE_HOST/PORT and the mounted ca.crt, token, namespace). Relative paths in a
-// kubeconfig are relative to the file, as kubectl reads them.
-// Never: opens a connection, or reads a token file once and keeps it (a token file is only
-// remembered by path: the kubelet rotates it; TokenSource re-reads it).
-// Thread-safety: plain values and stateless functions.
+// client-certificate[-data], client-key[-data], exec credential plugins) and the in-cluster
+// environment (KUBERNETES_SERVICE_HOST/PORT and the mounted ca.crt, token, namespace). Relative
+// paths in a kubeconfig are relative to the file, as kubectl reads them. Never: opens a connection,
+// or reads a token file once and keeps it (a token file is only remembered by path: the kubelet
+// rotates it; TokenSource re-reads it). Thread-safety: plain values and stateless functions.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -17,6 +16,7 @@
 #include <string_view>
 
 #include "irsa/status.h"
+#include "kube/exec_credential.h"
 
 namespace irsa::kube {
 
@@ -35,6 +35,7 @@ struct KubeConfig {
   std::string token_file;                 // bearer token re-read when it changes
   std::string client_cert_pem;            // client certificate (file contents or -data)
   std::string client_key_pem;             // its private key
+  std::optional<ExecPluginConfig> exec;   // credential plugin giving the bearer token
   std::string ns;                         // namespace of the context or of the pod; may be empty
   std::string source;  // for messages: "kubeconfig F (context C)" or "in-cluster"
 };

@@ -18,6 +18,12 @@ TokenSource TokenSource::File(std::string path) {
   return source;
 }
 
+TokenSource TokenSource::Exec(ExecPluginConfig plugin) {
+  TokenSource source;
+  source.exec_ = std::make_shared<const ExecPluginConfig>(std::move(plugin));
+  return source;
+}
+
 TokenSource::TokenSource(const TokenSource& other) { *this = other; }
 
 TokenSource& TokenSource::operator=(const TokenSource& other) {
@@ -25,6 +31,9 @@ TokenSource& TokenSource::operator=(const TokenSource& other) {
   std::scoped_lock lock(mu_, other.mu_);
   static_token_ = other.static_token_;
   path_ = other.path_;
+  exec_ = other.exec_;
+  expires_at_ = other.expires_at_;
+  exec_runs_ = other.exec_runs_;
   cached_ = other.cached_;
   mtime_ns_ = other.mtime_ns_;
   size_ = other.size_;
@@ -33,7 +42,33 @@ TokenSource& TokenSource::operator=(const TokenSource& other) {
   return *this;
 }
 
+void TokenSource::Invalidate(const std::string& token) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (exec_ != nullptr && token == cached_) cached_.clear();
+}
+
+int TokenSource::exec_runs() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return exec_runs_;
+}
+
 Result<std::string> TokenSource::Token() const {
+  if (exec_ != nullptr) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const bool fresh = !cached_.empty() &&
+                       (!expires_at_ ||
+                        std::chrono::system_clock::now() + kExecRefreshBeforeExpiry < *expires_at_);
+    if (fresh) return cached_;
+    ++exec_runs_;
+    auto credential = RunExecPlugin(*exec_);
+    if (!credential.ok()) {
+      cached_.clear();  // an expired or refused token is never reused
+      return credential.status();
+    }
+    cached_ = std::move(credential->token);
+    expires_at_ = credential->expires_at;
+    return cached_;
+  }
   if (path_.empty()) return static_token_;
   const auto now = std::chrono::steady_clock::now();
   struct stat st {};

@@ -127,6 +127,18 @@ describe("MutatingWebhookConfiguration", () => {
     ]);
   });
 
+  test("webhook.url: every webhook calls the URL instead of the Service; the self-signed certificate covers its host", () => {
+    for (const [url, san] of [["https://127.0.0.1:9443/mutate", "IP Address:127.0.0.1"], ["https://webhook.dev.example:9443/mutate", "DNS:webhook.dev.example"]]) {
+      const objects = render(["--set", `webhook.url=${url}`]);
+      for (const w of one(objects, "MutatingWebhookConfiguration").webhooks) assert.deepEqual(w.clientConfig, { url, caBundle: w.clientConfig.caBundle });
+      const crt = b64decode(one(objects, "Secret", `${fullname}-tls`).data["tls.crt"]);
+      const sans = runOk("openssl", ["x509", "-noout", "-ext", "subjectAltName"], { input: crt });
+      assert.ok(sans.includes(san), sans);
+      assert.ok(sans.includes(`DNS:${fullname}.${namespace}.svc`), sans);
+    }
+    assert.match(renderFails(["--set", "webhook.url=http://127.0.0.1:9443/mutate"]), /webhook\.url: Does not match pattern/);
+  });
+
   test("protocol fields of the pod webhook", () => {
     assert.deepEqual(pods.admissionReviewVersions, ["v1", "v1beta1"]);
     assert.equal(pods.sideEffects, "None");
@@ -395,7 +407,7 @@ describe("RBAC per mode", () => {
 
   const restartRules = [
     { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["list", "patch"] },
-    { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
+    { apiGroups: [""], resources: ["pods"], verbs: ["list", "create"] },
     { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get"] },
     { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["get", "patch"] },
     { apiGroups: ["psmdb.percona.com"], resources: ["perconaservermongodbs"], verbs: ["get"] },

@@ -30,13 +30,7 @@ tools=$("$root/scripts/fetch-k8s-tools.sh")
 export HELM=$tools/helm
 command -v openssl >/dev/null || { echo "tests/chart/run.sh: openssl is missing (scripts/install-deps.sh)" >&2; exit 1; }
 
-# npm ci wipes and reinstalls node_modules; do it only when the lock file changed since the last one.
-stamp=$here/node_modules/.irsa-package-lock.sha256
-want=$(sha256sum "$here/package-lock.json" | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
-  echo "$want" >"$stamp"
-fi
+"$here/npm-ci.sh"
 
 cd "$here"
 exec node --test chart.test.mjs serve.test.mjs

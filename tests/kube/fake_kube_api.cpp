@@ -10,6 +10,15 @@
 // merge patch: enough for the maps reconcile patches; a metadata.resourceVersion in the patch is a
 // precondition, 409 when stale).
 //
+// Server-side dry run (dryRun=All) of a POST (create) of pods and serviceaccounts and of a PATCH:
+// the answer is the object as admission leaves it, nothing is stored or recorded as a patch.
+// Admission is what a webhook running the irsa config of the option "admissionConfig" (or
+// --admission-config) would do (the core's MutatePod / MutateServiceAccount, the ServiceAccounts
+// of the fake as their lookup); without one, objects come back unchanged, as from an API server
+// whose webhook is unreachable with failurePolicy Ignore. A POST without dryRun=All is refused.
+// Also served read-only: /version, services, endpointslices (labelSelector k=v),
+// mutatingwebhookconfigurations and perconaservermongodbs.
+//
 // Test control, under /fake/ (no token needed; never in a real server):
 //   POST /fake/apply           an object or a List: create or replace (ADDED/MODIFIED events)
 //   POST /fake/delete          {"kind","namespace","name"} (DELETED event)
@@ -19,7 +28,8 @@
 //   POST /fake/close-watches   end every open watch normally
 //   POST /fake/fail            {"method","path","code","message","count"} (count -1 = always;
 //                              path is a prefix); {"clear": true} removes all rules
-//   POST /fake/options         {"goneAsHttp": bool, "bookmarkSeconds": n, "delayMs": n}
+//   POST /fake/options         {"goneAsHttp": bool, "bookmarkSeconds": n, "delayMs": n,
+//                              "admissionConfig": "path" ("" = none)}
 //                              (delayMs: every API request waits that long before its answer)
 //   GET  /fake/patches         the patches applied, in order
 //   GET  /fake/patch-summary   the same, one text line each: "<resource> <namespace>/<name> <type>"
@@ -30,7 +40,7 @@
 //   POST /fake/shutdown        stop (as SIGTERM does)
 //
 // Usage: fake_kube_api --token-file F --tls-dir D [--fixture F] [--port N] [--ready-file F]
-//                      [--initial-resource-version N] [--client-cert-auth]
+//                      [--initial-resource-version N] [--client-cert-auth] [--admission-config F]
 // The TLS directory gets tls.crt/tls.key (reused when present, so a restarted server keeps its
 // certificate); the ready file gets the port once listening.
 #include <httplib.h>
@@ -55,7 +65,10 @@
 #include <thread>
 #include <vector>
 
+#include "irsa/config.h"
 #include "irsa/document.h"
+#include "irsa/mutation.h"
+#include "irsa/service_account.h"
 
 namespace {
 
@@ -78,6 +91,10 @@ const std::vector<ResourceType>& Types() {
       {"apps/v1", "statefulsets", "StatefulSet", true, true},
       {"apps/v1", "daemonsets", "DaemonSet", true, true},
       {"apps/v1", "replicasets", "ReplicaSet", true, false},
+      {"v1", "services", "Service", true, false},
+      {"discovery.k8s.io/v1", "endpointslices", "EndpointSlice", true, false},
+      {"admissionregistration.k8s.io/v1", "mutatingwebhookconfigurations",
+       "MutatingWebhookConfiguration", false, false},
       {"psmdb.percona.com/v1", "perconaservermongodbs", "PerconaServerMongoDB", true, false},
   };
   return kTypes;
@@ -267,6 +284,11 @@ class FakeApi {
       std::this_thread::sleep_for(std::chrono::milliseconds(delay));  // a slow API server
     }
     if (ApplyFailRule(req, res)) return;
+    if (req.path == "/version") {
+      res.set_content(R"({"major":"1","minor":"33","gitVersion":"v1.33.0-fake"})",
+                      "application/json");
+      return;
+    }
 
     // /api/v1/... or /apis/<group>/<version>/...
     std::vector<std::string> parts;
@@ -311,7 +333,11 @@ class FakeApi {
       if (watch == "1" || watch == "true") return Watch(*type, ns, req, res);
       return List(*type, ns, req, res);
     }
+    const bool dry_run = req.get_param_value("dryRun") == "All";
+    if (req.method == "PATCH" && !name.empty() && dry_run)
+      return DryRunPatch(*type, ns, name, req, res);
     if (req.method == "PATCH" && !name.empty()) return Patch(*type, ns, name, req, res);
+    if (req.method == "POST" && name.empty() && dry_run) return DryRunCreate(*type, ns, req, res);
     return SendStatus(res, 405, "MethodNotAllowed",
                       "the fake API server does not support " + req.method + " here");
   }
@@ -355,6 +381,17 @@ class FakeApi {
     gone_as_http_ = body.value("goneAsHttp", gone_as_http_);
     bookmark_seconds_ = body.value("bookmarkSeconds", bookmark_seconds_);
     delay_ms_.store(body.value("delayMs", delay_ms_.load()));
+    if (body.contains("admissionConfig"))
+      SetAdmissionConfigLocked(body.value("admissionConfig", ""));
+  }
+  // Caller holds mu_ (or no other thread runs yet). Empty path: no admission webhook.
+  std::string SetAdmissionConfigLocked(const std::string& path) {
+    admission_config_.reset();
+    if (path.empty()) return {};
+    auto config = irsa::LoadConfigFile(path);
+    if (!config.ok()) return config.error();
+    admission_config_ = std::make_shared<irsa::Config>(std::move(config).value());
+    return {};
   }
 
  private:
@@ -411,6 +448,11 @@ class FakeApi {
     std::size_t limit = 0;
     if (req.has_param("limit")) limit = std::stoul(req.get_param_value("limit"));
     const std::string start_after = req.get_param_value("continue");
+    // labelSelector: only the "key=value" form.
+    const std::string selector = req.get_param_value("labelSelector");
+    const std::string selector_key = selector.substr(0, selector.find('='));
+    const std::string selector_value =
+        selector.find('=') == std::string::npos ? "" : selector.substr(selector.find('=') + 1);
     json list = {
         {"kind", type.kind + "List"}, {"apiVersion", type.group_version}, {"items", json::array()}};
     std::lock_guard<std::mutex> lock(mu_);
@@ -421,6 +463,14 @@ class FakeApi {
       if (limit != 0 && list["items"].size() == limit) {
         list["metadata"]["continue"] = std::prev(it)->first;
         break;
+      }
+      if (!selector.empty()) {
+        const json* labels = nullptr;
+        if (const auto m = it->second.find("metadata");
+            m != it->second.end() && m->contains("labels"))
+          labels = &(*m)["labels"];
+        if (labels == nullptr || labels->value(selector_key, std::string()) != selector_value)
+          continue;
       }
       list["items"].push_back(it->second);
     }
@@ -472,6 +522,80 @@ class FakeApi {
     json out = object;
     out["kind"] = type.kind;
     res.set_content(out.dump(), "application/json");
+  }
+
+  // The ServiceAccounts stored, as a webhook's cache would see them. Caller holds mu_.
+  class StoredAccounts final : public irsa::ServiceAccountLookup {
+   public:
+    StoredAccounts(const FakeApi& api, const std::string& prefix) : api_(api), prefix_(prefix) {}
+    std::optional<irsa::ServiceAccountInfo> Find(std::string_view ns,
+                                                 std::string_view name) const override {
+      const auto it = api_.objects_.find(ObjectKey(*TypeByKind("ServiceAccount"), ns, name));
+      if (it == api_.objects_.end()) return std::nullopt;
+      auto info = irsa::ReadServiceAccount(it->second, prefix_);
+      if (!info.ok()) return std::nullopt;
+      return std::move(info).value();
+    }
+
+   private:
+    const FakeApi& api_;
+    std::string prefix_;
+  };
+
+  // What the admission webhook does to `object`. Caller holds mu_.
+  void Admit(const ResourceType& type, const std::string& ns, json& object) {
+    if (!admission_config_) return;
+    const irsa::Config& config = *admission_config_;
+    irsa::Result<irsa::Mutation> mutation = irsa::Status::Error("kind not handled");
+    if (type.kind == "Pod") {
+      StoredAccounts accounts(*this, config.annotation_prefix);
+      mutation = irsa::MutatePod(config, object, ns, &accounts);
+    } else if (type.kind == "ServiceAccount") {
+      mutation = irsa::MutateServiceAccount(config, object, ns);
+    }
+    if (!mutation.ok() || mutation->patch.empty()) return;
+    object = object.patch(json::parse(mutation->patch.Serialize()));
+  }
+
+  void DryRunCreate(const ResourceType& type, const std::string& ns, const httplib::Request& req,
+                    httplib::Response& res) {
+    if (type.kind != "Pod" && type.kind != "ServiceAccount")
+      return SendStatus(res, 405, "MethodNotAllowed",
+                        "the fake creates only pods and serviceaccounts");
+    json object = json::parse(req.body, nullptr, false);
+    if (!object.is_object() || !object["metadata"].is_object())
+      return SendStatus(res, 400, "BadRequest", "invalid object");
+    object["metadata"]["namespace"] = ns;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!object["metadata"].contains("name")) {
+      object["metadata"]["name"] =
+          object["metadata"].value("generateName", "") + "dry" + std::to_string(++uid_counter_);
+    }
+    const std::string name = object["metadata"]["name"].get<std::string>();
+    if (objects_.count(ObjectKey(type, ns, name)) != 0) {
+      return SendStatus(res, 409, "AlreadyExists",
+                        type.resource + " \"" + name + "\" already exists");
+    }
+    Admit(type, ns, object);
+    res.status = 201;
+    res.set_content(object.dump(), "application/json");
+  }
+
+  void DryRunPatch(const ResourceType& type, const std::string& ns, const std::string& name,
+                   const httplib::Request& req, httplib::Response& res) {
+    if (req.get_header_value("Content-Type").rfind("application/merge-patch+json", 0) != 0)
+      return SendStatus(res, 415, "UnsupportedMediaType", "dry-run patches: merge patches only");
+    json patch = json::parse(req.body, nullptr, false);
+    if (!patch.is_object()) return SendStatus(res, 400, "BadRequest", "invalid JSON patch body");
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto it = objects_.find(ObjectKey(type, ns, name));
+    if (it == objects_.end())
+      return SendStatus(res, 404, "NotFound", type.resource + " \"" + name + "\" not found");
+    json object = it->second;
+    object.merge_patch(patch);
+    Admit(type, ns, object);
+    object["kind"] = type.kind;
+    res.set_content(object.dump(), "application/json");
   }
 
   void Watch(const ResourceType& type, const std::string& ns, const httplib::Request& req,
@@ -577,6 +701,7 @@ class FakeApi {
   bool gone_as_http_ = false;
   int bookmark_seconds_ = 5;
   std::atomic<int> delay_ms_{0};
+  std::shared_ptr<irsa::Config> admission_config_;  // guarded by mu_
   bool client_cert_auth_;
   std::map<std::string, json> objects_;
   std::deque<Event> history_;
@@ -643,7 +768,7 @@ int Usage(const std::string& error) {
   std::cerr << "fake_kube_api: " << error
             << "\nusage: fake_kube_api --token-file F --tls-dir D [--fixture F] [--port N] "
                "[--ready-file F]"
-               " [--initial-resource-version N] [--client-cert-auth]\n";
+               " [--initial-resource-version N] [--client-cert-auth] [--admission-config F]\n";
   return 2;
 }
 
@@ -654,6 +779,7 @@ int main(int argc, char** argv) {
   int port = 0;
   std::int64_t initial_rv = 1000;
   bool client_cert_auth = false;
+  std::string admission_config;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -671,6 +797,8 @@ int main(int argc, char** argv) {
       initial_rv = std::atoll(next().c_str());
     else if (arg == "--client-cert-auth")
       client_cert_auth = true;
+    else if (arg == "--admission-config")
+      admission_config = next();
     else
       return Usage("unknown argument " + arg);
   }
@@ -702,6 +830,8 @@ int main(int argc, char** argv) {
   if (!server.is_valid()) return Usage("TLS setup failed");
 
   FakeApi api(token_file, initial_rv, client_cert_auth);
+  if (const std::string error = api.SetAdmissionConfigLocked(admission_config); !error.empty())
+    return Usage(error);
   if (!fixture.empty()) {
     auto document = irsa::LoadDocumentFile(fixture);
     if (!document.ok()) return Usage(document.error());
@@ -785,6 +915,7 @@ int main(int argc, char** argv) {
     api.Handle(req, res);
   };
   server.Get(R"(/apis?/.*)", handler);
+  server.Get("/version", handler);
   server.Patch(R"(/apis?/.*)", handler);
   server.Post(R"(/apis?/.*)", handler);
   server.Put(R"(/apis?/.*)", handler);

@@ -196,11 +196,16 @@ INSTANTIATE_TEST_SUITE_P(
                 "clusters: [{name: k, cluster: {server: \"https://k\", certificate-authority-data: "
                 "\"%%%\"}}]\n",
                 "not valid base64"},
-        BadCase{"ExecPlugin",
+        BadCase{"ExecPluginWithoutApiVersion",
                 "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
                 "clusters: [{name: k, cluster: {server: \"https://k\"}}]\n"
                 "users: [{name: u, user: {exec: {command: aws, args: [eks, get-token]}}}]\n",
-                "credential plugin"},
+                "exec: apiVersion"},
+        BadCase{"AuthProvider",
+                "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                "clusters: [{name: k, cluster: {server: \"https://k\"}}]\n"
+                "users: [{name: u, user: {auth-provider: {name: gcp}}}]\n",
+                "auth-provider"},
         BadCase{"CertWithoutKey",
                 "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
                 "clusters: [{name: k, cluster: {server: \"https://k\"}}]\n"

@@ -252,6 +252,9 @@ CommandResult RunCommand(const std::string& command) {
 }
 
 TEST_F(ReconcileTest, BinaryPrintsJsonAndExitsOneOnApiErrors) {
+  // The API server injects dry-run pods (reconcile proves that before restarting anything).
+  api_.Control("POST", "/fake/options",
+               {{"admissionConfig", TestDataDir() + "/reconcile-config.yaml"}});
   const std::string base = std::string(IRSA_WEBHOOK_PATH) + " reconcile --config " + TestDataDir() +
                            "/reconcile-config.yaml --kubeconfig " + api_.WriteKubeconfig();
   const CommandResult dry = RunCommand(base + " --dry-run --restart-workloads -o json");

@@ -6,6 +6,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 
+// Re-exported for tests/cluster, which shares this directory's node_modules.
+export { YAML };
+
 export const testDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const root = path.resolve(testDir, "../..");
 export const chartDir = path.join(root, "charts/irsa-webhook");
