@@ -777,8 +777,8 @@ class InjectionChecker {
         } else {
           item.status = check_status::kProblem;
           item.state = pod_state::kConflict;
-          item.message = (m->warnings.empty() ? m->reason : Join(m->warnings, "; ")) + " (role " +
-                         m->role_arn + ")";
+          item.message = (m->warnings.empty() ? m->reason : Join(m->warnings.lines(), "; ")) +
+                         " (role " + m->role_arn + ")";
         }
         items.push_back(std::move(item));
       });
@@ -839,7 +839,7 @@ class InjectionChecker {
                        "): run irsa-webhook reconcile, which annotates existing ServiceAccounts";
       } else if (!m->warnings.empty()) {
         item.status = check_status::kWarning;
-        item.message = Join(m->warnings, "; ");
+        item.message = Join(m->warnings.lines(), "; ");
       } else if (!current.empty()) {
         item.status = check_status::kOk;
         item.message =
