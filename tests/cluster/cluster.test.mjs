@@ -14,7 +14,9 @@
 //   - the ServiceAccount cache: a newly annotated ServiceAccount is used within a second;
 //   - `reconcile --restart-workloads` as the chart's reconcile identity (RBAC sufficient, and
 //     nothing more), after which the old Deployment's new pod is injected;
-//   - the cache after a kube-apiserver restart.
+//   - the cache after a kube-apiserver restart;
+//   - `helm upgrade`: the chart's `lookup` of its certificate Secrets keeps, renews and rotates
+//     them as their annotations say.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -96,6 +98,7 @@ let webhookPort;
 let metricsPort;
 let serveArgs;
 let installOutput;
+let valuesFile;
 
 before(async () => {
   // Before the webhook exists: a Deployment whose pod is created uninjected, and a ServiceAccount
@@ -117,7 +120,7 @@ before(async () => {
   // The chart, with the API server calling a local server by URL.
   webhookPort = await freePort();
   metricsPort = await freePort();
-  const valuesFile = path.join(workDir, "cluster-values.yaml");
+  valuesFile = path.join(workDir, "cluster-values.yaml");
   fs.writeFileSync(valuesFile, YAML.stringify({
     config,
     webhook: { url: `https://127.0.0.1:${webhookPort}/mutate` },
@@ -350,5 +353,80 @@ describe("the ServiceAccount cache across a kube-apiserver restart", () => {
       { metadata: { name: "after-restart", namespace: "apps", annotations: { [roleAnnotation]: lateRole } } });
     assert.equal(await waitFor("the cache to see a ServiceAccount created after the restart", () => dryRunRole("after-restart"), 30000), lateRole);
     assert.equal(serve.child.exitCode, null, serve.stderr);
+  });
+});
+
+describe("self-signed certificates across helm upgrade (the chart's lookup against the real server)", () => {
+  const secretPath = (name) => `/api/v1/namespaces/${releaseNamespace}/secrets/${fullname}-${name}`;
+  const state = async () => ({
+    ca: await apiOk("GET", secretPath("ca")),
+    tls: await apiOk("GET", secretPath("tls")),
+    bundle: b64decode((await apiOk("GET", `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${fullname}`))
+      .webhooks[0].clientConfig.caBundle),
+  });
+  const upgrade = async (args = []) => {
+    runOk(helm, ["upgrade", release, chartDir, "--kubeconfig", kubeconfig, "--namespace", releaseNamespace, "-f", valuesFile, ...args]);
+    return state();
+  };
+  const annotate = (name, key, value) => apiOk("PATCH", secretPath(name),
+    { metadata: { annotations: { [key]: String(value) } } }, { contentType: "application/merge-patch+json" });
+  const certCount = (bundle) => (bundle.match(/BEGIN CERTIFICATE/g) ?? []).length;
+  const verifies = (caPem, certPem) => {
+    const ca = path.join(workDir, `verify-ca-${Math.random()}.crt`);
+    const cert = path.join(workDir, `verify-${Math.random()}.crt`);
+    fs.writeFileSync(ca, caPem);
+    fs.writeFileSync(cert, certPem);
+    return run("openssl", ["verify", "-purpose", "sslserver", "-CAfile", ca, cert]).status === 0;
+  };
+  const now = () => Math.floor(Date.now() / 1000);
+  let first;
+  before(async () => {
+    first = await state();
+  });
+
+  test("an upgrade with the same values reuses the Secrets and the caBundle", async () => {
+    assert.equal(certCount(first.bundle), 1);
+    const second = await upgrade();
+    assert.deepEqual(second.ca.data, first.ca.data);
+    assert.deepEqual(second.tls.data, first.tls.data);
+    assert.equal(second.bundle, first.bundle);
+  });
+
+  test("new DNS names: a new serving certificate from the same CA, caBundle unchanged", async () => {
+    const changed = await upgrade(["--set", "certificates.clusterDomain=example.internal"]);
+    assert.deepEqual(changed.ca.data, first.ca.data);
+    assert.notEqual(changed.tls.data["tls.crt"], first.tls.data["tls.crt"]);
+    assert.equal(changed.bundle, first.bundle);
+    assert.ok(verifies(first.bundle, b64decode(changed.tls.data["tls.crt"])));
+  });
+
+  test("serving certificate due for renewal: renewed, same CA, caBundle unchanged", async () => {
+    const before = await state();
+    await annotate("tls", "irsa-webhook/not-after-unix", now() + 10 * 86400);
+    const renewed = await upgrade(["--set", "certificates.clusterDomain=example.internal"]);
+    assert.deepEqual(renewed.ca.data, first.ca.data);
+    assert.notEqual(renewed.tls.data["tls.crt"], before.tls.data["tls.crt"]);
+    assert.equal(renewed.bundle, first.bundle);
+  });
+
+  test("CA due for renewal: new CA, the old one stays in caBundle until it expires", async () => {
+    const before = await state();
+    await annotate("ca", "irsa-webhook/not-after-unix", now() + 10 * 86400);
+    const rotated = await upgrade();
+    assert.notEqual(rotated.ca.data["tls.crt"], first.ca.data["tls.crt"]);
+    assert.equal(certCount(rotated.bundle), 2);
+    // Pods still serving the old certificate and pods with the new one are both trusted.
+    assert.ok(verifies(rotated.bundle, b64decode(before.tls.data["tls.crt"])));
+    assert.ok(verifies(rotated.bundle, b64decode(rotated.tls.data["tls.crt"])));
+    assert.equal(b64decode(rotated.ca.data["previous.crt"]), b64decode(first.ca.data["tls.crt"]));
+
+    // The next upgrade keeps both, until the old CA's expiry passes.
+    const next = await upgrade();
+    assert.deepEqual(next.ca.data, rotated.ca.data);
+    assert.equal(next.bundle, rotated.bundle);
+    await annotate("ca", "irsa-webhook/previous-ca-not-after-unix", now() - 1);
+    const expired = await upgrade();
+    assert.equal(certCount(expired.bundle), 1);
+    assert.equal(expired.bundle.trim(), b64decode(rotated.ca.data["tls.crt"]).trim());
   });
 });
