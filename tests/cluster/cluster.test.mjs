@@ -288,7 +288,7 @@ describe("serve --kubeconfig: the ServiceAccount cache", () => {
     assert.equal(await waitFor("the early ServiceAccount in the cache", () => dryRunRole("early"), 10000), lateRole);
   });
 
-  test("a newly annotated ServiceAccount is used by an admission within a second", async () => {
+  test("a newly annotated ServiceAccount is used by an admission within a second", async (t) => {
     await apiOk("POST", "/api/v1/namespaces/apps/serviceaccounts", serviceAccountObject("apps", "late"));
     assert.equal(await dryRunRole("late"), undefined);
     const annotatedAt = Date.now();
@@ -296,6 +296,7 @@ describe("serve --kubeconfig: the ServiceAccount cache", () => {
       { metadata: { annotations: { [roleAnnotation]: lateRole } } }, { contentType: "application/merge-patch+json" });
     const role = await waitFor("an admission to use the new annotation", () => dryRunRole("late"), 5000);
     const elapsed = Date.now() - annotatedAt;
+    t.diagnostic(`the annotation reached admissions after ${elapsed} ms`);
     assert.equal(role, lateRole);
     assert.ok(elapsed < 1000, `the annotation took ${elapsed} ms to reach admissions`);
   });
