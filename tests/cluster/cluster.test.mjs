@@ -2,6 +2,7 @@
 // (scripts/control-plane.sh, started by tests/cluster/run.sh; no kubelet, so pods stay Pending).
 // In order, on one control plane:
 //   - a workload created before the webhook exists (for reconcile, at the end);
+//   - every chart mode applied with dryRun=All and strict field validation;
 //   - `helm install` of charts/irsa-webhook (every object through server-side validation), with
 //     webhook.url pointing the API server at `irsa-webhook serve` run here on the certificate,
 //     config and Deployment args read back from the cluster, with the chart ServiceAccount's token;
@@ -175,6 +176,37 @@ describe("helm install into the real API server", () => {
     const cert = runOk("openssl", ["x509", "-noout", "-ext", "subjectAltName", "-in", path.join(workDir, "serve/tls/tls.crt")]);
     assert.match(cert, /IP Address:127\.0\.0\.1/);
   });
+});
+
+describe("every chart mode through the server's strict field validation", () => {
+  // Rendered under another release name, applied with dryRun=All and fieldValidation=Strict:
+  // unknown or duplicate fields and invalid values fail here even where helm's client-side
+  // checks let them through. Kinds whose CRDs are not installed here (cert-manager, Prometheus
+  // Operator) are left out.
+  const chartValues = (name) => path.join(root, "tests/chart/values", name);
+  const modes = {
+    "default": [],
+    "percona example": ["-f", path.join(root, "examples/helm/percona-values.yaml")],
+    "everything on": ["-f", chartValues("everything.yaml")],
+    "config-only": ["-f", chartValues("config-only.yaml")],
+    "reconcile without restarts": ["-f", chartValues("reconcile-annotate.yaml")],
+    "host network": ["-f", chartValues("host-network.yaml")],
+  };
+  before(async () => {
+    await apiOk("POST", "/api/v1/namespaces", namespaceObject("render-check"));
+  });
+  for (const [name, args] of Object.entries(modes)) {
+    test(name, () => {
+      const objects = parseAll(runOk(helm, ["template", "check", chartDir, "--namespace", "render-check", ...args]))
+        .filter((o) => !/cert-manager\.io|monitoring\.coreos\.com/.test(o.apiVersion));
+      const file = path.join(workDir, `render-check-${name.replace(/\W+/g, "-")}.yaml`);
+      fs.writeFileSync(file, objects.map((o) => YAML.stringify(o)).join("---\n"));
+      const r = kubectl(["apply", "--dry-run=server", "--validate=strict", "-f", file]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr, "", "the server warned (unknown or duplicate fields?)");
+      assert.equal(r.stdout.trim().split("\n").length, objects.length, r.stdout);
+    });
+  }
 });
 
 describe("ServiceAccounts annotated by admission", () => {
