@@ -25,7 +25,7 @@ import path from "node:path";
 import { YAML, b64decode, chartDir, helm, parseAll, root, run, runOk, workDir } from "../chart/lib/helpers.mjs";
 import {
   api, apiOk, freePort, resetConnections, injectedParts, isInjected, kubeconfig, kubectl, kubectlOk, runDir, serviceAccountKubeconfig,
-  sleep, startServe, waitFor,
+  startServe, waitFor,
 } from "./lib/cluster.mjs";
 
 const bin = process.env.IRSA_WEBHOOK_BIN;
