@@ -38,7 +38,7 @@ etcd_version=v3.7.0
 root=$(cd "$(dirname "$0")/.." && pwd)
 me=scripts/control-plane.sh
 # Outside the clone on purpose: CI clones the repository afresh on the same machine for every run,
-# and a build under the clone would be repeated each time (about 25 min on 2 cores).
+# and a build under the clone would be repeated each time (about 34 min on 2 shared cores).
 cache_root=${IRSA_CACHE_DIR:-$HOME/.cache/irsa-webhook}
 bin_dir=$cache_root/control-plane/$k8s_version-etcd-$etcd_version
 
