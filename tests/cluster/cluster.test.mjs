@@ -100,6 +100,7 @@ let metricsPort;
 let serveArgs;
 let installOutput;
 let valuesFile;
+let certificatesOutput;
 
 before(async () => {
   // Before the webhook exists: a Deployment whose pod is created uninjected, and a ServiceAccount
@@ -126,8 +127,14 @@ before(async () => {
     config,
     webhook: { url: `https://127.0.0.1:${webhookPort}/mutate` },
   }));
+  // --no-hooks: hook Jobs cannot run here (no kubelet). What the self-signed mode's certificate
+  // Job does is run below with the chart's own args, as the chart's CronJob identity.
   installOutput = runOk(helm, ["install", release, chartDir, "--kubeconfig", kubeconfig, "--namespace", releaseNamespace,
-    "--create-namespace", "-f", valuesFile]);
+    "--create-namespace", "--no-hooks", "-f", valuesFile]);
+  const certificatesJob = parseAll(runOk(helm, ["template", release, chartDir, "--namespace", releaseNamespace, "-f", valuesFile,
+    "--show-only", "templates/certificates-self-signed.yaml"])).find((o) => o.kind === "Job");
+  const { file: certificatesKubeconfig } = await serviceAccountKubeconfig(releaseNamespace, `${fullname}-certificates`);
+  certificatesOutput = runOk(bin, [...certificatesJob.spec.template.spec.containers[0].args, `--kubeconfig=${certificatesKubeconfig}`]);
 
   // The server on what the chart put into the cluster: its Deployment's args, ConfigMap and
   // serving certificate Secret, and a token of the chart's ServiceAccount.
@@ -166,12 +173,30 @@ describe("helm install into the real API server", () => {
     }
   });
 
+  test("irsa-webhook certificates, as the chart's CronJob identity, made the Secrets and set the caBundle", async () => {
+    assert.match(certificatesOutput, /new CA \(no CA yet\)/);
+    assert.match(certificatesOutput, /caBundle set on 3 webhook\(s\)/);
+    const secret = await apiOk("GET", `/api/v1/namespaces/${releaseNamespace}/secrets/${fullname}-tls`);
+    assert.equal(secret.type, "kubernetes.io/tls");
+    // A second run (the daily CronJob) changes nothing.
+    const again = run(bin, [...parseAll(runOk(helm, ["template", release, chartDir, "--namespace", releaseNamespace,
+      "--set", `webhook.url=https://127.0.0.1:${webhookPort}/mutate`, "--show-only", "templates/certificates-self-signed.yaml"]))
+      .find((o) => o.kind === "Job").spec.template.spec.containers[0].args, `--kubeconfig=${kubeconfig}`]);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /unchanged, valid until/);
+    assert.match(again.stdout, /caBundle up to date/);
+    const after = await apiOk("GET", `/api/v1/namespaces/${releaseNamespace}/secrets/${fullname}-tls`);
+    assert.equal(after.metadata.resourceVersion, secret.metadata.resourceVersion);
+  });
+
   test("the webhook configuration calls the URL with the chart's CA, whose certificate covers 127.0.0.1", async () => {
     const config = await apiOk("GET", `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${fullname}`);
-    assert.equal(config.webhooks.length, 2);
+    assert.equal(config.webhooks.length, 3);
+    const ca = b64decode((await apiOk("GET", `/api/v1/namespaces/${releaseNamespace}/secrets/${fullname}-tls`)).data["ca.crt"]);
     for (const w of config.webhooks) {
       assert.equal(w.clientConfig.url, `https://127.0.0.1:${webhookPort}/mutate`);
       assert.equal(w.clientConfig.service, undefined);
+      assert.equal(b64decode(w.clientConfig.caBundle), ca, w.name);
     }
     const cert = runOk("openssl", ["x509", "-noout", "-ext", "subjectAltName", "-in", path.join(workDir, "serve/tls/tls.crt")]);
     assert.match(cert, /IP Address:127\.0\.0\.1/);
@@ -339,10 +364,12 @@ describe("reconcile as the chart's reconcile identity", () => {
   before(async () => {
     // The chart creates the reconcile ServiceAccount and RBAC as hooks of its Job, which cannot
     // run here (no kubelet): apply exactly those objects as the chart renders them.
-    const rendered = parseAll(runOk(helm, ["template", release, chartDir, "--namespace", releaseNamespace,
+    // A Role and RoleBinding in each binding namespace (psmdb, legacy): no cluster-wide rights.
+    const rendered = parseAll(runOk(helm, ["template", release, chartDir, "--namespace", releaseNamespace, "-f", path.join(workDir, "cluster-values.yaml"),
       "--set", "reconcile.enabled=true", "--set", "reconcile.restartWorkloads=true", "--show-only", "templates/reconcile-job.yaml"]));
     const rbac = rendered.filter((o) => o.kind !== "Job");
-    assert.deepEqual(rbac.map((o) => o.kind).sort(), ["ClusterRole", "ClusterRoleBinding", "ServiceAccount"]);
+    assert.deepEqual(rbac.map((o) => `${o.kind} ${o.metadata.namespace ?? ""}`).sort(),
+      ["Role legacy", "Role psmdb", "RoleBinding legacy", "RoleBinding psmdb", `ServiceAccount ${releaseNamespace}`]);
     const file = path.join(workDir, "reconcile-rbac.yaml");
     fs.writeFileSync(file, rbac.map((o) => YAML.stringify(o)).join("---\n"));
     kubectlOk(["apply", "-f", file]);
@@ -375,6 +402,11 @@ describe("reconcile as the chart's reconcile identity", () => {
     assert.equal(del.status, 403);
     const sa = await api("GET", "/api/v1/namespaces/legacy/serviceaccounts/app", undefined, { token: identity.token });
     assert.equal(sa.status, 403, "reconcile lists ServiceAccounts; it never GETs one");
+    // Only the binding namespaces: nothing in kube-system or cluster-wide.
+    const kubeSystem = await api("GET", "/api/v1/namespaces/kube-system/serviceaccounts", undefined, { token: identity.token });
+    assert.equal(kubeSystem.status, 403);
+    const everywhere = await api("GET", "/api/v1/serviceaccounts", undefined, { token: identity.token });
+    assert.equal(everywhere.status, 403);
   });
 });
 
