@@ -22,6 +22,7 @@ constexpr const char* kDefaultPort = "8443";
 constexpr const char* kDefaultMetricsPort = "9090";
 constexpr const char* kDefaultMaxRequestBytes = "8388608";
 constexpr const char* kDefaultGraceSeconds = "10";
+constexpr const char* kDefaultDelaySeconds = "5";
 constexpr const char* kDefaultRequestReadTimeoutSeconds = "10";
 
 Result<long long> ParseInteger(const std::string& flag, const std::string& text, long long min,
@@ -45,8 +46,9 @@ Flags ServeFlags() {
       "are\n"
       "reloaded when they change (Kubernetes ConfigMap/Secret updates included). On SIGTERM or "
       "SIGINT\n"
-      "the server stops accepting, finishes requests in flight within --shutdown-grace-seconds and "
-      "exits 0.",
+      "/readyz turns 503 while the server keeps serving for --shutdown-delay-seconds; then it "
+      "stops\n"
+      "accepting, finishes requests in flight within --shutdown-grace-seconds and exits 0.",
       {{"config", "", false, "FILE",
         "injection config (YAML or JSON); built-in defaults and no bindings when absent", ""},
        {"tls-cert-file", "", false, "FILE", "PEM certificate chain of the server (required)", ""},
@@ -64,6 +66,10 @@ Flags ServeFlags() {
         kDefaultMaxRequestBytes},
        {"log-level", "", false, "LEVEL", "debug, info, warn or error", "info"},
        {"log-format", "", false, "FORMAT", "json (one object per line) or text", "json"},
+       {"shutdown-delay-seconds", "", false, "SECONDS",
+        "after SIGTERM/SIGINT, keep serving this long with /readyz failing (endpoints stop "
+        "routing here)",
+        kDefaultDelaySeconds},
        {"shutdown-grace-seconds", "", false, "SECONDS",
         "time to finish requests in flight after SIGTERM/SIGINT", kDefaultGraceSeconds},
        {"request-read-timeout-seconds", "", false, "SECONDS",
@@ -123,6 +129,9 @@ CommandStatus RunServe(const std::vector<std::string>& args) {
   const auto grace =
       ParseInteger("shutdown-grace-seconds", flags.Get("shutdown-grace-seconds"), 0, 3600);
   if (!grace.ok()) return CommandStatus::Usage(grace.error());
+  const auto delay =
+      ParseInteger("shutdown-delay-seconds", flags.Get("shutdown-delay-seconds"), 0, 3600);
+  if (!delay.ok()) return CommandStatus::Usage(delay.error());
   const auto read_timeout = ParseInteger("request-read-timeout-seconds",
                                          flags.Get("request-read-timeout-seconds"), 1, 300);
   if (!read_timeout.ok()) return CommandStatus::Usage(read_timeout.error());
@@ -131,6 +140,7 @@ CommandStatus RunServe(const std::vector<std::string>& args) {
   options.listener.max_request_bytes = static_cast<std::size_t>(*max_bytes);
   options.listener.request_read_timeout = std::chrono::seconds(*read_timeout);
   options.shutdown_grace = std::chrono::seconds(*grace);
+  options.shutdown_delay = std::chrono::seconds(*delay);
 
   server::PrepareProcess();
   auto logger = std::make_shared<server::Logger>(*format, *level);

@@ -5,6 +5,7 @@
 #include "mutate_command.h"
 #include "policy_command.h"
 #ifdef IRSA_HAVE_KUBE
+#include "certificates_command.h"
 #include "check_command.h"
 #include "reconcile_command.h"
 #endif
@@ -29,6 +30,7 @@ constexpr Subcommand kSubcommands[] = {
 #endif
     {"mutate", RunMutate},       {"policy", RunPolicy},
 #ifdef IRSA_HAVE_KUBE
+    {"certificates", RunCertificates},
     {"reconcile", RunReconcile},
 #endif
 #ifdef IRSA_HAVE_SERVER

@@ -487,8 +487,9 @@ ApiResult<Done> KubeClient::Watch(std::string_view path, const WatchOptions& opt
 
 ApiResult<json> KubeClient::Patch(std::string_view path, const json& body, PatchType type,
                                   std::chrono::milliseconds timeout) const {
-  const char* content_type = type == PatchType::kMerge ? "application/merge-patch+json"
-                                                       : "application/strategic-merge-patch+json";
+  const char* content_type = type == PatchType::kMerge   ? "application/merge-patch+json"
+                             : type == PatchType::kApply ? "application/apply-patch+yaml"
+                                                         : "application/strategic-merge-patch+json";
   return Send("PATCH", path, body, content_type, timeout);
 }
 

@@ -79,6 +79,8 @@ struct Done {};  // the value of calls that return nothing
 enum class PatchType {
   kMerge,           // application/merge-patch+json (RFC 7386)
   kStrategicMerge,  // application/strategic-merge-patch+json (what kubectl rollout restart sends)
+  kApply,  // application/apply-patch+yaml: server-side apply, creates a missing object (the
+           // path needs ?fieldManager=...)
 };
 
 // Stops a WATCH in flight from another thread (Stop() of the cache).

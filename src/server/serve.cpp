@@ -118,6 +118,7 @@ Result<ServeOutcome> Serve(const ServeOptions& options, const KubernetesAccess& 
   if (auto s = rt.tls.Reload(); !s.ok()) return s;
   if (auto s = rt.server.Bind(); !s.ok()) return s;
   rt.server.Start();
+  rt.server.Housekeeping();  // the first TLS self-probe: ready without waiting a poll period
 
   logger->Info(
       "serving",
@@ -152,14 +153,30 @@ Result<ServeOutcome> Serve(const ServeOptions& options, const KubernetesAccess& 
     }
   }
 
-  const auto deadline = Clock::now() + options.shutdown_grace;
+  // The delay: /readyz fails and answers close their connections while the webhook keeps
+  // serving, so endpoints drop this pod before it stops accepting. A second signal ends it.
   logger->Info("shutting down",
                {{"signal", signo ? SignalName(*signo) : "listener failure"},
+                {"delay_seconds", static_cast<std::int64_t>(options.shutdown_delay.count())},
                 {"grace_seconds", static_cast<std::int64_t>(options.shutdown_grace.count())},
                 {"open_connections", rt.server.open_connections()}});
+  rt.server.BeginShutdown();
+  bool interrupted = false;
+  const auto delay_end = Clock::now() + options.shutdown_delay;
+  while (signo && Clock::now() < delay_end) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(delay_end - Clock::now());
+    if (signals.Wait(std::min<std::chrono::milliseconds>(left, options.watch_interval))) {
+      logger->Warn("second signal: ending the shutdown delay and the drain at once");
+      interrupted = true;
+      break;
+    }
+    watcher.Poll();
+    rt.server.Housekeeping();
+  }
+
+  const auto deadline = interrupted ? Clock::now() : Clock::now() + options.shutdown_grace;
   rt.server.BeginDrain();
   bool drained = false;
-  bool interrupted = false;
   while (
       !(drained = rt.server.WaitWebhookDrained(std::min(deadline, Clock::now() + kDrainSliceMs)))) {
     if (Clock::now() >= deadline) break;

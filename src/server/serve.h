@@ -3,8 +3,9 @@
 //
 // Owns: the process-level order of things: signal handling, first load (a startup error is
 // returned, not served around), the housekeeping loop on the calling thread (file polling
-// ~1/s, stalled-connection checks, listener health) and the shutdown sequence: readiness off,
-// stop accepting, close idle connections, finish requests in flight within the grace period.
+// ~1/s, stalled-connection checks, listener health, the TLS self-probe) and the shutdown
+// sequence: readiness off while still serving for the delay, then stop accepting, close idle
+// connections, finish requests in flight within the grace period.
 // Never: picks an exit code (the CLI's main does), or reaches the Kubernetes API itself: the
 // composition root passes a ServiceAccountLookup and its readiness in (or nothing: config only).
 // Thread-safety: call from one thread (normally main); it blocks until shutdown.
@@ -28,6 +29,8 @@ struct ServeOptions {
   TlsFiles tls;
   TlsMinVersion tls_min_version = TlsMinVersion::kTls12;
   ListenerOptions listener;
+  // On SIGTERM/SIGINT: keep serving this long with /readyz failing, then drain.
+  std::chrono::seconds shutdown_delay{5};
   std::chrono::seconds shutdown_grace{10};
   std::chrono::milliseconds watch_interval{1000};  // file polling and housekeeping period
   std::string version;                             // irsa_webhook_build_info

@@ -6,6 +6,7 @@
 #include <openssl/x509_vfy.h>
 
 #include <cstdio>
+#include <ctime>
 
 namespace irsa::server {
 namespace {
@@ -135,6 +136,14 @@ std::string TlsCredentials::Describe() const {
   if (!material) return "none";
   return "subject=" + X509NameText(X509_get_subject_name(material->cert)) +
          ", notAfter=" + Asn1TimeText(X509_get0_notAfter(material->cert));
+}
+
+std::optional<std::int64_t> TlsCredentials::NotAfterUnixSeconds() const {
+  const auto material = Current();
+  if (!material) return std::nullopt;
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(material->cert), &tm) != 1) return std::nullopt;
+  return static_cast<std::int64_t>(::timegm(&tm));
 }
 
 int TlsCredentials::CertificateCallback(SSL* ssl, void* arg) {

@@ -14,8 +14,10 @@
 
 #include <openssl/ssl.h>
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -45,6 +47,9 @@ class TlsCredentials {
   bool loaded() const { return Current() != nullptr; }
   // "subject=..., notAfter=..." of the current certificate, for logs.
   std::string Describe() const;
+  // notAfter of the current serving certificate (the leaf), as Unix time; nullopt before the
+  // first successful load.
+  std::optional<std::int64_t> NotAfterUnixSeconds() const;
   const TlsFiles& files() const { return files_; }
 
   // Applies protocol, cipher and verification settings and installs the certificate callback.

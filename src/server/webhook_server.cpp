@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "metrics_listener.h"
 #include "tls_credentials.h"
+#include "tls_probe.h"
 #include "worker_pool.h"
 
 namespace irsa::server {
@@ -59,6 +60,9 @@ constexpr std::size_t kWorkerStackBytes = 256 * 1024;
 constexpr int kListenBacklog = 4096;
 // How often draining re-checks the connections.
 constexpr std::chrono::milliseconds kDrainPollInterval{50};
+// The readiness self-probe's TLS handshake must finish within this time (it runs on the
+// housekeeping thread, between file polls).
+constexpr std::chrono::milliseconds kTlsProbeTimeout{1000};
 
 constexpr const char* kTextPlain = "text/plain; charset=utf-8";
 constexpr std::string_view kMutatePath = "/mutate";
@@ -179,6 +183,10 @@ class WebhookServer::Impl {
                       [this] { return static_cast<double>(tracker_.counts().open); });
     metrics_.AddGauge("irsa_webhook_ready", "1 when /readyz answers 200.",
                       [this] { return Ready() ? 1.0 : 0.0; });
+    metrics_.AddGauge(
+        "irsa_webhook_tls_certificate_expiry_timestamp_seconds",
+        "notAfter of the serving certificate in use, as Unix time (0 before one is loaded).",
+        [this] { return static_cast<double>(tls_.NotAfterUnixSeconds().value_or(0)); });
   }
 
   ~Impl() {
@@ -233,11 +241,34 @@ class WebhookServer::Impl {
   }
 
   bool Ready() const {
-    if (draining_.load(std::memory_order_relaxed) || !tls_.loaded()) return false;
+    if (shutting_down_.load(std::memory_order_relaxed) || !tls_.loaded()) return false;
+    if (!https_answers_.load(std::memory_order_relaxed)) return false;
     return !lookup_ready_ || lookup_ready_();
   }
 
+  // A TLS handshake with our own webhook listener; /readyz reports its result.
+  void ProbeHttps() {
+    if (!https_ || shutting_down_.load()) return;
+    const Status probe =
+        ProbeTlsHandshake(ProbeAddress(options_.bind_address), options_.port, kTlsProbeTimeout);
+    const bool answered = probe.ok();
+    if (answered != https_answers_.load()) {
+      if (answered) {
+        logger_.Info("webhook listener answers TLS handshakes");
+      } else {
+        logger_.Warn("webhook listener does not answer TLS handshakes; not ready",
+                     {{"error", probe.message()}});
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(probe_mutex_);
+      probe_error_ = answered ? std::string() : probe.message();
+    }
+    https_answers_.store(answered);
+  }
+
   void Housekeeping() {
+    ProbeHttps();
     // Worker threads retired after a burst: hand the memory their malloc arenas still hold back
     // to the kernel, so an idle server returns to its idle size.
     const std::size_t threads = webhook_pool_.threads();
@@ -264,7 +295,13 @@ class WebhookServer::Impl {
     }
   }
 
+  void BeginShutdown() {
+    shutting_down_.store(true);
+    logger_.Info("not ready; still serving", {{"open_connections", tracker_.counts().open}});
+  }
+
   void BeginDrain() {
+    shutting_down_.store(true);
     draining_.store(true);
     if (https_) https_->stop();
     const std::size_t idle = tracker_.CloseIdle();
@@ -488,13 +525,14 @@ class WebhookServer::Impl {
       logger_.Error("internal error", {{"path", req.path}, {"error", what}});
       SetError(res, 500, "500 internal error");
     });
-    // While draining, every answer closes its connection and says so: cpp-httplib ends a
-    // keep-alive connection once the listener stopped, and a client that already sent its next
-    // request on it would get no answer (the kube-apiserver does not retry a POST). With
-    // "Connection: close" the client opens a new connection instead, which the Service routes
-    // to a pod that is still serving.
+    // From the shutdown signal on (the delay included), every answer closes its connection and
+    // says so: cpp-httplib ends a keep-alive connection once the listener stopped, and a client
+    // that already sent its next request on it would get no answer (the kube-apiserver does not
+    // retry a POST it has written). With "Connection: close" the client opens a new connection
+    // instead, which the Service routes to a pod that is still serving; busy connections thus
+    // leave this pod during the delay, before it stops accepting.
     s.set_post_routing_handler([this](const Request&, Response& res) {
-      if (!draining_.load(std::memory_order_relaxed)) return;
+      if (!shutting_down_.load(std::memory_order_relaxed)) return;
       res.set_header("Connection", "close");
       ConnectionTracker::CloseAfterResponse();
     });
@@ -621,12 +659,16 @@ class WebhookServer::Impl {
       return res;
     }
     std::string why;
-    if (draining_.load())
+    if (shutting_down_.load()) {
       why = "shutting down";
-    else if (!tls_.loaded())
+    } else if (!tls_.loaded()) {
       why = "no certificate loaded";
-    else
+    } else if (!https_answers_.load()) {
+      std::lock_guard<std::mutex> lock(probe_mutex_);
+      why = probe_error_.empty() ? "webhook listener not probed yet" : probe_error_;
+    } else {
       why = "ServiceAccount cache not synced";
+    }
     return error(503, "503 not ready: " + why);
   }
 
@@ -646,7 +688,11 @@ class WebhookServer::Impl {
   int https_fd_ = -1;
   std::thread https_thread_;
   std::atomic<bool> https_done_{false};
-  std::atomic<bool> draining_{false};
+  std::atomic<bool> shutting_down_{false};  // /readyz 503, answers close their connection
+  std::atomic<bool> draining_{false};       // the webhook listener stopped accepting
+  std::atomic<bool> https_answers_{false};  // the last TLS self-probe succeeded
+  mutable std::mutex probe_mutex_;
+  std::string probe_error_;  // guarded by probe_mutex_: why the last self-probe failed
   std::atomic<bool> metrics_stopping_{false};
   std::size_t threads_at_last_housekeeping_ = 0;  // owning thread only
 };
@@ -662,6 +708,7 @@ void WebhookServer::Start() { impl_->Start(); }
 bool WebhookServer::Healthy() const { return impl_->Healthy(); }
 bool WebhookServer::Ready() const { return impl_->Ready(); }
 void WebhookServer::Housekeeping() { impl_->Housekeeping(); }
+void WebhookServer::BeginShutdown() { impl_->BeginShutdown(); }
 void WebhookServer::BeginDrain() { impl_->BeginDrain(); }
 bool WebhookServer::WaitWebhookDrained(Clock::time_point deadline) {
   return impl_->WaitWebhookDrained(deadline);

@@ -59,16 +59,20 @@ class WebhookServer {
   bool Healthy() const;
   bool Ready() const;
 
-  // Periodic work from the owning thread: closes connections whose request stalled.
+  // Periodic work from the owning thread: probes the webhook listener with a TLS handshake
+  // (readiness), closes connections whose request stalled.
   void Housekeeping();
 
-  // Shutdown, step 1: /readyz turns 503, the webhook port stops accepting, idle keep-alive
-  // connections are closed; requests in flight continue.
+  // Shutdown, step 1: /readyz turns 503 and every answer carries "Connection: close"; the
+  // webhook port still accepts and serves (the delay while endpoints stop routing here).
+  void BeginShutdown();
+  // Step 2: the webhook port stops accepting, idle keep-alive connections are closed; requests
+  // in flight continue.
   void BeginDrain();
-  // Step 2: waits until every webhook connection has finished, or `deadline`. Idle connections
+  // Step 3: waits until every webhook connection has finished, or `deadline`. Idle connections
   // that appear meanwhile (a response just sent) are closed as well.
   bool WaitWebhookDrained(std::chrono::steady_clock::time_point deadline);
-  // Step 3: stops the metrics listener and waits for it, or `deadline`.
+  // Step 4: stops the metrics listener and waits for it, or `deadline`.
   bool StopMetrics(std::chrono::steady_clock::time_point deadline);
 
   std::size_t open_connections() const;

@@ -11,7 +11,7 @@ import {
   release, render, renderFails, root, run, runOk, testDir, workDir, writeTemp,
 } from "./lib/helpers.mjs";
 import { typecheck, unknownKind, validateWithModel } from "./lib/typecheck.mjs";
-import { startFakeApiServer } from "./lib/fake-apiserver.mjs";
+import { startFakeCluster } from "./lib/certificates.mjs";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 
@@ -100,6 +100,8 @@ describe("strict schema of every rendered object", () => {
       for (const o of objects) {
         assert.ok(o.metadata.name.length <= 63, `${name}: ${o.kind} ${o.metadata.name} is too long`);
         if (clusterScoped.has(o.kind)) assert.equal(o.metadata.namespace, undefined, `${o.kind} ${o.metadata.name}`);
+        // The reconcile hook's Roles live in the namespaces it works in.
+        else if (["Role", "RoleBinding"].includes(o.kind) && o.metadata.name === `${fullname}-reconcile`) assert.ok(o.metadata.namespace, `${name}: ${o.kind}`);
         else assert.equal(o.metadata.namespace, namespace, `${name}: ${o.kind} ${o.metadata.name}`);
       }
     }
@@ -109,32 +111,66 @@ describe("strict schema of every rendered object", () => {
 describe("MutatingWebhookConfiguration", () => {
   const defaults = rendered["default (self-signed)"];
   const webhookConfig = one(defaults, "MutatingWebhookConfiguration", fullname);
-  const [pods, psmdb] = webhookConfig.webhooks;
+  const [pods, serviceAccounts, psmdb] = webhookConfig.webhooks;
   const namespaceSelector = (nsList) => ({
     matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: nsList }],
   });
+  const skipSelector = { matchExpressions: [{ key: "eks.amazonaws.com/skip-pod-identity-webhook", operator: "DoesNotExist" }] };
 
-  test("two webhooks: pods + ServiceAccounts, and PerconaServerMongoDB warnings", () => {
-    assert.equal(webhookConfig.webhooks.length, 2);
-    assert.equal(pods.name, `pod-identity.${fullname}.${namespace}.svc`);
-    assert.equal(psmdb.name, `psmdb-warnings.${fullname}.${namespace}.svc`);
+  test("three webhooks: pods, ServiceAccounts, and PerconaServerMongoDB warnings", () => {
+    assert.deepEqual(webhookConfig.webhooks.map((w) => w.name), [
+      `pod-identity.${fullname}.${namespace}.svc`,
+      `serviceaccount-role.${fullname}.${namespace}.svc`,
+      `psmdb-warnings.${fullname}.${namespace}.svc`,
+    ]);
   });
 
-  test("pods CREATE and serviceaccounts CREATE/UPDATE", () => {
+  test("pods CREATE in one entry, serviceaccounts CREATE/UPDATE in another", () => {
     assert.deepEqual(pods.rules, [
       { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"], scope: "Namespaced" },
+    ]);
+    assert.deepEqual(serviceAccounts.rules, [
       { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["serviceaccounts"], scope: "Namespaced" },
     ]);
   });
 
-  test("webhook.url: every webhook calls the URL instead of the Service; the self-signed certificate covers its host", () => {
+  test("the ServiceAccount entry is always Ignore, also when pods use Fail", () => {
+    for (const [name, objects] of Object.entries(rendered)) {
+      const sa = one(objects, "MutatingWebhookConfiguration").webhooks.find((w) => w.name.startsWith("serviceaccount-role."));
+      assert.equal(sa.failurePolicy, "Ignore", name);
+      assert.equal(sa.reinvocationPolicy, "Never", name);
+    }
+    const everything = one(rendered["everything on"], "MutatingWebhookConfiguration").webhooks;
+    assert.deepEqual(everything.map((w) => w.failurePolicy), ["Fail", "Ignore", "Ignore"]);
+    // The pods' opt-in label does not apply to ServiceAccounts (they would never be annotated).
+    assert.deepEqual(everything[1].objectSelector, {
+      matchExpressions: [{ key: "iam.example.com/skip-pod-identity-webhook", operator: "DoesNotExist" }],
+    });
+  });
+
+  test("webhook.url: every webhook calls the URL instead of the Service; the self-signed certificate covers its host", { skip: !process.env.IRSA_WEBHOOK_BIN && "IRSA_WEBHOOK_BIN not set" }, async () => {
     for (const [url, san] of [["https://127.0.0.1:9443/mutate", "IP Address:127.0.0.1"], ["https://webhook.dev.example:9443/mutate", "DNS:webhook.dev.example"]]) {
       const objects = render(["--set", `webhook.url=${url}`]);
-      for (const w of one(objects, "MutatingWebhookConfiguration").webhooks) assert.deepEqual(w.clientConfig, { url, caBundle: w.clientConfig.caBundle });
-      const crt = b64decode(one(objects, "Secret", `${fullname}-tls`).data["tls.crt"]);
-      const sans = runOk("openssl", ["x509", "-noout", "-ext", "subjectAltName"], { input: crt });
-      assert.ok(sans.includes(san), sans);
-      assert.ok(sans.includes(`DNS:${fullname}.${namespace}.svc`), sans);
+      for (const w of one(objects, "MutatingWebhookConfiguration").webhooks) assert.deepEqual(w.clientConfig, { url });
+      const host = new URL(url).hostname;
+      assert.ok(podSpecOf(one(objects, "Job", `${fullname}-certificates-hook`)).containers[0].args.includes(`--extra-name=${host}`));
+      // What the certificate Job then makes (against a fake API server).
+      const cluster = await startFakeCluster();
+      try {
+        const r = await cluster.runJob(objects);
+        assert.equal(r.code, 0, r.stderr);
+        const crt = b64decode(cluster.secret(`${fullname}-tls`).data["tls.crt"]);
+        const sans = runOk("openssl", ["x509", "-noout", "-ext", "subjectAltName"], { input: crt });
+        assert.ok(sans.includes(san), sans);
+        assert.ok(sans.includes(`DNS:${fullname}.${namespace}.svc`), sans);
+        cluster.createWebhookConfiguration(objects);
+        assert.equal((await cluster.runJob(objects)).code, 0);
+        for (const w of cluster.store.get(`mutatingwebhookconfigurations//${fullname}`).webhooks) {
+          assert.equal(b64decode(w.clientConfig.caBundle), b64decode(cluster.secret(`${fullname}-tls`).data["ca.crt"]), w.name);
+        }
+      } finally {
+        await cluster.close();
+      }
     }
     assert.match(renderFails(["--set", "webhook.url=http://127.0.0.1:9443/mutate"]), /webhook\.url: Does not match pattern/);
   });
@@ -163,6 +199,29 @@ describe("MutatingWebhookConfiguration", () => {
   test("namespaceSelector skips kube-system and the release namespace", () => {
     assert.deepEqual(pods.namespaceSelector, namespaceSelector(["kube-system", namespace]));
     assert.deepEqual(psmdb.namespaceSelector, pods.namespaceSelector);
+    assert.deepEqual(serviceAccounts.namespaceSelector, pods.namespaceSelector);
+  });
+
+  test("kube-system stays excluded when excludeNamespaces leaves it out; includeKubeSystem opts in", () => {
+    const notIn = (args) => one(render(args), "MutatingWebhookConfiguration").webhooks[0].namespaceSelector.matchExpressions[0].values;
+    assert.deepEqual(notIn(["--set", "webhook.excludeNamespaces={kube-public}"]), ["kube-public", namespace, "kube-system"]);
+    assert.deepEqual(notIn(["--set", "webhook.excludeNamespaces=null"]), [namespace, "kube-system"]);
+    assert.deepEqual(notIn(["--set", "webhook.excludeNamespaces=null", "--set", "webhook.includeKubeSystem=true"]), [namespace]);
+  });
+
+  test("Fail renders when scoped by webhook.namespaces, an objectSelector or a namespaceSelector opt-in", () => {
+    for (const scope of [
+      ["--set", "webhook.namespaces={psmdb}"],
+      ["--set-string", "webhook.objectSelector.matchLabels.irsa-webhook/inject=true"],
+      ["--set", "webhook.namespaceSelector.matchLabels.irsa-webhook=enabled"],
+    ]) {
+      const w = one(render(["--set", "webhook.failurePolicy=Fail", ...scope]), "MutatingWebhookConfiguration").webhooks;
+      assert.deepEqual(w.map((x) => x.failurePolicy), ["Fail", "Ignore", "Ignore"], scope.join(" "));
+    }
+    const opted = one(render(["--set-string", "webhook.objectSelector.matchLabels.irsa-webhook/inject=true",
+      "--set", "webhook.namespaceSelector.matchLabels.irsa-webhook=enabled"]), "MutatingWebhookConfiguration").webhooks[0];
+    assert.deepEqual(opted.objectSelector, { ...skipSelector, matchLabels: { "irsa-webhook/inject": "true" } });
+    assert.deepEqual(opted.namespaceSelector, { ...namespaceSelector(["kube-system", namespace]), matchLabels: { "irsa-webhook": "enabled" } });
   });
 
   test("namespaceSelector restricted to listed namespaces when set", () => {
@@ -197,12 +256,12 @@ describe("MutatingWebhookConfiguration", () => {
     assert.equal(psmdb.sideEffects, "None");
     assert.equal(psmdb.reinvocationPolicy, "Never");
     const everything = one(rendered["everything on"], "MutatingWebhookConfiguration").webhooks;
-    assert.deepEqual(everything.map((w) => [w.failurePolicy, w.timeoutSeconds]), [["Fail", 10], ["Ignore", 10]]);
+    assert.deepEqual(everything.map((w) => [w.failurePolicy, w.timeoutSeconds]), [["Fail", 10], ["Ignore", 10], ["Ignore", 10]]);
   });
 
   test("percona.warnings=false drops the PerconaServerMongoDB webhook", () => {
     const w = one(rendered["config-only"], "MutatingWebhookConfiguration").webhooks;
-    assert.deepEqual(w.map((x) => x.name), [`pod-identity.${fullname}.${namespace}.svc`]);
+    assert.deepEqual(w.map((x) => x.name), [`pod-identity.${fullname}.${namespace}.svc`, `serviceaccount-role.${fullname}.${namespace}.svc`]);
   });
 });
 
@@ -278,7 +337,7 @@ describe("workload: Deployment, security, probes, config mount", () => {
   test("serve flags are the SPEC's, pointing at the mounted files", () => {
     const serveFlags = new Set(["config", "tls-cert-file", "tls-key-file", "client-ca-file", "tls-min-version",
       "bind-address", "port", "metrics-port", "kubeconfig", "max-request-bytes", "log-level", "log-format",
-      "shutdown-grace-seconds"]);
+      "shutdown-delay-seconds", "shutdown-grace-seconds"]);
     for (const [name, objects] of Object.entries(rendered)) {
       const args = podSpecOf(one(objects, "Deployment")).containers[0].args;
       assert.equal(args[0], "serve", name);
@@ -298,6 +357,7 @@ describe("workload: Deployment, security, probes, config mount", () => {
       "--max-request-bytes=8388608",
       "--log-level=info",
       "--log-format=json",
+      "--shutdown-delay-seconds=5",
       "--shutdown-grace-seconds=10",
     ]);
   });
@@ -345,13 +405,21 @@ describe("workload: Deployment, security, probes, config mount", () => {
     assert.equal(spec.automountServiceAccountToken, true);
     assert.equal(one(defaults, "ServiceAccount", fullname).automountServiceAccountToken, false);
     assert.equal(podSpecOf(one(rendered["config-only"], "Deployment")).automountServiceAccountToken, false);
-    const testPod = one(defaults, "Pod", `${fullname}-test-readyz`);
-    assert.equal(testPod.spec.automountServiceAccountToken, false);
+    // `helm test` runs `irsa-webhook check`, which talks to the API server as its own test identity.
+    const testPod = one(defaults, "Pod", `${fullname}-test-check`);
+    assert.equal(testPod.spec.automountServiceAccountToken, true);
+    assert.equal(testPod.spec.serviceAccountName, `${fullname}-test`);
   });
 
-  test("terminationGracePeriodSeconds exceeds the server's shutdown grace", () => {
+  test("terminationGracePeriodSeconds exceeds the server's shutdown delay + grace", () => {
     assert.equal(spec.terminationGracePeriodSeconds, 30);
+    assert.ok(container.args.includes("--shutdown-delay-seconds=5"));
     assert.ok(container.args.includes("--shutdown-grace-seconds=10"));
+    for (const [name, objects] of Object.entries(rendered)) {
+      const podSpec = podSpecOf(one(objects, "Deployment"));
+      const flag = (f) => Number(podSpec.containers[0].args.find((a) => a.startsWith(`--${f}=`)).split("=")[1]);
+      assert.ok(podSpec.terminationGracePeriodSeconds > flag("shutdown-delay-seconds") + flag("shutdown-grace-seconds"), name);
+    }
   });
 });
 
@@ -383,22 +451,38 @@ describe("RBAC per mode", () => {
     const binding = one(defaults, "ClusterRoleBinding", fullname);
     assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: fullname, namespace }]);
     assert.equal(podSpecOf(one(defaults, "Deployment")).serviceAccountName, fullname);
-    assert.deepEqual(find(defaults, "ClusterRole").map((r) => r.metadata.name), [fullname]);
-    assert.deepEqual(find(defaults, "Job"), []);
+    // Besides the webhook's: only the certificate Job's and CronJob's (see "certificates").
+    assert.deepEqual(find(defaults, "ClusterRole").map((r) => r.metadata.name).sort(),
+      [fullname, `${fullname}-certificates`, `${fullname}-certificates-hook`, `${fullname}-test`]);
+    assert.deepEqual(find(defaults, "Job").map((j) => j.metadata.name), [`${fullname}-certificates-hook`]);
   });
 
-  test("config-only: no RBAC at all", () => {
-    assert.deepEqual(find(rendered["config-only"], "ClusterRole"), []);
-    assert.deepEqual(find(rendered["config-only"], "ClusterRoleBinding"), []);
-    assert.deepEqual(find(rendered["config-only"], "Role"), []);
+  test("config-only: no RBAC for the webhook (only the certificate Job's and helm test's)", () => {
+    const objects = rendered["config-only"];
+    for (const kind of ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]) {
+      assert.deepEqual(find(objects, kind).filter((o) => !o.metadata.name.startsWith(`${fullname}-certificates`) &&
+        o.metadata.name !== `${fullname}-test`), [], kind);
+    }
+    const noCerts = render(["-f", values("config-only.yaml"), "--set", "certificates.mode=cert-manager"])
+      .filter((o) => o.metadata.annotations?.["helm.sh/hook"] !== "test");
+    for (const kind of ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]) assert.deepEqual(find(noCerts, kind), [], kind);
   });
 
-  test("reconcile without restarts: serviceaccounts list/patch, nothing else", () => {
+  const roleRules = (objects, ns) => one(objects.filter((o) => o.metadata.namespace === ns), "Role", `${fullname}-reconcile`).rules;
+  const reconcileBindingsOf = (objects) => [...find(objects, "RoleBinding"), ...find(objects, "ClusterRoleBinding")]
+    .filter((b) => b.metadata.name === `${fullname}-reconcile`);
+
+  test("reconcile without restarts: a Role per binding namespace, serviceaccounts list/patch, nothing else", () => {
     const objects = rendered["reconcile without restarts"];
     assert.deepEqual(rules(objects, fullname), webhookRules);
-    assert.deepEqual(rules(objects, `${fullname}-reconcile`), [
-      { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["list", "patch"] },
-    ]);
+    const valuesFile = YAML.parse(fs.readFileSync(values("reconcile-annotate.yaml"), "utf8"));
+    const expected = [...new Set(valuesFile.config.bindings.flatMap((b) => b.namespaces))].sort();
+    assert.deepEqual(find(objects, "Role", `${fullname}-reconcile`).map((r) => r.metadata.namespace).sort(), expected);
+    for (const ns of expected) {
+      assert.deepEqual(roleRules(objects, ns), [{ apiGroups: [""], resources: ["serviceaccounts"], verbs: ["list", "patch"] }]);
+    }
+    assert.equal(find(objects, "ClusterRole", `${fullname}-reconcile`).length, 0);
+    assert.equal(find(objects, "ClusterRoleBinding", `${fullname}-reconcile`).length, 0);
     const job = one(objects, "Job", `${fullname}-reconcile`);
     assert.deepEqual(podSpecOf(job).containers[0].args,
       ["reconcile", "--config=/etc/irsa-webhook/config/config.yaml", "-o", "text"]);
@@ -413,41 +497,71 @@ describe("RBAC per mode", () => {
     { apiGroups: ["psmdb.percona.com"], resources: ["perconaservermongodbs"], verbs: ["get"] },
   ];
 
-  test("reconcile with restarts: pods list, replicasets get, workloads get/patch, PerconaServerMongoDB get", () => {
+  test("reconcile with restarts: a Role in psmdb only (pods list/create, replicasets get, workloads get/patch, PerconaServerMongoDB get)", () => {
     const objects = rendered["percona example"];
-    assert.deepEqual(rules(objects, `${fullname}-reconcile`), restartRules);
+    assert.deepEqual(find(objects, "Role", `${fullname}-reconcile`).map((r) => r.metadata.namespace), ["psmdb"]);
+    assert.deepEqual(roleRules(objects, "psmdb"), restartRules);
+    assert.equal(find(objects, "ClusterRole", `${fullname}-reconcile`).length, 0);
     const job = one(objects, "Job", `${fullname}-reconcile`);
     assert.deepEqual(podSpecOf(job).containers[0].args,
       ["reconcile", "--config=/etc/irsa-webhook/config/config.yaml", "--restart-workloads", "-o", "text"]);
     assert.equal(podSpecOf(job).serviceAccountName, `${fullname}-reconcile`);
-    assert.equal(podSpecOf(job).initContainers[0].name, "wait-for-webhook");
-    assert.deepEqual(one(objects, "ClusterRoleBinding", `${fullname}-reconcile`).subjects,
-      [{ kind: "ServiceAccount", name: `${fullname}-reconcile`, namespace }]);
+    assert.equal(podSpecOf(job).initContainers, undefined, "reconcile proves the webhook path itself; nothing waits with another image");
+    const [binding] = reconcileBindingsOf(objects);
+    assert.equal(binding.kind, "RoleBinding");
+    assert.deepEqual(binding.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: `${fullname}-reconcile` });
+    assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: `${fullname}-reconcile`, namespace }]);
   });
 
-  test("a binding over every namespace needs no namespaces access (reconcile lists cluster-wide)", () => {
+  test("a binding over every namespace: a ClusterRole, no namespaces access (reconcile lists cluster-wide)", () => {
     assert.deepEqual(rules(rendered["everything on"], `${fullname}-reconcile`), restartRules);
+    assert.equal(find(rendered["everything on"], "Role", `${fullname}-reconcile`).length, 0);
+    assert.deepEqual(reconcileBindingsOf(rendered["everything on"]).map((b) => [b.kind, b.roleRef.kind]), [["ClusterRoleBinding", "ClusterRole"]]);
     assert.deepEqual(rules(rendered["everything on"], fullname), webhookRules);
     assert.deepEqual(one(rendered["everything on"], "ClusterRoleBinding", fullname).subjects,
       [{ kind: "ServiceAccount", name: "custom-webhook-sa", namespace }]);
   });
 
-  test("reconcile RBAC and ServiceAccount exist only for the hook", () => {
-    for (const kind of ["ServiceAccount", "ClusterRole", "ClusterRoleBinding"]) {
-      const o = one(rendered["percona example"], kind, `${fullname}-reconcile`);
-      assert.equal(o.metadata.annotations["helm.sh/hook"], "post-install,post-upgrade");
-      assert.equal(o.metadata.annotations["helm.sh/hook-delete-policy"], "before-hook-creation,hook-succeeded");
-      assert.ok(Number(o.metadata.annotations["helm.sh/hook-weight"]) < 0);
+  test("reconcile.dryRun is read-only: no patch on anything", () => {
+    for (const objects of [render(["-f", perconaValues, "--set", "reconcile.dryRun=true"]),
+      render(["-f", values("everything.yaml"), "--set", "reconcile.dryRun=true"])]) {
+      const roles = [...find(objects, "Role", `${fullname}-reconcile`), ...find(objects, "ClusterRole", `${fullname}-reconcile`)];
+      assert.ok(roles.length > 0);
+      for (const role of roles) {
+        assert.deepEqual(role.rules.flatMap((r) => r.verbs).filter((v) => !["get", "list"].includes(v)), [], JSON.stringify(role.rules));
+      }
+      assert.ok(podSpecOf(one(objects, "Job", `${fullname}-reconcile`)).containers[0].args.includes("--dry-run"));
+    }
+  });
+
+  test("reconcile RBAC and ServiceAccount exist only for the hook, also after it failed", () => {
+    for (const [scenario, kinds] of [["percona example", ["ServiceAccount", "Role", "RoleBinding"]],
+      ["everything on", ["ServiceAccount", "ClusterRole", "ClusterRoleBinding"]]]) {
+      for (const kind of kinds) {
+        const o = one(rendered[scenario], kind, `${fullname}-reconcile`);
+        assert.equal(o.metadata.annotations["helm.sh/hook"], "post-install,post-upgrade");
+        assert.equal(o.metadata.annotations["helm.sh/hook-delete-policy"], "before-hook-creation,hook-succeeded,hook-failed");
+        assert.ok(Number(o.metadata.annotations["helm.sh/hook-weight"]) < 0);
+      }
     }
     const job = one(rendered["percona example"], "Job", `${fullname}-reconcile`);
     assert.equal(job.metadata.annotations["helm.sh/hook"], "post-install,post-upgrade");
+    assert.equal(Number(job.metadata.annotations["helm.sh/hook-weight"]), 0);
   });
 
-  test("no scenario grants secrets, wildcards or write verbs beyond patch", () => {
+  test("no scenario grants secrets, wildcards or write verbs beyond patch (but the certificate Job, by name)", () => {
     for (const [name, objects] of Object.entries(rendered)) {
       for (const role of [...find(objects, "ClusterRole"), ...find(objects, "Role")]) {
+        if (role.metadata.name.startsWith(`${fullname}-certificates`)) {
+          for (const rule of role.rules) assert.ok(rule.resourceNames?.length > 0, `${name}: ${JSON.stringify(rule)}`);
+          continue;
+        }
         for (const rule of role.rules) {
-          assert.ok(rule.verbs.every((v) => ["get", "list", "watch", "patch"].includes(v)), `${name}: ${JSON.stringify(rule)}`);
+          // create: only the reconcile proof's dry-run pod (dryRun=All).
+          const allowed = (v) => ["get", "list", "watch", "patch"].includes(v) || (v === "create" && rule.resources.join() === "pods") ||
+            // `helm test`'s check: its dry-run ServiceAccount (dryRun=All).
+            (v === "create" && role.metadata.name === `${fullname}-test` && rule.resources.join() === "serviceaccounts");
+          assert.ok(rule.verbs.every(allowed), `${name}: ${JSON.stringify(rule)}`);
           assert.ok(!rule.resources.includes("*") && !rule.resources.includes("secrets"), `${name}: ${JSON.stringify(rule)}`);
           assert.ok(!rule.apiGroups.includes("*"), `${name}: ${JSON.stringify(rule)}`);
         }
@@ -462,39 +576,53 @@ describe("certificates", () => {
   const opensslVerify = (caFile, certFile) =>
     run("openssl", ["verify", "-purpose", "sslserver", "-CAfile", caFile, certFile]);
 
-  test("self-signed: caBundle is the CA that signed the serving certificate", () => {
-    const objects = rendered["default (self-signed)"];
-    const caSecret = one(objects, "Secret", `${fullname}-ca`);
-    const tlsSecret = one(objects, "Secret", `${fullname}-tls`);
-    assert.equal(tlsSecret.type, "kubernetes.io/tls");
-    assert.deepEqual(Object.keys(tlsSecret.data).sort(), ["ca.crt", "tls.crt", "tls.key"]);
-    const caBundle = b64decode(one(objects, "MutatingWebhookConfiguration").webhooks[0].clientConfig.caBundle);
-    for (const w of one(objects, "MutatingWebhookConfiguration").webhooks) {
-      assert.equal(b64decode(w.clientConfig.caBundle), caBundle);
-    }
-    assert.equal(caBundle.trim(), b64decode(caSecret.data["tls.crt"]).trim());
-    assert.equal(b64decode(tlsSecret.data["ca.crt"]), caBundle);
-    const caFile = pem("self-signed-ca.crt", caBundle);
-    const certFile = pem("self-signed-tls.crt", b64decode(tlsSecret.data["tls.crt"]));
-    const keyFile = pem("self-signed-tls.key", b64decode(tlsSecret.data["tls.key"]));
-    const v = opensslVerify(caFile, certFile);
-    assert.equal(v.status, 0, v.stderr + v.stdout);
-    assert.match(v.stdout, /: OK/);
-    // The key belongs to the certificate.
-    assert.equal(runOk("openssl", ["x509", "-noout", "-pubkey", "-in", certFile]),
-      runOk("openssl", ["pkey", "-pubout", "-in", keyFile]));
-    // It covers every name the kube-apiserver may dial.
-    const san = runOk("openssl", ["x509", "-noout", "-ext", "subjectAltName", "-in", certFile]);
-    for (const dns of [fullname, `${fullname}.${namespace}`, `${fullname}.${namespace}.svc`, `${fullname}.${namespace}.svc.cluster.local`]) {
-      assert.match(san, new RegExp(`DNS:${dns.replaceAll(".", "\\.")}(,|\\s|$)`));
+  test("self-signed: every render is identical; no Secret and no caBundle in the manifests", () => {
+    const again = render([]);
+    assert.deepEqual(again, rendered["default (self-signed)"]);
+    for (const scenario of ["default (self-signed)", "percona example", "everything on"]) {
+      const objects = rendered[scenario];
+      assert.deepEqual(find(objects, "Secret"), [], scenario);
+      for (const w of one(objects, "MutatingWebhookConfiguration").webhooks) assert.equal(w.clientConfig.caBundle, undefined, scenario);
     }
   });
 
-  test("self-signed: a different CA does not verify it (the check can fail)", () => {
+  test("self-signed: a hook Job and a CronJob of our own image run `irsa-webhook certificates`", () => {
     const objects = rendered["default (self-signed)"];
-    const certFile = pem("self-signed-tls-2.crt", b64decode(one(objects, "Secret", `${fullname}-tls`).data["tls.crt"]));
-    const v = opensslVerify(externalCA.caFile, certFile);
-    assert.notEqual(v.status, 0);
+    const job = one(objects, "Job", `${fullname}-certificates-hook`);
+    const cron = one(objects, "CronJob", `${fullname}-certificates`);
+    const image = podSpecOf(one(objects, "Deployment")).containers[0].image;
+    const expectedArgs = ["certificates", `--namespace=${namespace}`, `--service=${fullname}`, `--secret=${fullname}-tls`,
+      `--ca-secret=${fullname}-ca`, `--webhook-configuration=${fullname}`, "--cluster-domain=cluster.local",
+      "--ca-validity-days=3650", "--validity-days=365", "--renew-before-days=30"];
+    for (const [what, spec] of [["job", podSpecOf(job)], ["cronjob", cron.spec.jobTemplate.spec.template.spec]]) {
+      assert.equal(spec.containers[0].image, image, what);
+      assert.deepEqual(spec.containers[0].args, expectedArgs, what);
+      assert.equal(spec.automountServiceAccountToken, true, what);
+    }
+    assert.equal(job.metadata.annotations["helm.sh/hook"], "pre-install,pre-upgrade,post-install,post-upgrade");
+    assert.equal(podSpecOf(job).serviceAccountName, `${fullname}-certificates-hook`);
+    assert.equal(cron.spec.jobTemplate.spec.template.spec.serviceAccountName, `${fullname}-certificates`);
+    assert.equal(cron.spec.schedule, "17 3 * * *");
+    assert.equal(cron.spec.concurrencyPolicy, "Forbid");
+    for (const mode of ["cert-manager", "existing-secret (PEM caBundle)"]) {
+      assert.deepEqual([...find(rendered[mode], "CronJob"), ...find(rendered[mode], "Job")], [], mode);
+    }
+  });
+
+  test("self-signed: RBAC names its two Secrets and this webhook configuration only", () => {
+    const objects = rendered["default (self-signed)"];
+    for (const name of [`${fullname}-certificates`, `${fullname}-certificates-hook`]) {
+      assert.deepEqual(one(objects, "Role", name).rules, [{ apiGroups: [""], resources: ["secrets"],
+        resourceNames: [`${fullname}-tls`, `${fullname}-ca`], verbs: ["get", "create", "patch"] }]);
+      assert.deepEqual(one(objects, "ClusterRole", name).rules, [{ apiGroups: ["admissionregistration.k8s.io"],
+        resources: ["mutatingwebhookconfigurations"], resourceNames: [fullname], verbs: ["get", "patch"] }]);
+    }
+    for (const kind of ["ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"]) {
+      const hook = one(objects, kind, `${fullname}-certificates-hook`);
+      assert.equal(hook.metadata.annotations["helm.sh/hook-delete-policy"], "before-hook-creation,hook-succeeded,hook-failed", kind);
+      assert.ok(Number(hook.metadata.annotations["helm.sh/hook-weight"]) < Number(one(objects, "Job", `${fullname}-certificates-hook`).metadata.annotations["helm.sh/hook-weight"]));
+      assert.equal(one(objects, kind, `${fullname}-certificates`).metadata.annotations, undefined, kind);
+    }
   });
 
   test("self-signed: the CA key is never mounted by a pod", () => {
@@ -554,97 +682,103 @@ describe("certificates", () => {
   });
 });
 
-describe("self-signed certificates across helm upgrade (lookup against a fake API server)", () => {
-  // The fake server answers in this process, so helm must run asynchronously.
-  const store = new Map();
-  let server;
-  let kubeconfig;
-  before(async () => {
-    server = await startFakeApiServer(store);
-    kubeconfig = writeTemp("fake-kubeconfig", YAML.stringify({
-      apiVersion: "v1", kind: "Config", "current-context": "fake",
-      clusters: [{ name: "fake", cluster: { server: server.url } }],
-      users: [{ name: "fake", user: { token: "fake" } }],
-      contexts: [{ name: "fake", context: { cluster: "fake", user: "fake", namespace } }],
-    }));
-  });
-  after(() => server.close());
+describe("self-signed certificates in a cluster: the chart's Job args run by irsa-webhook certificates against a fake API server",
+  { skip: !process.env.IRSA_WEBHOOK_BIN && "IRSA_WEBHOOK_BIN not set" }, () => {
+  const objects = rendered["default (self-signed)"];
+  let cluster;
+  before(async () => { cluster = await startFakeCluster(); });
+  after(() => cluster.close());
 
-  const upgrade = async (args = []) => {
-    const { stdout } = await promisify(execFile)(helm, ["template", release, chartDir, "--namespace", namespace,
-      "--dry-run=server", "--kubeconfig", kubeconfig, ...args], { encoding: "utf8", maxBuffer: 64 << 20 });
-    const objects = YAML.parseAllDocuments(stdout).map((d) => d.toJS()).filter(Boolean);
-    return {
-      ca: one(objects, "Secret", `${fullname}-ca`),
-      tls: one(objects, "Secret", `${fullname}-tls`),
-      bundle: b64decode(one(objects, "MutatingWebhookConfiguration").webhooks[0].clientConfig.caBundle),
-    };
-  };
-  // What `helm upgrade` would have left in the cluster.
-  const install = (state) => {
-    store.clear();
-    for (const s of [state.ca, state.tls]) store.set(`secrets/${namespace}/${s.metadata.name}`, structuredClone(s));
-  };
+  const decode = (secret, key) => b64decode(secret.data[key]);
   const certCount = (bundle) => (bundle.match(/BEGIN CERTIFICATE/g) ?? []).length;
-  const verifies = (caPem, certPem) => run("openssl", ["verify", "-purpose", "sslserver", "-CAfile",
-    writeTemp(`certs/lookup-ca-${Math.random()}.crt`, caPem), writeTemp(`certs/lookup-${Math.random()}.crt`, certPem)]).status === 0;
-  const setAnnotation = (secret, key, value) => { secret.metadata.annotations[key] = String(value); };
-  const now = () => Math.floor(Date.now() / 1000);
-  let first;
-  before(async () => {
-    store.clear();
-    first = await upgrade();
+  const verifies = (caPem, certPem, host) => run("openssl", ["verify", "-purpose", "sslserver", "-verify_hostname", host,
+    "-CAfile", writeTemp(`certs/ca-${Math.random()}.crt`, caPem), writeTemp(`certs/tls-${Math.random()}.crt`, certPem)]).status === 0;
+  const patches = () => cluster.requests.filter((r) => r.method === "PATCH");
+
+  test("pre-install run: both Secrets created; the configuration does not exist yet", async () => {
+    const r = await cluster.runJob(objects);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /new CA \(no CA yet\)/);
+    assert.match(r.stdout, /MutatingWebhookConfiguration iw-irsa-webhook: not created yet/);
+    const tls = cluster.secret(`${fullname}-tls`);
+    assert.equal(tls.type, "kubernetes.io/tls");
+    assert.deepEqual(Object.keys(tls.data).sort(), ["ca.crt", "tls.crt", "tls.key"]);
+    assert.equal(decode(tls, "ca.crt"), decode(cluster.secret(`${fullname}-ca`), "tls.crt"));
+    for (const host of [fullname, `${fullname}.${namespace}`, `${fullname}.${namespace}.svc`, `${fullname}.${namespace}.svc.cluster.local`]) {
+      assert.ok(verifies(decode(tls, "ca.crt"), decode(tls, "tls.crt"), host), host);
+    }
+    assert.ok(!verifies(externalCA.caPem, decode(tls, "tls.crt"), `${fullname}.${namespace}.svc`), "the check can fail");
+    const certFile = writeTemp("certs/hook-tls.crt", decode(tls, "tls.crt"));
+    const keyFile = writeTemp("certs/hook-tls.key", decode(tls, "tls.key"));
+    assert.equal(runOk("openssl", ["x509", "-noout", "-pubkey", "-in", certFile]), runOk("openssl", ["pkey", "-pubout", "-in", keyFile]));
   });
 
-  test("a second render reuses the Secrets: nothing changes, no restart, same caBundle", async () => {
-    assert.equal(certCount(first.bundle), 1);
-    install(first);
-    const second = await upgrade();
-    assert.deepEqual(second.ca.data, first.ca.data);
-    assert.deepEqual(second.tls.data, first.tls.data);
-    assert.equal(second.bundle, first.bundle);
+  test("post-install run: the caBundle of every webhook entry is the CA; nothing else changes", async () => {
+    cluster.createWebhookConfiguration(objects);
+    const r = await cluster.runJob(objects);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /caBundle set on 3 webhook\(s\)/);
+    const live = cluster.store.get(`mutatingwebhookconfigurations//${fullname}`);
+    const ca = decode(cluster.secret(`${fullname}-tls`), "ca.crt");
+    for (const w of live.webhooks) assert.equal(b64decode(w.clientConfig.caBundle), ca, w.name);
+    const withoutBundle = structuredClone(live);
+    for (const w of withoutBundle.webhooks) delete w.clientConfig.caBundle;
+    assert.deepEqual(withoutBundle, one(objects, "MutatingWebhookConfiguration"));
   });
 
-  test("new DNS names: a new serving certificate from the same CA, caBundle unchanged", async () => {
-    install(first);
-    const changed = await upgrade(["--set", "certificates.clusterDomain=example.internal"]);
-    assert.deepEqual(changed.ca.data, first.ca.data);
-    assert.notEqual(changed.tls.data["tls.crt"], first.tls.data["tls.crt"]);
-    assert.equal(changed.bundle, first.bundle);
-    assert.ok(verifies(first.bundle, b64decode(changed.tls.data["tls.crt"])));
+  test("the CronJob on valid certificates: reads, writes nothing", async () => {
+    const before = patches().length;
+    const r = await cluster.runJob(objects);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /unchanged, valid until/);
+    assert.match(r.stdout, /caBundle up to date/);
+    assert.equal(patches().length, before);
   });
 
-  test("serving certificate due for renewal: renewed, same CA, caBundle unchanged", async () => {
-    install(first);
-    setAnnotation(store.get(`secrets/${namespace}/${fullname}-tls`), "irsa-webhook/not-after-unix", now() + 10 * 86400);
-    const renewed = await upgrade();
-    assert.deepEqual(renewed.ca.data, first.ca.data);
-    assert.notEqual(renewed.tls.data["tls.crt"], first.tls.data["tls.crt"]);
-    assert.equal(renewed.bundle, first.bundle);
+  test("serving certificate due: renewed from the same CA without an upgrade, caBundle unchanged", async () => {
+    const oldTls = structuredClone(cluster.secret(`${fullname}-tls`));
+    const live = cluster.store.get(`mutatingwebhookconfigurations//${fullname}`);
+    const bundle = live.webhooks[0].clientConfig.caBundle;
+    // Less than 365 days left of 365: due once renewBeforeDays is 365 (and new ones last 400).
+    const r = await cluster.runJob(objects, ["--renew-before-days=365", "--validity-days=400"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /new serving certificate \(the serving certificate expires/);
+    const tls = cluster.secret(`${fullname}-tls`);
+    assert.notEqual(tls.data["tls.crt"], oldTls.data["tls.crt"]);
+    assert.equal(tls.data["ca.crt"], oldTls.data["ca.crt"]);
+    assert.equal(live.webhooks[0].clientConfig.caBundle, bundle);
   });
 
-  test("CA due for renewal: new CA, and the old one stays in caBundle until it expires", async () => {
-    install(first);
-    setAnnotation(store.get(`secrets/${namespace}/${fullname}-ca`), "irsa-webhook/not-after-unix", now() + 10 * 86400);
-    const rotated = await upgrade();
-    assert.notEqual(rotated.ca.data["tls.crt"], first.ca.data["tls.crt"]);
-    assert.equal(certCount(rotated.bundle), 2);
-    // Pods still serving the old certificate and pods with the new one are both trusted.
-    assert.ok(verifies(rotated.bundle, b64decode(first.tls.data["tls.crt"])));
-    assert.ok(verifies(rotated.bundle, b64decode(rotated.tls.data["tls.crt"])));
-    assert.ok(verifies(b64decode(rotated.ca.data["tls.crt"]), b64decode(rotated.tls.data["tls.crt"])));
-    assert.equal(b64decode(rotated.ca.data["previous.crt"]), b64decode(first.ca.data["tls.crt"]));
+  test("new DNS names: a new serving certificate from the same CA", async () => {
+    const other = render(["--set", "certificates.clusterDomain=example.internal"]);
+    const r = await cluster.runJob(other);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /names differ from the ones required/);
+    const tls = cluster.secret(`${fullname}-tls`);
+    assert.ok(verifies(decode(tls, "ca.crt"), decode(tls, "tls.crt"), `${fullname}.${namespace}.svc.example.internal`));
+  });
 
-    // The next upgrade keeps both, until the old CA's expiry passes.
-    install(rotated);
-    const next = await upgrade();
-    assert.deepEqual(next.ca.data, rotated.ca.data);
-    assert.equal(next.bundle, rotated.bundle);
-    install(rotated);
-    setAnnotation(store.get(`secrets/${namespace}/${fullname}-ca`), "irsa-webhook/previous-ca-not-after-unix", now() - 1);
-    const expired = await upgrade();
-    assert.equal(certCount(expired.bundle), 1);
-    assert.equal(expired.bundle.trim(), b64decode(rotated.ca.data["tls.crt"]).trim());
+  test("CA due: a new CA, the old one stays in the caBundle until it expires", async () => {
+    // A CA that expires in 10 days, with a serving certificate from it, made by the openssl CLI.
+    const dir = path.join(workDir, "short-ca");
+    fs.mkdirSync(dir, { recursive: true });
+    runOk("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "10",
+      "-subj", "/CN=short-ca", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign",
+      "-keyout", path.join(dir, "ca.key"), "-out", path.join(dir, "ca.crt")]);
+    const shortCa = fs.readFileSync(path.join(dir, "ca.crt"), "utf8");
+    const caSecret = cluster.secret(`${fullname}-ca`);
+    caSecret.data = { "tls.crt": Buffer.from(shortCa).toString("base64"),
+      "tls.key": Buffer.from(fs.readFileSync(path.join(dir, "ca.key"))).toString("base64") };
+    const r = await cluster.runJob(objects);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /new CA \(the CA expires/);
+    const bundle = decode(cluster.secret(`${fullname}-tls`), "ca.crt");
+    assert.equal(certCount(bundle), 2);
+    assert.ok(bundle.includes(shortCa.trim()));
+    const live = cluster.store.get(`mutatingwebhookconfigurations//${fullname}`);
+    for (const w of live.webhooks) assert.equal(b64decode(w.clientConfig.caBundle), bundle, w.name);
+    const tls = cluster.secret(`${fullname}-tls`);
+    assert.ok(verifies(bundle, decode(tls, "tls.crt"), `${fullname}.${namespace}.svc`));
   });
 });
 
@@ -676,8 +810,16 @@ describe("values schema refuses misconfiguration at install time", () => {
     ["root", ["--set", "podSecurityContext.runAsNonRoot=false"], /runAsNonRoot does not match: true/],
     ["metrics port 0", ["--set", "server.metricsPort=0"], /metricsPort: Must be greater than or equal to 1024/],
     ["tls version", ["--set", "server.tlsMinVersion=1.1"], /tlsMinVersion must be one of the following/],
-    ["Fail with one replica", ["--set", "webhook.failurePolicy=Fail", "--set", "replicaCount=1"], /failurePolicy=Fail needs replicaCount >= 2/],
-    ["grace period too short", ["--set", "terminationGracePeriodSeconds=5"], /must exceed server.shutdownGraceSeconds/],
+    ["Fail with one replica", ["--set", "webhook.failurePolicy=Fail", "--set", "webhook.namespaces={psmdb}", "--set", "replicaCount=1"], /failurePolicy=Fail needs replicaCount >= 2/],
+    ["Fail unscoped", ["--set", "webhook.failurePolicy=Fail"], /failurePolicy=Fail needs a scope: list the namespaces that need IAM roles in webhook.namespaces/],
+    ["Fail with kube-system", ["--set", "webhook.failurePolicy=Fail", "--set", "webhook.namespaces={psmdb}", "--set", "webhook.excludeNamespaces=null",
+      "--set", "webhook.includeKubeSystem=true"], /Fail with webhook.includeKubeSystem=true is refused/],
+    ["includeKubeSystem and kube-system excluded", ["--set", "webhook.includeKubeSystem=true"], /includeKubeSystem=true contradicts kube-system in webhook.excludeNamespaces/],
+    ["a namespace both selected and excluded", ["--set", "webhook.namespaces={psmdb,kube-system}"], /webhook.namespaces lists "kube-system", which is excluded/],
+    ["the release namespace selected", ["--set", `webhook.namespaces={${namespace}}`], /it would select nothing/],
+    ["unknown objectSelector key", ["--set", "webhook.objectSelector.matchLabel.a=b"], /Additional property matchLabel is not allowed/],
+    ["grace period too short", ["--set", "terminationGracePeriodSeconds=5"], /must exceed server.shutdownDelaySeconds \+ server.shutdownGraceSeconds/],
+    ["grace period not above delay + grace", ["--set", "terminationGracePeriodSeconds=15"], /must exceed server.shutdownDelaySeconds \+ server.shutdownGraceSeconds \(5 \+ 10\)/],
     ["restartWorkloads without reconcile", ["--set", "reconcile.restartWorkloads=true"], /reconcile\.restartWorkloads needs reconcile\.enabled=true/],
     ["cert-manager issuerRef without name", ["--set", "certificates.mode=cert-manager", "--set", "certificates.certManager.issuerRef.kind=ClusterIssuer"],
       /issuerRef\.name is required/],
@@ -711,22 +853,53 @@ describe("optional features", () => {
     const job = one(everything, "Job", `${fullname}-reconcile`);
     const jobLabels = podTemplateMetadataOf(job).labels;
     assert.ok(Object.entries(metricsRule.from[0].podSelector.matchLabels).every(([k, v]) => jobLabels[k] === v),
-      "the reconcile Job's wait-for-webhook must be allowed to reach /readyz");
+      "this release's own pods may reach the metrics port");
     assert.deepEqual(metricsRule.from[1], { namespaceSelector: {}, podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } } });
   });
 
-  test("helm test pod calls /readyz through the Service", () => {
-    const pod = one(rendered["default (self-signed)"], "Pod", `${fullname}-test-readyz`);
+  test("helm test runs irsa-webhook check from our image, as a test-only identity", () => {
+    const objects = rendered["default (self-signed)"];
+    const pod = one(objects, "Pod", `${fullname}-test-check`);
     assert.equal(pod.metadata.annotations["helm.sh/hook"], "test");
-    assert.match(pod.spec.containers[0].command.join(" "), /\$BASE_URL\/readyz/);
-    assert.deepEqual(pod.spec.containers[0].env, [{ name: "BASE_URL", value: `http://${fullname}.${namespace}.svc:9090` }]);
+    assert.deepEqual(pod.spec.containers.map((c) => [c.image, c.args]), [[podSpecOf(one(objects, "Deployment")).containers[0].image,
+      ["check", "--config=/etc/irsa-webhook/config/config.yaml", "-o", "text"]]]);
+    assert.equal(pod.spec.volumes[0].configMap.name, `${fullname}-config`);
+    for (const kind of ["ServiceAccount", "ClusterRole", "ClusterRoleBinding"]) {
+      assert.equal(one(objects, kind, `${fullname}-test`).metadata.annotations["helm.sh/hook"], "test", kind);
+    }
+    // docs/check.md's least privilege.
+    const rules = one(objects, "ClusterRole", `${fullname}-test`).rules;
+    assert.deepEqual(rules.find((r) => r.resources.includes("pods")).verbs, ["create", "list"]);
   });
 
-  test("reconcile waits for a ready webhook before rolling workloads", () => {
+  test("no image from Docker Hub anywhere in any rendered scenario (every image names its registry)", () => {
+    const images = [];
+    for (const [name, objects] of Object.entries(rendered)) {
+      for (const o of objects) {
+        const spec = o.kind === "CronJob" ? o.spec.jobTemplate.spec.template.spec : ["Deployment", "Job"].includes(o.kind) ? podSpecOf(o) : o.kind === "Pod" ? o.spec : null;
+        for (const c of [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])]) images.push([name, o.kind, c.image]);
+      }
+    }
+    // The registry of an image reference, as the container runtime resolves it.
+    const registryOf = (image) => {
+      const first = image.split("/")[0];
+      return image.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost") ? first : "docker.io";
+    };
+    assert.equal(registryOf("busybox:1.37.0"), "docker.io");
+    assert.equal(registryOf("library/busybox"), "docker.io");
+    assert.equal(registryOf("ghcr.io/irsa-webhook/irsa-webhook:0.1.0"), "ghcr.io");
+    assert.ok(images.length > 10);
+    for (const [name, kind, image] of images) {
+      assert.ok(!["docker.io", "index.docker.io", "registry-1.docker.io"].includes(registryOf(image)), `${name}: ${kind} uses ${image}`);
+    }
+  });
+
+  test("reconcile gates restarts on its own dry-run proof: one container, our image, retried while the webhook starts", () => {
     const job = one(rendered["percona example"], "Job", `${fullname}-reconcile`);
-    const wait = podSpecOf(job).initContainers[0];
-    assert.deepEqual(wait.env, [{ name: "READYZ_URL", value: `http://${fullname}.${namespace}.svc:9090/readyz` }]);
+    assert.equal(podSpecOf(job).initContainers, undefined);
+    assert.deepEqual(podSpecOf(job).containers.map((c) => c.image), [podSpecOf(one(rendered["percona example"], "Deployment")).containers[0].image]);
     assert.equal(podSpecOf(job).restartPolicy, "Never");
+    assert.ok(job.spec.backoffLimit >= 4, "retries cover a webhook that is still starting");
   });
 });
 

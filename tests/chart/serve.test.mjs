@@ -1,5 +1,6 @@
 // The chart's Deployment, run for real: `irsa-webhook` started with exactly the container args the
-// chart renders, the ConfigMap and the self-signed Secret laid out as the kubelet mounts them
+// chart renders, the ConfigMap and the self-signed Secret (made by the chart's certificate Job
+// args against a fake API server) laid out as the kubelet mounts them
 // (atomic-writer `..data` symlinks), on 127.0.0.1. Checks that serve accepts the chart's flags, the
 // probes' paths answer on the metrics port, the generated certificate verifies for the Service's
 // DNS name against the webhook configuration's caBundle (as the kube-apiserver checks it), the
@@ -15,6 +16,7 @@ import net from "node:net";
 import path from "node:path";
 import YAML from "yaml";
 import { b64decode, fullname, namespace, one, podSpecOf, render, root, run, workDir } from "./lib/helpers.mjs";
+import { startFakeCluster } from "./lib/certificates.mjs";
 
 const bin = process.env.IRSA_WEBHOOK_BIN;
 const hasServe = Boolean(bin) && run(bin, ["serve", "--help"]).status === 0;
@@ -96,8 +98,17 @@ describe("the chart's Deployment against the real server", { skip }, () => {
 
   before(async () => {
     const configMap = one(objects, "ConfigMap", `${fullname}-config`);
-    const tlsSecret = one(objects, "Secret", `${fullname}-tls`);
-    caBundle = b64decode(one(objects, "MutatingWebhookConfiguration").webhooks[0].clientConfig.caBundle);
+    // The self-signed mode's Secret and caBundle, as `irsa-webhook certificates` makes them in a
+    // cluster (the pre-install and post-install runs of the chart's hook Job).
+    const cluster = await startFakeCluster();
+    for (const step of ["pre-install", "post-install"]) {
+      if (step === "post-install") cluster.createWebhookConfiguration(objects);
+      const r = await cluster.runJob(objects);
+      if (r.code !== 0) throw new Error(`irsa-webhook certificates (${step}) failed: ${r.stderr}`);
+    }
+    const tlsSecret = cluster.secret(`${fullname}-tls`);
+    caBundle = b64decode(cluster.store.get(`mutatingwebhookconfigurations//${fullname}`).webhooks[0].clientConfig.caBundle);
+    await cluster.close();
     atomicWrite(path.join(dir, "config"), configMap.data);
     atomicWrite(path.join(dir, "tls"), Object.fromEntries(Object.entries(tlsSecret.data).map(([k, v]) => [k, b64decode(v)])));
 

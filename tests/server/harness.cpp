@@ -175,6 +175,7 @@ std::vector<std::string> WithDefaultServeArgs(std::vector<std::string> args,
     args.insert(args.end(),
                 {"--tls-cert-file", cert.cert.string(), "--tls-key-file", cert.key.string()});
   }
+  if (!has("--shutdown-delay-seconds")) args.insert(args.end(), {"--shutdown-delay-seconds", "0"});
   return args;
 }
 

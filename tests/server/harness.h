@@ -113,8 +113,9 @@ class Pki {
 
 int FreePort();
 
-// `args` plus `--config examples/config.yaml` and `cert` as the serving certificate, unless
-// `args` already names them: how the suites start `serve` by default.
+// `args` plus `--config examples/config.yaml`, `cert` as the serving certificate and
+// `--shutdown-delay-seconds 0` (tests of the delay pass their own), unless `args` already names
+// them: how the suites start `serve` by default.
 std::vector<std::string> WithDefaultServeArgs(std::vector<std::string> args,
                                               const Pki::Issued& cert);
 

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <ctime>
 #include <limits>
 #include <thread>
 
@@ -553,6 +554,75 @@ TEST_F(ServeTest, SigtermFinishesRequestsInFlightAndExitsZero) {
   EXPECT_NE(server_.log().find("\"msg\":\"stopped\""), std::string::npos) << server_.log();
 }
 
+TEST_F(ServeTest, ShutdownDelayKeepsServingWithReadyzFailingThenExitsZero) {
+  Start({"--shutdown-delay-seconds", "3"});
+  const auto post = [&](TlsConnection& conn, const std::string& uid) {
+    EXPECT_TRUE(
+        conn.Write(HttpRequest("POST", "/mutate", "application/json", ValidReview(uid).dump())));
+    return conn.ReadResponse();
+  };
+  TlsConnection kept(server_.port(), Verified());
+  ASSERT_TRUE(kept.ok()) << kept.error();
+  const auto before = post(kept, "before-signal");
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->headers.count("connection"), 0U) << "keep-alive before the signal";
+
+  server_.Signal(SIGTERM);
+  EXPECT_TRUE(Eventually([&] {
+    return MetricsGet(server_.metrics_port(), "/readyz") ==
+           std::make_pair(503, std::string("503 not ready: shutting down\n"));
+  })) << "/readyz did not turn 503 at the signal";
+  // During the delay the webhook still answers, on an open connection and on a new one, and
+  // every answer tells the client to go elsewhere for the next request.
+  const auto on_kept = post(kept, "during-delay-kept");
+  ASSERT_TRUE(on_kept) << "an open connection was not served during the delay";
+  EXPECT_EQ(on_kept->status, 200);
+  ASSERT_EQ(on_kept->headers.count("connection"), 1U);
+  EXPECT_EQ(on_kept->headers.at("connection"), "close");
+  EXPECT_TRUE(kept.WaitClosed());
+  TlsConnection fresh(server_.port(), Verified());
+  ASSERT_TRUE(fresh.ok()) << "a new connection was refused during the delay: " << fresh.error();
+  const auto on_fresh = post(fresh, "during-delay-new");
+  ASSERT_TRUE(on_fresh);
+  EXPECT_EQ(on_fresh->status, 200);
+  EXPECT_EQ(json::parse(on_fresh->body)["response"]["uid"], "during-delay-new");
+  ASSERT_EQ(on_fresh->headers.count("connection"), 1U);
+  EXPECT_EQ(on_fresh->headers.at("connection"), "close");
+  EXPECT_TRUE(server_.running());
+
+  const auto status = server_.Wait();
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 0) << server_.log();
+  const std::string log = server_.log();
+  EXPECT_NE(log.find("\"delay_seconds\":3"), std::string::npos) << log;
+  EXPECT_LT(log.find("\"msg\":\"not ready; still serving\""), log.find("\"msg\":\"draining\""))
+      << log;
+  EXPECT_NE(log.find("\"msg\":\"stopped\""), std::string::npos) << log;
+  // After the delay the listener is closed.
+  TlsConnection after(server_.port(), Verified());
+  EXPECT_FALSE(after.ok());
+}
+
+TEST_F(ServeTest, DefaultShutdownDelayIsFiveSecondsAndASecondSignalEndsIt) {
+  // Without the harness's --shutdown-delay-seconds 0: SPEC's default.
+  server_.Start({"--config", SourceDir() + "/examples/config.yaml", "--tls-cert-file",
+                 server_cert_->cert.string(), "--tls-key-file", server_cert_->key.string()},
+                tmp_ / "server.log");
+  ASSERT_TRUE(server_.WaitReady()) << server_.log();
+  server_.Signal(SIGTERM);
+  ASSERT_TRUE(Eventually([&] {
+    return server_.log().find("\"delay_seconds\":5") != std::string::npos;
+  })) << server_.log();
+  EXPECT_EQ(MetricsGet(server_.metrics_port(), "/readyz").first, 503);
+  EXPECT_TRUE(server_.running());
+  server_.Signal(SIGTERM);
+  const auto status = server_.Wait();
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 0) << server_.log();
+  EXPECT_NE(server_.log().find("second signal: ending the shutdown delay"), std::string::npos)
+      << server_.log();
+}
+
 TEST_F(ServeTest, GracePeriodEndsAStuckShutdownWithExitZero) {
   Start({"--shutdown-grace-seconds", "1", "--request-read-timeout-seconds", "300"});
   // A request that never completes keeps its connection busy past the grace period.
@@ -630,6 +700,19 @@ TEST_F(ServeTest, MetricsCountersAndHistogramMove) {
   EXPECT_EQ(value(after, "irsa_webhook_ready"), 1);
 }
 
+TEST_F(ServeTest, CertificateExpiryMetricIsTheServedCertificatesNotAfter) {
+  // The expected value from the openssl CLI, not from the server's own code.
+  std::string end_date;
+  ASSERT_EQ(
+      RunCommand("openssl x509 -noout -enddate -in " + server_cert_->cert.string(), &end_date), 0);
+  std::tm tm{};
+  ASSERT_NE(::strptime(end_date.c_str(), "notAfter=%b %d %H:%M:%S %Y GMT", &tm), nullptr)
+      << end_date;
+  const auto not_after = static_cast<double>(::timegm(&tm));
+  Start();
+  EXPECT_EQ(Metric("irsa_webhook_tls_certificate_expiry_timestamp_seconds"), not_after) << end_date;
+}
+
 TEST_F(ServeTest, HealthAndReadinessEndpoints) {
   Start();
   EXPECT_EQ(MetricsGet(server_.metrics_port(), "/readyz"),
@@ -653,10 +736,11 @@ TEST_F(ServeTest, HealthAndReadinessEndpoints) {
   const int metrics_port = server_.metrics_port();
   ServerProcess no_metrics;
   const int port = FreePort();
-  no_metrics.StartRaw({"serve", "--bind-address", "127.0.0.1", "--port", std::to_string(port),
-                       "--metrics-port", "0", "--tls-cert-file", server_cert_->cert.string(),
-                       "--tls-key-file", server_cert_->key.string()},
-                      tmp_ / "no-metrics.log");
+  no_metrics.StartRaw(
+      {"serve", "--bind-address", "127.0.0.1", "--port", std::to_string(port), "--metrics-port",
+       "0", "--tls-cert-file", server_cert_->cert.string(), "--tls-key-file",
+       server_cert_->key.string(), "--shutdown-delay-seconds", "0"},
+      tmp_ / "no-metrics.log");
   EXPECT_TRUE(Eventually([&] {
     TlsConnection conn(port, Verified());
     return conn.ok();

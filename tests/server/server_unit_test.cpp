@@ -1,6 +1,7 @@
 // Unit tests of the server's small modules (no sockets): content-type matching, metrics
 // rendering, log escaping, the symlink-swap file watcher, the worker pool.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "server/keep_alive_wait.h"
 #include "server/logging.h"
 #include "server/metrics.h"
+#include "server/tls_probe.h"
 #include "server/webhook_server.h"
 #include "server/worker_pool.h"
 
@@ -43,6 +45,36 @@ TEST(KeepAliveWait, ReplacesCppHttplibsAndKeepsItsContract) {
 }
 
 namespace fs = std::filesystem;
+
+TEST(TlsProbe, ProbeAddressReachesWildcardListenersOverLoopback) {
+  EXPECT_EQ(ProbeAddress("0.0.0.0"), "127.0.0.1");
+  EXPECT_EQ(ProbeAddress(""), "127.0.0.1");
+  EXPECT_EQ(ProbeAddress("::"), "::1");
+  EXPECT_EQ(ProbeAddress("10.1.2.3"), "10.1.2.3");
+}
+
+TEST(TlsProbe, FailsWhenTheListenerAcceptsButNeverHandshakesAndWhenNothingListens) {
+  // A listening socket nobody accept()s from: the kernel completes TCP connections, but no TLS
+  // answer ever comes (a wedged accept loop looks like this).
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(fd, 16), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const int port = ntohs(addr.sin_port);
+  const Status silent = ProbeTlsHandshake("127.0.0.1", port, std::chrono::milliseconds(300));
+  EXPECT_FALSE(silent.ok());
+  EXPECT_NE(silent.message().find("no handshake within 300 ms"), std::string::npos)
+      << silent.message();
+  ::close(fd);
+  const Status closed = ProbeTlsHandshake("127.0.0.1", port, std::chrono::milliseconds(300));
+  EXPECT_FALSE(closed.ok());
+  EXPECT_NE(closed.message().find("connect"), std::string::npos) << closed.message();
+}
 
 TEST(IsJsonContentType, AcceptsParametersAndCase) {
   struct Case {
