@@ -432,7 +432,7 @@ class InjectionChecker {
     std::vector<std::string> findings;
     for (const auto& w : hooks) {
       if (pods ? !w.pods : !w.service_accounts) continue;
-      std::string what = "webhook " + w.name + " (MutatingWebhookConfiguration " + w.configuration +
+      std::string what = "Webhook " + w.name + " (MutatingWebhookConfiguration " + w.configuration +
                          ", failurePolicy " + w.failure_policy;
       if (w.failure_policy == "Ignore")
         what += std::string(", so the API server let the ") + (pods ? "pod" : "ServiceAccount") +
