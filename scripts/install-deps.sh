@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl unzip openssl jq
-  clang libclang-rt-14-dev ccache
+  clang libclang-rt-14-dev clang-format clang-tidy ccache
   nlohmann-json3-dev libyaml-dev libsimdjson-dev libspdlog-dev libssl-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm

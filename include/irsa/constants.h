@@ -1,4 +1,4 @@
-// Names and defaults of the product contract (../shared/SPEC.md): annotations, env names,
+// Names and defaults of the product contract (docs/reference.md): annotations, env names,
 // volume name, limits. One constant each, so the rules read in Kubernetes terms.
 //
 // Never: holds state. Thread-safety: compile-time constants.
@@ -63,6 +63,20 @@ inline constexpr std::string_view kWindowsOs = "windows";
 inline constexpr std::string_view kPresetPerconaServerMongoDB = "percona-server-mongodb";
 inline constexpr std::string_view kLabelAppName = "app.kubernetes.io/name";
 inline constexpr std::string_view kLabelAppComponent = "app.kubernetes.io/component";
+// app.kubernetes.io/name of the operator pod: plain manifests (deploy/bundle.yaml).
+inline constexpr std::string_view kPerconaOperatorName = "percona-server-mongodb-operator";
+// app.kubernetes.io/name of the operator pod installed by Percona's Helm chart psmdb-operator.
+inline constexpr std::string_view kPerconaOperatorHelmName = "psmdb-operator";
+// app.kubernetes.io/name of every database pod the operator creates (pkg/naming/labels.go).
+inline constexpr std::string_view kPerconaDatabaseName = "percona-server-mongodb";
+// app.kubernetes.io/component of a replica-set member that holds data.
+inline constexpr std::string_view kComponentMongod = "mongod";
+// app.kubernetes.io/component of the config-server replica set of a sharded cluster.
+inline constexpr std::string_view kComponentConfigServer = "cfg";
+// app.kubernetes.io/component of a non-voting member (it holds data).
+inline constexpr std::string_view kComponentNonVoting = "nonVoting";
+// app.kubernetes.io/component of a hidden member (it holds data).
+inline constexpr std::string_view kComponentHidden = "hidden";
 
 // --- Admission protocol (SPEC section 6) ---
 inline constexpr std::string_view kAdmissionV1 = "admission.k8s.io/v1";

@@ -17,6 +17,7 @@
 #include "irsa/json_patch.h"
 #include "irsa/service_account.h"
 #include "irsa/status.h"
+#include "irsa/warnings.h"
 
 namespace irsa {
 
@@ -35,7 +36,7 @@ struct Mutation {
   std::string role_arn;  // the role applied or kept, if any
   std::string binding;   // the binding that gave the role; empty if it came from the SA
   JsonPatch patch;
-  std::vector<std::string> warnings;  // at most kMaxWarnings
+  Warnings warnings;  // at most kMaxWarnings lines; the last says how many more were due
 };
 
 // Pod CREATE. `ns` is the namespace the pod is created in. The pod's ServiceAccount

@@ -9,6 +9,7 @@
 #include "kube/kube_client.h"
 #include "kube/kube_config.h"
 #include "kube/reconciler.h"
+#include "kube/restart_strategy.h"
 
 namespace irsa::cli {
 namespace {
@@ -18,12 +19,11 @@ using nlohmann::json;
 json ReportJson(const kube::ReconcileReport& report) {
   json actions = json::array();
   for (const auto& a : report.actions) {
-    actions.push_back({{"kind", a.kind},
-                       {"namespace", a.ns},
-                       {"name", a.name},
-                       {"action", a.action},
-                       {"result", a.result},
-                       {"message", a.message}});
+    json action = {{"kind", a.kind},     {"namespace", a.ns},  {"name", a.name},
+                   {"action", a.action}, {"result", a.result}, {"message", a.message}};
+    if (!a.restarted_by.empty()) action["restartedBy"] = a.restarted_by;
+    if (!a.pods.empty()) action["pods"] = a.pods;
+    actions.push_back(std::move(action));
   }
   return {{"dryRun", report.dry_run}, {"failed", report.failed()}, {"actions", std::move(actions)}};
 }
@@ -35,6 +35,7 @@ void PrintText(const kube::ReconcileReport& report, std::ostream& out) {
     if (a.action == "list")
       target = "list in " + (a.ns == "*" ? std::string("all namespaces") : a.ns);
     out << a.kind << " " << target << ": " << a.result;
+    if (!a.restarted_by.empty()) out << " (by " << kube::RestarterText(a.restarted_by) << ")";
     if (!a.message.empty()) out << ": " << a.message;
     out << "\n";
   }
@@ -45,9 +46,11 @@ void PrintText(const kube::ReconcileReport& report, std::ostream& out) {
       << report.Count(r::kAlreadyAnnotated) << " already annotated, " << report.Count(r::kConflict)
       << " conflict(s), " << report.Count(r::kNotFound) << " missing, "
       << report.Count(dry ? r::kWouldRestart : r::kRestarted) << " workload(s) "
-      << (dry ? "to restart" : "restarted") << ", " << report.Count(r::kBarePod) << " bare pod(s), "
-      << report.Count(r::kUnsupportedOwner) << " unsupported owner(s), " << report.Count(r::kFailed)
-      << " failed" << (dry ? " (dry run: nothing was changed)" : "") << "\n";
+      << (dry ? "to restart" : "restarted") << ", " << report.Count(r::kOnDelete)
+      << " OnDelete workload(s) whose pods to delete by hand, " << report.Count(r::kBarePod)
+      << " bare pod(s), " << report.Count(r::kUnsupportedOwner) << " unsupported owner(s), "
+      << report.Count(r::kFailed) << " failed" << (dry ? " (dry run: nothing was changed)" : "")
+      << "\n";
 }
 
 // Before any restart, the path through the API server is proven as `check` proves it: a
@@ -82,11 +85,16 @@ CommandStatus RunReconcile(const std::vector<std::string>& args) {
       "owning a pod the config would inject but that lacks injection (once per owner, by setting "
       "the pod\n"
       "template annotation kubectl.kubernetes.io/restartedAt, as `kubectl rollout restart` does). "
-      "Pods\n"
-      "without a controller are reported, never deleted. Before restarting anything it proves, as\n"
-      "`irsa-webhook check` does, that the API server injects a dry-run pod in each binding\n"
-      "namespace; if not, it restarts nothing and exits 1 with the reason. Exits 1 if any API\n"
-      "call failed.\n\n"
+      "An\n"
+      "OnDelete StatefulSet of a PerconaServerMongoDB with updateStrategy SmartUpdate is restarted "
+      "by the\n"
+      "operator once its template changes; any other OnDelete workload is not patched: its pods "
+      "are\n"
+      "listed (on-delete) for you to delete. Pods without a controller are reported, never "
+      "deleted.\n"
+      "Before restarting anything it proves, as `irsa-webhook check` does, that the API server\n"
+      "injects a dry-run pod in each binding namespace; if not, it restarts nothing and exits 1\n"
+      "with the reason. Exits 1 if any API call failed.\n\n"
       "Kubernetes access: --kubeconfig, else in-cluster config, else $KUBECONFIG, else "
       "~/.kube/config.",
       {{"config", "", false, "FILE",

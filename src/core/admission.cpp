@@ -166,7 +166,7 @@ AdmissionResult Admit(const Config& config, const AdmissionRequest& request,
   } else {
     m.outcome = Outcome::kError;
     m.reason = outcome.error();
-    internal::AddWarning(m, "irsa-webhook: " + request.kind + " not mutated: " + outcome.error());
+    m.warnings.Add("irsa-webhook: " + request.kind + " not mutated: " + outcome.error());
   }
   return result;
 }

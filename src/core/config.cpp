@@ -1,6 +1,8 @@
 #include "irsa/config.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <set>
 
 #include "irsa/document.h"
@@ -33,11 +35,25 @@ class FieldReader {
     if (!v.is_boolean()) return Error(field, "must be true or false");
     return v.get<bool>();
   }
+  // The int64 limits, as the integer and as the double just past the top (2^63).
+  static constexpr std::int64_t kMaxInt64 = std::numeric_limits<std::int64_t>::max();
+  static constexpr double kTwoTo63 = 9223372036854775808.0;
+
   Result<std::int64_t> Integer(std::string_view field, const json& v) const {
+    if (v.is_number_unsigned()) {
+      if (v.get<std::uint64_t>() > static_cast<std::uint64_t>(kMaxInt64)) {
+        return Error(field, "is out of range");
+      }
+      return static_cast<std::int64_t>(v.get<std::uint64_t>());
+    }
     if (v.is_number_integer()) return v.get<std::int64_t>();
-    if (v.is_number_float() &&
-        v.get<double>() == static_cast<double>(static_cast<std::int64_t>(v.get<double>()))) {
-      return static_cast<std::int64_t>(v.get<double>());
+    if (v.is_number_float()) {
+      // Converting a double outside int64's range is undefined: check the range first
+      // (-2^63 is exact as a double; 2^63 is the first value past the top).
+      const double d = v.get<double>();
+      if (!(d >= -kTwoTo63 && d < kTwoTo63)) return Error(field, "is out of range");
+      const auto i = static_cast<std::int64_t>(d);
+      if (static_cast<double>(i) == d) return i;
     }
     return Error(field, "must be an integer");
   }
@@ -177,16 +193,15 @@ bool PresetSelectsPod(Preset preset, const Labels& labels) {
   if (name == labels.end()) return false;
   // Operator pods: plain manifests label them percona-server-mongodb-operator, the Percona Helm
   // chart psmdb-operator.
-  if (name->second == "percona-server-mongodb-operator" || name->second == "psmdb-operator") {
-    return true;
-  }
-  if (name->second != "percona-server-mongodb") return false;
-  // Data-bearing members run PBM (physical restores run it inside mongod): mongod (rs and cfg
-  // replica sets), nonVoting and hidden. Arbiters, mongos and search pods hold no data.
+  if (name->second == kPerconaOperatorName || name->second == kPerconaOperatorHelmName) return true;
+  if (name->second != kPerconaDatabaseName) return false;
+  // Data-bearing members run PBM (physical restores run it inside mongod): mongod (replica
+  // sets), cfg (the config-server replica set of a sharded cluster), nonVoting and hidden.
+  // Arbiters, mongos and search pods hold no data.
   const auto component = labels.find(kLabelAppComponent);
   if (component == labels.end()) return false;
-  return component->second == "mongod" || component->second == "nonVoting" ||
-         component->second == "hidden";
+  return component->second == kComponentMongod || component->second == kComponentConfigServer ||
+         component->second == kComponentNonVoting || component->second == kComponentHidden;
 }
 
 AnnotationKeys AnnotationKeys::For(std::string_view prefix) {

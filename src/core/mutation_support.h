@@ -1,5 +1,5 @@
-// Small pieces shared by the mutators: warning collection and "append to a list that may not
-// exist yet" patch operations.
+// Small pieces shared by the mutators: "append to a list that may not exist yet" patch
+// operations.
 //
 // Never: used outside src/core. Thread-safety: plain functions.
 #pragma once
@@ -13,11 +13,6 @@
 #include "irsa/mutation.h"
 
 namespace irsa::internal {
-
-// Keeps the response short: kubectl prints every warning, so beyond kMaxWarnings they are dropped.
-inline void AddWarning(Mutation& m, std::string warning) {
-  if (m.warnings.size() < kMaxWarnings) m.warnings.push_back(std::move(warning));
-}
 
 // Appends `items` (each one JSON text) to the list at `path`: one "add .../-" per item when the
 // list exists, else one "add" that creates it. Never rewrites an existing list.

@@ -67,17 +67,16 @@ Result<Mutation> CheckPerconaServerMongoDB(const Config& config, const json& clu
     if (s3 == nullptr) continue;
     if (const std::string* secret = StringMember(*s3, "credentialsSecret");
         secret && !secret->empty()) {
-      internal::AddWarning(
-          m, "backup storage \"" + name + "\" sets credentialsSecret \"" + *secret +
-                 "\", but binding \"" + binding->name + "\" injects " + binding->role_arn +
-                 " in namespace " + std::string(ns) +
-                 ": PBM 2.10+ uses the injected web identity instead of the secret's keys");
+      m.warnings.Add("backup storage \"" + name + "\" sets credentialsSecret \"" + *secret +
+                     "\", but binding \"" + binding->name + "\" injects " + binding->role_arn +
+                     " in namespace " + std::string(ns) +
+                     ": PBM 2.10+ uses the injected web identity instead of the secret's keys");
     }
     if (const std::string* url = StringMember(*s3, "endpointUrl");
         url && !url->empty() && !IsAwsEndpoint(*url)) {
-      internal::AddWarning(m, "backup storage \"" + name + "\" uses endpointUrl " + *url +
-                                  ", which is not AWS S3: the IAM role injected by binding \"" +
-                                  binding->name + "\" cannot authenticate there");
+      m.warnings.Add("backup storage \"" + name + "\" uses endpointUrl " + *url +
+                     ", which is not AWS S3: the IAM role injected by binding \"" + binding->name +
+                     "\" cannot authenticate there");
     }
   }
   return m;

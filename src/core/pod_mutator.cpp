@@ -12,7 +12,6 @@
 namespace irsa {
 namespace {
 
-using internal::AddWarning;
 using internal::AppendAll;
 using internal::ContainerView;
 using internal::PodView;
@@ -165,9 +164,9 @@ std::optional<RoleChoice> ResolveRole(const Config& config, const PodView& pod, 
   if (sa != nullptr) {
     if (const std::string* arn = sa->Annotation(config.keys.role_arn); arn != nullptr) {
       if (IsValidRoleArn(*arn)) return RoleChoice{*arn, nullptr};
-      AddWarning(m, "ServiceAccount " + std::string(ns) + "/" + std::string(pod.service_account) +
-                        ": annotation " + config.keys.role_arn +
-                        " is not a valid IAM role ARN (\"" + *arn + "\"); no credentials injected");
+      m.warnings.Add("ServiceAccount " + std::string(ns) + "/" + std::string(pod.service_account) +
+                     ": annotation " + config.keys.role_arn + " is not a valid IAM role ARN (\"" +
+                     *arn + "\"); no credentials injected");
       m.reason = "invalid role-arn annotation on the ServiceAccount";
       return std::nullopt;
     }
@@ -204,8 +203,8 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
   if (role->binding != nullptr) m.binding = role->binding->name;
 
   if (view.token_volume == TokenVolume::kForeign) {
-    AddWarning(m, "pod already has a volume named " + std::string(kTokenVolumeName) +
-                      " that is not a projected service account token; no credentials injected");
+    m.warnings.Add("pod already has a volume named " + std::string(kTokenVolumeName) +
+                   " that is not a projected service account token; no credentials injected");
     m.reason = "conflicting " + std::string(kTokenVolumeName) + " volume";
     return m;
   }
@@ -233,8 +232,8 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
       if (TrimTrailingSlashes(mv.mount_path) == mount_dir) path_taken = true;
     }
     if (!existing_mount && path_taken) {
-      AddWarning(m, "container \"" + std::string(c.name) + "\" already mounts another volume at " +
-                        std::string(mount_dir) + "; no credentials injected into it");
+      m.warnings.Add("container \"" + std::string(c.name) + "\" already mounts another volume at " +
+                     std::string(mount_dir) + "; no credentials injected into it");
       continue;
     }
     ++eligible;
@@ -264,9 +263,9 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
       AppendAll(container_ops, base.Child("volumeMounts"), c.has_mount_list, mount);
     }
     if (c.HasEnv(kEnvAccessKeyId)) {
-      AddWarning(m, "container \"" + std::string(c.name) + "\" sets " +
-                        std::string(kEnvAccessKeyId) +
-                        ": AWS SDKs use these static keys before the injected role");
+      m.warnings.Add("container \"" + std::string(c.name) + "\" sets " +
+                     std::string(kEnvAccessKeyId) +
+                     ": AWS SDKs use these static keys before the injected role");
     }
   }
 

@@ -31,10 +31,9 @@ Result<Mutation> MutateServiceAccount(const Config& config, const nlohmann::json
     } else {
       m.role_arn = *existing;
       m.reason = "conflicting role-arn annotation kept";
-      internal::AddWarning(m, "ServiceAccount " + std::string(ns) + "/" + sa.name +
-                                  " keeps its annotation " + key + "=" + *existing +
-                                  "; binding \"" + binding->name + "\" would set " +
-                                  binding->role_arn);
+      m.warnings.Add("ServiceAccount " + std::string(ns) + "/" + sa.name +
+                     " keeps its annotation " + key + "=" + *existing + "; binding \"" +
+                     binding->name + "\" would set " + binding->role_arn);
     }
     return m;
   }

@@ -11,6 +11,7 @@
 #include "irsa/mutation.h"
 #include "irsa/service_account.h"
 #include "kube/reconciler.h"
+#include "kube/restart_strategy.h"
 
 namespace irsa::kube {
 namespace {
@@ -777,7 +778,7 @@ class InjectionChecker {
         } else {
           item.status = check_status::kProblem;
           item.state = pod_state::kConflict;
-          item.message = (m->warnings.empty() ? m->reason : Join(m->warnings, "; ")) + " (role " +
+          item.message = (m->warnings.empty() ? m->reason : Join(m->warnings.lines(), "; ")) + " (role " +
                          m->role_arn + ")";
         }
         items.push_back(std::move(item));
@@ -839,7 +840,7 @@ class InjectionChecker {
                        "): run irsa-webhook reconcile, which annotates existing ServiceAccounts";
       } else if (!m->warnings.empty()) {
         item.status = check_status::kWarning;
-        item.message = Join(m->warnings, "; ");
+        item.message = Join(m->warnings.lines(), "; ");
       } else if (!current.empty()) {
         item.status = check_status::kOk;
         item.message =
@@ -855,7 +856,7 @@ class InjectionChecker {
   void CheckPercona(std::vector<CheckItem>& items) {
     for (const auto& scope : Scopes()) {
       auto listed = client_.List(
-          ResourcePath(std::string(kPerconaGroup) + "/v1", "perconaservermongodbs", scope),
+          ResourcePath(kPerconaGroupVersion, kPerconaResource, scope),
           [&](json&& cluster) {
             const std::string ns = Str(cluster, {"metadata", "namespace"});
             const std::string name = Str(cluster, {"metadata", "name"});

@@ -7,6 +7,7 @@
 
 #include "irsa/mutation.h"
 #include "irsa/service_account.h"
+#include "kube/restart_strategy.h"
 
 namespace irsa::kube {
 namespace {
@@ -72,8 +73,7 @@ struct Workload {
   std::string kind;  // Deployment, StatefulSet, DaemonSet
   std::string ns;
   std::string name;
-  std::size_t pods = 0;
-  std::string example_pod;
+  std::vector<std::string> pods;  // its pods that lack injection, in listing order
   std::string role_arn;
 };
 
@@ -102,11 +102,17 @@ class Reconciler {
   }
 
  private:
-  void Add(std::string kind, std::string ns, std::string name, std::string action,
-           std::string_view result, std::string message) {
-    report_.actions.push_back(ReconcileAction{std::move(kind), std::move(ns), std::move(name),
-                                              std::move(action), std::string(result),
-                                              std::move(message)});
+  ReconcileAction& Add(std::string kind, std::string ns, std::string name, std::string action,
+                       std::string_view result, std::string message) {
+    report_.actions.push_back(ReconcileAction{std::move(kind),
+                                              std::move(ns),
+                                              std::move(name),
+                                              std::move(action),
+                                              std::string(result),
+                                              std::move(message),
+                                              {},
+                                              {}});
+    return report_.actions.back();
   }
 
   // The namespaces bindings cover; any "*" makes reconcile read cluster-wide.
@@ -335,34 +341,77 @@ class Reconciler {
       }
       const std::string key = owner->first + "/" + Key(ns, owner->second);
       auto [it, inserted] = index.emplace(key, workloads.size());
-      if (inserted) workloads.push_back(Workload{owner->first, ns, owner->second, 0, name, role});
-      ++workloads[it->second].pods;
+      if (inserted) workloads.push_back(Workload{owner->first, ns, owner->second, {}, role});
+      workloads[it->second].pods.push_back(name);
     });
 
     const std::string restarted_at =
         options_.restarted_at.empty() ? NowRfc3339() : options_.restarted_at;
     for (const auto& w : workloads) {
-      const std::string why = std::to_string(w.pods) + (w.pods == 1 ? " pod lacks" : " pods lack") +
-                              " injection (e.g. " + w.example_pod + ", role " + w.role_arn + ")";
-      if (options_.dry_run) {
-        Add(w.kind, w.ns, w.name, "restart", result::kWouldRestart, why);
+      auto plan = DecideRestart(w);
+      if (!plan.ok()) {
+        Add(w.kind, w.ns, w.name, "restart", result::kFailed, plan.error().message).pods = w.pods;
         continue;
       }
-      // What `kubectl rollout restart` sends: a new pod template annotation rolls the pods.
-      const json patch = {
-          {"spec",
-           {{"template",
-             {{"metadata",
-               {{"annotations", {{std::string(kRestartedAtAnnotation), restarted_at}}}}}}}}}};
-      auto patched = client_.Patch(ResourcePath("apps/v1", WorkloadResource(w.kind), w.ns, w.name),
-                                   patch, PatchType::kStrategicMerge);
-      if (!patched.ok()) {
-        Add(w.kind, w.ns, w.name, "restart", result::kFailed, patched.error().message);
-        continue;
-      }
-      Add(w.kind, w.ns, w.name, "restart", result::kRestarted,
-          why + "; " + std::string(kRestartedAtAnnotation) + "=" + restarted_at);
+      Restart(w, *plan, restarted_at);
     }
+  }
+
+  // Who will restart the pods of `w` once its template changes (restart_strategy.h): reads the
+  // workload and, for an OnDelete StatefulSet a PerconaServerMongoDB controls, that cluster.
+  ApiResult<RestartPlan> DecideRestart(const Workload& w) const {
+    auto workload = client_.Get(ResourcePath("apps/v1", WorkloadResource(w.kind), w.ns, w.name));
+    if (!workload.ok()) return workload.error();
+    if (!NeedsPerconaCluster(w.kind, *workload)) return PlanRestart(w.kind, *workload, nullptr);
+    auto cluster = client_.Get(
+        ResourcePath(kPerconaGroupVersion, kPerconaResource, w.ns, *PerconaController(*workload)));
+    if (!cluster.ok() && !cluster.error().NotFound()) return cluster.error();
+    return PlanRestart(w.kind, *workload, cluster.ok() ? &cluster.value() : nullptr);
+  }
+
+  // Carries out `plan` for `w`: the restartedAt annotation when a controller or the Percona
+  // operator will restart the pods, else (OnDelete) the list of pods to delete by hand.
+  void Restart(const Workload& w, const RestartPlan& plan, const std::string& restarted_at) {
+    const std::size_t n = w.pods.size();
+    const std::string why = std::to_string(n) + (n == 1 ? " pod lacks" : " pods lack") +
+                            " injection (e.g. " + w.pods.front() + ", role " + w.role_arn + ")";
+    if (plan.path == RestartPath::kOnDelete) {
+      std::string pods;
+      for (const auto& p : w.pods) pods += " " + p;
+      Add(w.kind, w.ns, w.name, "restart", result::kOnDelete,
+          why + "; " + plan.why +
+              ": nothing restarts them on a template change and reconcile never deletes pods; "
+              "delete them by hand, one at a time, each once the previous one is Ready again: "
+              "kubectl delete pod -n " +
+              w.ns + pods)
+          .pods = w.pods;
+      return;
+    }
+    if (options_.dry_run) {
+      ReconcileAction& a =
+          Add(w.kind, w.ns, w.name, "restart", result::kWouldRestart, why + "; " + plan.why);
+      a.pods = w.pods;
+      a.restarted_by = plan.restarted_by;
+      return;
+    }
+    // What `kubectl rollout restart` sends: a new pod template annotation rolls the pods, or, for
+    // an OnDelete StatefulSet under SmartUpdate, makes the operator restart them.
+    const json patch = {
+        {"spec",
+         {{"template",
+           {{"metadata",
+             {{"annotations", {{std::string(kRestartedAtAnnotation), restarted_at}}}}}}}}}};
+    auto patched = client_.Patch(ResourcePath("apps/v1", WorkloadResource(w.kind), w.ns, w.name),
+                                 patch, PatchType::kStrategicMerge);
+    if (!patched.ok()) {
+      Add(w.kind, w.ns, w.name, "restart", result::kFailed, patched.error().message).pods = w.pods;
+      return;
+    }
+    ReconcileAction& a = Add(
+        w.kind, w.ns, w.name, "restart", result::kRestarted,
+        why + "; " + plan.why + "; " + std::string(kRestartedAtAnnotation) + "=" + restarted_at);
+    a.pods = w.pods;
+    a.restarted_by = plan.restarted_by;
   }
 
   const Config& config_;

@@ -27,6 +27,8 @@ class ConfigStore {
   explicit ConfigStore(std::string path);
 
   // Reads and validates the file; on success installs it. On error the previous config stays.
+  // After the first install, a config with another annotationPrefix is an error: the
+  // ServiceAccount cache was built for the first prefix and keeps only its annotations.
   Status Reload();
 
   std::shared_ptr<const Config> Current() const {
@@ -42,6 +44,7 @@ class ConfigStore {
   mutable std::mutex mutex_;
   std::shared_ptr<const Config> current_;
   std::vector<std::string> lint_;
+  bool installed_ = false;  // a file's config was installed; Reload() runs on one thread only
 };
 
 }  // namespace irsa::server

@@ -11,9 +11,6 @@ import {
   release, render, renderFails, root, run, runOk, testDir, workDir, writeTemp,
 } from "./lib/helpers.mjs";
 import { typecheck, unknownKind, validateWithModel } from "./lib/typecheck.mjs";
-import { startFakeApiServer } from "./lib/fake-apiserver.mjs";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 
 const values = (name) => path.join(testDir, "values", name);
 const perconaValues = path.join(root, "examples/helm/percona-values.yaml");
@@ -409,10 +406,11 @@ describe("RBAC per mode", () => {
     { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["list", "patch"] },
     { apiGroups: [""], resources: ["pods"], verbs: ["list", "create"] },
     { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get"] },
-    { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["patch"] },
+    { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["get", "patch"] },
+    { apiGroups: ["psmdb.percona.com"], resources: ["perconaservermongodbs"], verbs: ["get"] },
   ];
 
-  test("reconcile with restarts: pods list, replicasets get, workloads patch", () => {
+  test("reconcile with restarts: pods list, replicasets get, workloads get/patch, PerconaServerMongoDB get", () => {
     const objects = rendered["percona example"];
     assert.deepEqual(rules(objects, `${fullname}-reconcile`), restartRules);
     const job = one(objects, "Job", `${fullname}-reconcile`);
@@ -554,100 +552,6 @@ describe("certificates", () => {
     assert.deepEqual(find(objects, "Issuer"), []);
     assert.deepEqual(find(objects, "Certificate").map((c) => c.metadata.name), [`${fullname}-serving`]);
     assert.deepEqual(one(objects, "Certificate").spec.issuerRef, { group: "cert-manager.io", kind: "ClusterIssuer", name: "my-ca" });
-  });
-});
-
-describe("self-signed certificates across helm upgrade (lookup against a fake API server)", () => {
-  // The fake server answers in this process, so helm must run asynchronously.
-  const store = new Map();
-  let server;
-  let kubeconfig;
-  before(async () => {
-    server = await startFakeApiServer(store);
-    kubeconfig = writeTemp("fake-kubeconfig", YAML.stringify({
-      apiVersion: "v1", kind: "Config", "current-context": "fake",
-      clusters: [{ name: "fake", cluster: { server: server.url } }],
-      users: [{ name: "fake", user: { token: "fake" } }],
-      contexts: [{ name: "fake", context: { cluster: "fake", user: "fake", namespace } }],
-    }));
-  });
-  after(() => server.close());
-
-  const upgrade = async (args = []) => {
-    const { stdout } = await promisify(execFile)(helm, ["template", release, chartDir, "--namespace", namespace,
-      "--dry-run=server", "--kubeconfig", kubeconfig, ...args], { encoding: "utf8", maxBuffer: 64 << 20 });
-    const objects = YAML.parseAllDocuments(stdout).map((d) => d.toJS()).filter(Boolean);
-    return {
-      ca: one(objects, "Secret", `${fullname}-ca`),
-      tls: one(objects, "Secret", `${fullname}-tls`),
-      bundle: b64decode(one(objects, "MutatingWebhookConfiguration").webhooks[0].clientConfig.caBundle),
-    };
-  };
-  // What `helm upgrade` would have left in the cluster.
-  const install = (state) => {
-    store.clear();
-    for (const s of [state.ca, state.tls]) store.set(`secrets/${namespace}/${s.metadata.name}`, structuredClone(s));
-  };
-  const certCount = (bundle) => (bundle.match(/BEGIN CERTIFICATE/g) ?? []).length;
-  const verifies = (caPem, certPem) => run("openssl", ["verify", "-purpose", "sslserver", "-CAfile",
-    writeTemp(`certs/lookup-ca-${Math.random()}.crt`, caPem), writeTemp(`certs/lookup-${Math.random()}.crt`, certPem)]).status === 0;
-  const setAnnotation = (secret, key, value) => { secret.metadata.annotations[key] = String(value); };
-  const now = () => Math.floor(Date.now() / 1000);
-  let first;
-  before(async () => {
-    store.clear();
-    first = await upgrade();
-  });
-
-  test("a second render reuses the Secrets: nothing changes, no restart, same caBundle", async () => {
-    assert.equal(certCount(first.bundle), 1);
-    install(first);
-    const second = await upgrade();
-    assert.deepEqual(second.ca.data, first.ca.data);
-    assert.deepEqual(second.tls.data, first.tls.data);
-    assert.equal(second.bundle, first.bundle);
-  });
-
-  test("new DNS names: a new serving certificate from the same CA, caBundle unchanged", async () => {
-    install(first);
-    const changed = await upgrade(["--set", "certificates.clusterDomain=example.internal"]);
-    assert.deepEqual(changed.ca.data, first.ca.data);
-    assert.notEqual(changed.tls.data["tls.crt"], first.tls.data["tls.crt"]);
-    assert.equal(changed.bundle, first.bundle);
-    assert.ok(verifies(first.bundle, b64decode(changed.tls.data["tls.crt"])));
-  });
-
-  test("serving certificate due for renewal: renewed, same CA, caBundle unchanged", async () => {
-    install(first);
-    setAnnotation(store.get(`secrets/${namespace}/${fullname}-tls`), "irsa-webhook/not-after-unix", now() + 10 * 86400);
-    const renewed = await upgrade();
-    assert.deepEqual(renewed.ca.data, first.ca.data);
-    assert.notEqual(renewed.tls.data["tls.crt"], first.tls.data["tls.crt"]);
-    assert.equal(renewed.bundle, first.bundle);
-  });
-
-  test("CA due for renewal: new CA, and the old one stays in caBundle until it expires", async () => {
-    install(first);
-    setAnnotation(store.get(`secrets/${namespace}/${fullname}-ca`), "irsa-webhook/not-after-unix", now() + 10 * 86400);
-    const rotated = await upgrade();
-    assert.notEqual(rotated.ca.data["tls.crt"], first.ca.data["tls.crt"]);
-    assert.equal(certCount(rotated.bundle), 2);
-    // Pods still serving the old certificate and pods with the new one are both trusted.
-    assert.ok(verifies(rotated.bundle, b64decode(first.tls.data["tls.crt"])));
-    assert.ok(verifies(rotated.bundle, b64decode(rotated.tls.data["tls.crt"])));
-    assert.ok(verifies(b64decode(rotated.ca.data["tls.crt"]), b64decode(rotated.tls.data["tls.crt"])));
-    assert.equal(b64decode(rotated.ca.data["previous.crt"]), b64decode(first.ca.data["tls.crt"]));
-
-    // The next upgrade keeps both, until the old CA's expiry passes.
-    install(rotated);
-    const next = await upgrade();
-    assert.deepEqual(next.ca.data, rotated.ca.data);
-    assert.equal(next.bundle, rotated.bundle);
-    install(rotated);
-    setAnnotation(store.get(`secrets/${namespace}/${fullname}-ca`), "irsa-webhook/previous-ca-not-after-unix", now() - 1);
-    const expired = await upgrade();
-    assert.equal(certCount(expired.bundle), 1);
-    assert.equal(expired.bundle.trim(), b64decode(rotated.ca.data["tls.crt"]).trim());
   });
 });
 

@@ -2,6 +2,7 @@
 // (scripts/control-plane.sh, started by tests/cluster/run.sh; no kubelet, so pods stay Pending).
 // In order, on one control plane:
 //   - a workload created before the webhook exists (for reconcile, at the end);
+//   - every chart mode applied with dryRun=All and strict field validation;
 //   - `helm install` of charts/irsa-webhook (every object through server-side validation), with
 //     webhook.url pointing the API server at `irsa-webhook serve` run here on the certificate,
 //     config and Deployment args read back from the cluster, with the chart ServiceAccount's token;
@@ -14,7 +15,9 @@
 //   - the ServiceAccount cache: a newly annotated ServiceAccount is used within a second;
 //   - `reconcile --restart-workloads` as the chart's reconcile identity (RBAC sufficient, and
 //     nothing more), after which the old Deployment's new pod is injected;
-//   - the cache after a kube-apiserver restart.
+//   - the cache after a kube-apiserver restart;
+//   - `helm upgrade`: the chart's `lookup` of its certificate Secrets keeps, renews and rotates
+//     them as their annotations say.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -22,7 +25,7 @@ import path from "node:path";
 import { YAML, b64decode, chartDir, helm, parseAll, root, run, runOk, workDir } from "../chart/lib/helpers.mjs";
 import {
   api, apiOk, freePort, resetConnections, injectedParts, isInjected, kubeconfig, kubectl, kubectlOk, runDir, serviceAccountKubeconfig,
-  sleep, startServe, waitFor,
+  startServe, waitFor,
 } from "./lib/cluster.mjs";
 
 const bin = process.env.IRSA_WEBHOOK_BIN;
@@ -96,6 +99,7 @@ let webhookPort;
 let metricsPort;
 let serveArgs;
 let installOutput;
+let valuesFile;
 
 before(async () => {
   // Before the webhook exists: a Deployment whose pod is created uninjected, and a ServiceAccount
@@ -117,7 +121,7 @@ before(async () => {
   // The chart, with the API server calling a local server by URL.
   webhookPort = await freePort();
   metricsPort = await freePort();
-  const valuesFile = path.join(workDir, "cluster-values.yaml");
+  valuesFile = path.join(workDir, "cluster-values.yaml");
   fs.writeFileSync(valuesFile, YAML.stringify({
     config,
     webhook: { url: `https://127.0.0.1:${webhookPort}/mutate` },
@@ -172,6 +176,37 @@ describe("helm install into the real API server", () => {
     const cert = runOk("openssl", ["x509", "-noout", "-ext", "subjectAltName", "-in", path.join(workDir, "serve/tls/tls.crt")]);
     assert.match(cert, /IP Address:127\.0\.0\.1/);
   });
+});
+
+describe("every chart mode through the server's strict field validation", () => {
+  // Rendered under another release name, applied with dryRun=All and fieldValidation=Strict:
+  // unknown or duplicate fields and invalid values fail here even where helm's client-side
+  // checks let them through. Kinds whose CRDs are not installed here (cert-manager, Prometheus
+  // Operator) are left out.
+  const chartValues = (name) => path.join(root, "tests/chart/values", name);
+  const modes = {
+    "default": [],
+    "percona example": ["-f", path.join(root, "examples/helm/percona-values.yaml")],
+    "everything on": ["-f", chartValues("everything.yaml")],
+    "config-only": ["-f", chartValues("config-only.yaml")],
+    "reconcile without restarts": ["-f", chartValues("reconcile-annotate.yaml")],
+    "host network": ["-f", chartValues("host-network.yaml")],
+  };
+  before(async () => {
+    await apiOk("POST", "/api/v1/namespaces", namespaceObject("render-check"));
+  });
+  for (const [name, args] of Object.entries(modes)) {
+    test(name, () => {
+      const objects = parseAll(runOk(helm, ["template", "check", chartDir, "--namespace", "render-check", ...args]))
+        .filter((o) => !/cert-manager\.io|monitoring\.coreos\.com/.test(o.apiVersion));
+      const file = path.join(workDir, `render-check-${name.replace(/\W+/g, "-")}.yaml`);
+      fs.writeFileSync(file, objects.map((o) => YAML.stringify(o)).join("---\n"));
+      const r = kubectl(["apply", "--dry-run=server", "--validate=strict", "-f", file]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr, "", "the server warned (unknown or duplicate fields?)");
+      assert.equal(r.stdout.trim().split("\n").length, objects.length, r.stdout);
+    });
+  }
 });
 
 describe("ServiceAccounts annotated by admission", () => {
@@ -285,7 +320,7 @@ describe("serve --kubeconfig: the ServiceAccount cache", () => {
     assert.equal(await waitFor("the early ServiceAccount in the cache", () => dryRunRole("early"), 10000), lateRole);
   });
 
-  test("a newly annotated ServiceAccount is used by an admission within a second", async () => {
+  test("a newly annotated ServiceAccount is used by an admission within a second", async (t) => {
     await apiOk("POST", "/api/v1/namespaces/apps/serviceaccounts", serviceAccountObject("apps", "late"));
     assert.equal(await dryRunRole("late"), undefined);
     const annotatedAt = Date.now();
@@ -293,6 +328,7 @@ describe("serve --kubeconfig: the ServiceAccount cache", () => {
       { metadata: { annotations: { [roleAnnotation]: lateRole } } }, { contentType: "application/merge-patch+json" });
     const role = await waitFor("an admission to use the new annotation", () => dryRunRole("late"), 5000);
     const elapsed = Date.now() - annotatedAt;
+    t.diagnostic(`the annotation reached admissions after ${elapsed} ms`);
     assert.equal(role, lateRole);
     assert.ok(elapsed < 1000, `the annotation took ${elapsed} ms to reach admissions`);
   });
@@ -350,5 +386,80 @@ describe("the ServiceAccount cache across a kube-apiserver restart", () => {
       { metadata: { name: "after-restart", namespace: "apps", annotations: { [roleAnnotation]: lateRole } } });
     assert.equal(await waitFor("the cache to see a ServiceAccount created after the restart", () => dryRunRole("after-restart"), 30000), lateRole);
     assert.equal(serve.child.exitCode, null, serve.stderr);
+  });
+});
+
+describe("self-signed certificates across helm upgrade (the chart's lookup against the real server)", () => {
+  const secretPath = (name) => `/api/v1/namespaces/${releaseNamespace}/secrets/${fullname}-${name}`;
+  const state = async () => ({
+    ca: await apiOk("GET", secretPath("ca")),
+    tls: await apiOk("GET", secretPath("tls")),
+    bundle: b64decode((await apiOk("GET", `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${fullname}`))
+      .webhooks[0].clientConfig.caBundle),
+  });
+  const upgrade = async (args = []) => {
+    runOk(helm, ["upgrade", release, chartDir, "--kubeconfig", kubeconfig, "--namespace", releaseNamespace, "-f", valuesFile, ...args]);
+    return state();
+  };
+  const annotate = (name, key, value) => apiOk("PATCH", secretPath(name),
+    { metadata: { annotations: { [key]: String(value) } } }, { contentType: "application/merge-patch+json" });
+  const certCount = (bundle) => (bundle.match(/BEGIN CERTIFICATE/g) ?? []).length;
+  const verifies = (caPem, certPem) => {
+    const ca = path.join(workDir, `verify-ca-${Math.random()}.crt`);
+    const cert = path.join(workDir, `verify-${Math.random()}.crt`);
+    fs.writeFileSync(ca, caPem);
+    fs.writeFileSync(cert, certPem);
+    return run("openssl", ["verify", "-purpose", "sslserver", "-CAfile", ca, cert]).status === 0;
+  };
+  const now = () => Math.floor(Date.now() / 1000);
+  let first;
+  before(async () => {
+    first = await state();
+  });
+
+  test("an upgrade with the same values reuses the Secrets and the caBundle", async () => {
+    assert.equal(certCount(first.bundle), 1);
+    const second = await upgrade();
+    assert.deepEqual(second.ca.data, first.ca.data);
+    assert.deepEqual(second.tls.data, first.tls.data);
+    assert.equal(second.bundle, first.bundle);
+  });
+
+  test("new DNS names: a new serving certificate from the same CA, caBundle unchanged", async () => {
+    const changed = await upgrade(["--set", "certificates.clusterDomain=example.internal"]);
+    assert.deepEqual(changed.ca.data, first.ca.data);
+    assert.notEqual(changed.tls.data["tls.crt"], first.tls.data["tls.crt"]);
+    assert.equal(changed.bundle, first.bundle);
+    assert.ok(verifies(first.bundle, b64decode(changed.tls.data["tls.crt"])));
+  });
+
+  test("serving certificate due for renewal: renewed, same CA, caBundle unchanged", async () => {
+    const before = await state();
+    await annotate("tls", "irsa-webhook/not-after-unix", now() + 10 * 86400);
+    const renewed = await upgrade(["--set", "certificates.clusterDomain=example.internal"]);
+    assert.deepEqual(renewed.ca.data, first.ca.data);
+    assert.notEqual(renewed.tls.data["tls.crt"], before.tls.data["tls.crt"]);
+    assert.equal(renewed.bundle, first.bundle);
+  });
+
+  test("CA due for renewal: new CA, the old one stays in caBundle until it expires", async () => {
+    const before = await state();
+    await annotate("ca", "irsa-webhook/not-after-unix", now() + 10 * 86400);
+    const rotated = await upgrade();
+    assert.notEqual(rotated.ca.data["tls.crt"], first.ca.data["tls.crt"]);
+    assert.equal(certCount(rotated.bundle), 2);
+    // Pods still serving the old certificate and pods with the new one are both trusted.
+    assert.ok(verifies(rotated.bundle, b64decode(before.tls.data["tls.crt"])));
+    assert.ok(verifies(rotated.bundle, b64decode(rotated.tls.data["tls.crt"])));
+    assert.equal(b64decode(rotated.ca.data["previous.crt"]), b64decode(first.ca.data["tls.crt"]));
+
+    // The next upgrade keeps both, until the old CA's expiry passes.
+    const next = await upgrade();
+    assert.deepEqual(next.ca.data, rotated.ca.data);
+    assert.equal(next.bundle, rotated.bundle);
+    await annotate("ca", "irsa-webhook/previous-ca-not-after-unix", now() - 1);
+    const expired = await upgrade();
+    assert.equal(certCount(expired.bundle), 1);
+    assert.equal(expired.bundle.trim(), b64decode(rotated.ca.data["tls.crt"]).trim());
   });
 });

@@ -101,6 +101,16 @@ INSTANTIATE_TEST_SUITE_P(
                     "tokenExpirationSeconds: must be an integer"},
         InvalidCase{"ExpirationTooLarge", "tokenExpirationSeconds: 99999999999",
                     "must be at most 4294967296"},
+        InvalidCase{"ExpirationHugeFloat", "tokenExpirationSeconds: 1e300",
+                    "tokenExpirationSeconds: is out of range"},
+        InvalidCase{"ExpirationHugeNegativeFloat", "tokenExpirationSeconds: -1e300",
+                    "tokenExpirationSeconds: is out of range"},
+        InvalidCase{"ExpirationTwoTo63AsFloat", "tokenExpirationSeconds: 9.223372036854775808e18",
+                    "tokenExpirationSeconds: is out of range"},
+        InvalidCase{"ExpirationLargestUnsigned", "tokenExpirationSeconds: 18446744073709551615",
+                    "tokenExpirationSeconds: is out of range"},
+        InvalidCase{"ExpirationNotANumberFloat", "tokenExpirationSeconds: .nan",
+                    "tokenExpirationSeconds: must"},
         InvalidCase{"RelativeMountPath", "tokenMountPath: var/run",
                     "tokenMountPath: must be an absolute path"},
         InvalidCase{"BadPrefix", "annotationPrefix: Not_A_Domain",
@@ -210,6 +220,52 @@ INSTANTIATE_TEST_SUITE_P(
                       ArnCase{"arn:aws:sts::111122223333:role/r", false},
                       ArnCase{"arn:aws:iam::111122223333:role/r r", false},
                       ArnCase{"arn:AWS:iam::111122223333:role/r", false}, ArnCase{"", false}));
+
+// The preset against the labels the Percona operator sets (pkg/naming/labels.go and the
+// StatefulSets of its end-to-end tests).
+struct PresetCase {
+  std::string name;
+  Labels labels;
+  bool selected;
+};
+
+void PrintTo(const PresetCase& c, std::ostream* os) { *os << c.name; }
+
+class PresetTest : public ::testing::TestWithParam<PresetCase> {};
+
+TEST_P(PresetTest, SelectsTheOperatorAndDataBearingMembers) {
+  EXPECT_EQ(PresetSelectsPod(Preset::kPerconaServerMongoDB, GetParam().labels),
+            GetParam().selected);
+  EXPECT_TRUE(PresetSelectsPod(Preset::kNone, GetParam().labels));
+}
+
+Labels Member(const std::string& component) {
+  return {{"app.kubernetes.io/name", "percona-server-mongodb"},
+          {"app.kubernetes.io/instance", "my-cluster-name"},
+          {"app.kubernetes.io/component", component}};
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Percona, PresetTest,
+    ::testing::Values(
+        PresetCase{"mongod", Member("mongod"), true}, PresetCase{"cfg", Member("cfg"), true},
+        PresetCase{"nonVoting", Member("nonVoting"), true},
+        PresetCase{"hidden", Member("hidden"), true},
+        PresetCase{"arbiter", Member("arbiter"), false},
+        PresetCase{"mongos", Member("mongos"), false},
+        PresetCase{"search", Member("search"), false},
+        PresetCase{"external_service", Member("external-service"), false},
+        PresetCase{"no_component", {{"app.kubernetes.io/name", "percona-server-mongodb"}}, false},
+        PresetCase{"component_case_matters", Member("Cfg"), false},
+        PresetCase{"operator_plain_manifests",
+                   {{"app.kubernetes.io/name", "percona-server-mongodb-operator"}},
+                   true},
+        PresetCase{"operator_helm_chart", {{"app.kubernetes.io/name", "psmdb-operator"}}, true},
+        PresetCase{"cfg_of_another_app",
+                   {{"app.kubernetes.io/name", "other"}, {"app.kubernetes.io/component", "cfg"}},
+                   false},
+        PresetCase{"no_labels", {}, false}),
+    [](const auto& p) { return p.param.name; });
 
 }  // namespace
 }  // namespace irsa

@@ -2,8 +2,8 @@
 // expected.yaml}. Each input goes through Admit() exactly as `serve` and `mutate` run it; the
 // outcome, warnings, patch, response and mutated object are compared as parsed JSON with
 // expected.yaml (the response's base64 patch decoded). The patch is also applied with Kubernetes'
-// own patcher (kubectl patch --local
-// --type=json) and must give the same object. UPDATE_GOLDEN=1 rewrites expected.yaml for review.
+// own patcher (kubectl patch --local --type=json) and must give the same object, and the mutated
+// object sent again gets no patch. UPDATE_GOLDEN=1 rewrites expected.yaml for review.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -114,6 +114,17 @@ TEST_P(GoldenTest, KubectlAppliesPatch) {
   // kubectl's local output drops an empty metadata.namespace; that is kubectl, not the patch.
   if (expected["metadata"].value("namespace", "-") == "") expected["metadata"].erase("namespace");
   EXPECT_EQ(*patched, expected) << json::diff(expected, *patched).dump(2);
+}
+
+// Safe with reinvocationPolicy IfNeeded: the mutated object goes through again unchanged.
+TEST_P(GoldenTest, MutatedObjectGetsNoSecondPatch) {
+  const GoldenResult g = Evaluate(GetParam());
+  if (g.object.is_null() || g.patch.empty()) return;
+  auto c = testing::LoadGoldenCase(GetParam());
+  c->request.object = g.expected["object"];
+  const AdmissionResult again = Admit(c->config, c->request, &c->service_accounts);
+  EXPECT_TRUE(again.mutation.patch.empty()) << again.mutation.patch.operations().dump(2);
+  EXPECT_EQ(OutcomeName(again.mutation.outcome), "unchanged") << again.mutation.reason;
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, GoldenTest, ::testing::ValuesIn(GoldenCaseNames()),

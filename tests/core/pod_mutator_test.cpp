@@ -303,7 +303,9 @@ TEST(PodMutatorTest, WarningsAreCapped) {
                   ", image: x, env: [{name: AWS_ACCESS_KEY_ID, value: k}]}";
   }
   const Mutated m = MutateWith(config, DataPod(containers + "]"));
-  EXPECT_EQ(m.mutation.warnings.size(), kMaxWarnings);
+  ASSERT_EQ(m.mutation.warnings.size(), kMaxWarnings);
+  EXPECT_NE(m.mutation.warnings[3].find("\"c3\" sets AWS_ACCESS_KEY_ID"), std::string::npos);
+  EXPECT_EQ(m.mutation.warnings[4], "... and 6 more warnings not shown");
   EXPECT_EQ(m.mutation.outcome, Outcome::kMutated);
 }
 

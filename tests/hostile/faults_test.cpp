@@ -116,10 +116,12 @@ TEST_F(FaultsTest, CertificateAndConfigReloadedEverySecondUnderLoad) {
       const double tls_errors = Metric("irsa_webhook_tls_reloads_total{result=\"error\"}");
       configmap.Publish({{"config.yaml", invalid}});
       secret.Publish(mismatched);
-      EXPECT_TRUE(Eventually([&] {
-        return Metric("irsa_webhook_config_reloads_total{result=\"error\"}") > config_errors &&
-               Metric("irsa_webhook_tls_reloads_total{result=\"error\"}") > tls_errors;
-      })) << "the invalid config or the mismatched key was never refused";
+      EXPECT_TRUE(MetricBecomes("irsa_webhook_config_reloads_total{result=\"error\"}",
+                                "> " + std::to_string(config_errors) + " (invalid config refused)",
+                                [&](double errors) { return errors > config_errors; }));
+      EXPECT_TRUE(MetricBecomes("irsa_webhook_tls_reloads_total{result=\"error\"}",
+                                "> " + std::to_string(tls_errors) + " (mismatched key refused)",
+                                [&](double errors) { return errors > tls_errors; }));
       continue;
     }
     configmap.Publish({{"config.yaml", i % 2 == 1 ? v2 : example}});

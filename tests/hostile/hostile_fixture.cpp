@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <limits>
 
 namespace irsa::test {
 
@@ -127,7 +128,16 @@ std::size_t HostileServerTest::RssMb() const {
 }
 
 double HostileServerTest::Metric(const std::string& series) const {
-  return Sample(MetricsGet(server_.metrics_port(), "/metrics").second, series);
+  const MetricReading reading = ReadMetric(server_.metrics_port(), series);
+  if (reading.value) return *reading.value;
+  ADD_FAILURE() << series << ": " << reading;
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+::testing::AssertionResult HostileServerTest::MetricBecomes(
+    const std::string& series, const std::string& awaited, const std::function<bool(double)>& holds,
+    std::chrono::milliseconds timeout) const {
+  return WaitForMetric(server_.metrics_port(), series, awaited, holds, timeout);
 }
 
 bool HostileServerTest::Eventually(const std::function<bool()>& condition,

@@ -36,17 +36,7 @@ inline constexpr const char* kRoleArn = "arn:aws:iam::111122223333:role/psmdb-ba
 // release CI configuration runs this suite too). Under ASan/TSan the allocator keeps a quarantine,
 // per-thread caches and shadow memory, so resident memory says little about the server's; there
 // the cases check liveness and exact answers and print the RSS for information.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-inline constexpr bool kMemoryBoundsApply = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-inline constexpr bool kMemoryBoundsApply = false;
-#else
-inline constexpr bool kMemoryBoundsApply = true;
-#endif
-#else
-inline constexpr bool kMemoryBoundsApply = true;
-#endif
+inline constexpr bool kMemoryBoundsApply = !kSanitizedBuild;
 
 // Resident memory the server may use after an ordinary case (idle it needs ~11 MB).
 inline constexpr std::size_t kSteadyRssMb = 100;
@@ -77,7 +67,13 @@ class HostileServerTest : public ::testing::Test {
   void ExpectHealthy(const std::string& after, std::size_t rss_limit_mb = kSteadyRssMb);
   // VmRSS of the server in MB (0 if unknown).
   std::size_t RssMb() const;
+  // One scrape of `series`; a failed scrape is a test failure (with its reason) and reads NaN,
+  // which no comparison accepts.
   double Metric(const std::string& series) const;
+  // Waits until `holds(value of series)`; the failure names what was awaited and what was seen.
+  ::testing::AssertionResult MetricBecomes(const std::string& series, const std::string& awaited,
+                                           const std::function<bool(double)>& holds,
+                                           std::chrono::milliseconds timeout = 30s) const;
 
   // Polls `condition` every 50 ms; false after `timeout` (hang guard).
   static bool Eventually(const std::function<bool()>& condition,

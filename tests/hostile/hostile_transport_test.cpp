@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
 #include <fstream>
 #include <random>
@@ -77,8 +78,9 @@ TEST_F(HostileServerTest, ContentLengthLongerThanTheBodyIsCutByTheReadTimeout) {
   // the 20 s read timeout of the test connection).
   EXPECT_FALSE(conn.ReadResponse()) << "answered a request whose body never arrived";
   EXPECT_TRUE(conn.WaitClosed());
-  EXPECT_TRUE(Eventually(
-      [&] { return Metric("irsa_webhook_stalled_connections_closed_total") > stalled_before; }));
+  EXPECT_TRUE(MetricBecomes("irsa_webhook_stalled_connections_closed_total",
+                            "> " + std::to_string(stalled_before),
+                            [&](double closed) { return closed > stalled_before; }));
   ExpectHealthy("Content-Length longer than the body");
 }
 
@@ -313,46 +315,77 @@ TEST_F(HostileServerTest, SlowlorisOneBytePerSecondIsCutOff) {
     }
     EXPECT_TRUE(closed || conn.WaitClosed()) << "a body at one byte per second kept its connection";
   }
-  EXPECT_TRUE(Eventually([&] {
-    return Metric("irsa_webhook_stalled_connections_closed_total") >= stalled_before + 3;
-  })) << Metric("irsa_webhook_stalled_connections_closed_total");
+  EXPECT_TRUE(MetricBecomes("irsa_webhook_stalled_connections_closed_total",
+                            ">= " + std::to_string(stalled_before + 3),
+                            [&](double closed) { return closed >= stalled_before + 3; }));
   ExpectHealthy("body at one byte per second");
 }
 
-TEST_F(HostileServerTest, TwoThousandIdleConnectionsWhileValidRequestsAreServed) {
-  // A long deadline, so the idle connections stay for the whole case.
+// How many idle connections the next case holds, per build. In the optimised build it is 2,000:
+// there the case proves the memory bound (resident memory with 2,000 connections open and after
+// they close). Under ASan/TSan resident memory means little (see kMemoryBoundsApply), and every
+// server thread costs TSan a vector-clock slot that later synchronisation pays for: with 2,000
+// the sanitized server took over 20 s just to start their threads (2.5 GB RSS). There the case is
+// about races in accept, tracking and close, which 300 connections exercise on the same paths.
+constexpr int kIdleConnections = kMemoryBoundsApply ? 2000 : 300;
+// The resident-memory bound while they are open (release build only): measured MEASURED MB with
+// 2,000 (one thread and its TLS state per connection); the bound leaves about 2x headroom.
+constexpr std::size_t kIdleRssBoundMb = 300;
+// A connection waiting in its TLS handshake is closed by the server when one read waits 10 s
+// (its socket timeout), whatever --request-read-timeout-seconds says. So the clients below send
+// one more byte of their ClientHello every 2 s: the connections stay open for as long as the case
+// needs, on a loaded machine too, instead of for 10 s after each was accepted.
+constexpr auto kHandshakeTricklePeriod = 2s;
+
+TEST_F(HostileServerTest, ManyIdleConnectionsWhileValidRequestsAreServed) {
   Start({"--request-read-timeout-seconds", "300"});
   const std::string hello = ClientHelloBytes();
-  ASSERT_GT(hello.size(), 20U);
-  constexpr int kEach = 1000;
+  ASSERT_GT(hello.size(), 100U);
+  // Clients that never finish their handshake: one byte more every period, from byte 16 on
+  // (past the record header), which lasts (hello.size() - 16) periods.
   std::vector<int> fds;
-  for (int i = 0; i < 2 * kEach; ++i) {
+  for (int i = 0; i < kIdleConnections; ++i) {
     const int fd = ConnectTcp(server_.port());
     ASSERT_GE(fd, 0) << "connection " << i << ": " << std::strerror(errno);
     fds.push_back(fd);
-    // Every other connection starts a TLS handshake and stops halfway.
-    if (i % 2 == 1) {
-      ASSERT_TRUE(SendAll(fd, hello.substr(0, hello.size() / 2)));
-    }
+    ASSERT_TRUE(SendAll(fd, hello.substr(0, 16))) << "connection " << i;
   }
-  // The server holds all of them and still answers.
-  EXPECT_TRUE(
-      Eventually([&] { return Metric("irsa_webhook_open_connections") >= 2 * kEach; }, 120s))
-      << "open connections: " << Metric("irsa_webhook_open_connections");
-  ExpectHealthy("2,000 idle connections (open)", 300);
-  ExpectHealthy("2,000 idle connections (open), again", 300);
+  std::atomic<bool> done{false};
+  std::atomic<int> trickle_failures{0};
+  std::thread trickle([&] {
+    for (std::size_t next = 16; next < hello.size() && !done.load(); ++next) {
+      const auto due = std::chrono::steady_clock::now() + kHandshakeTricklePeriod;
+      for (const int fd : fds) {
+        if (!SendAll(fd, hello.substr(next, 1))) trickle_failures.fetch_add(1);
+      }
+      while (!done.load() && std::chrono::steady_clock::now() < due) {
+        std::this_thread::sleep_for(50ms);
+      }
+    }
+  });
+  const std::string held = std::to_string(kIdleConnections) + " idle connections";
+  // The server holds all of them and still answers (hang guard 120 s).
+  EXPECT_TRUE(MetricBecomes(
+      "irsa_webhook_open_connections", ">= " + std::to_string(kIdleConnections),
+      [](double open) { return open >= kIdleConnections; }, 120s));
+  ExpectHealthy(held + " (open)", kIdleRssBoundMb);
+  ExpectHealthy(held + " (open), again", kIdleRssBoundMb);
   // Probes still answer on the metrics port.
   EXPECT_EQ(MetricsGet(server_.metrics_port(), "/readyz").first, 200);
+  done.store(true);
+  trickle.join();
+  EXPECT_EQ(trickle_failures.load(), 0) << "the server closed handshakes that were progressing";
   for (const int fd : fds) ::close(fd);
-  EXPECT_TRUE(Eventually([&] { return Metric("irsa_webhook_open_connections") <= 1; }, 120s))
-      << "open connections after closing: " << Metric("irsa_webhook_open_connections");
-  ExpectHealthy("2,000 idle connections (closed)", 300);
+  EXPECT_TRUE(MetricBecomes(
+      "irsa_webhook_open_connections", "<= 1 (all of them closed)",
+      [](double open) { return open <= 1; }, 120s));
+  ExpectHealthy(held + " (closed)", kIdleRssBoundMb);
   // Their worker threads retire after 30 s idle and their memory is trimmed (hang guard 120 s).
   if (kMemoryBoundsApply) {
     EXPECT_TRUE(Eventually([&] { return RssMb() <= kSteadyRssMb; }, 120s))
-        << "RSS stayed at " << RssMb() << " MB";
+        << "RSS stayed at " << RssMb() << " MB (bound " << kSteadyRssMb << " MB)";
   }
-  ExpectHealthy("2,000 idle connections, after their threads retired");
+  ExpectHealthy(held + ", after their threads retired");
 }
 
 TEST_F(HostileServerTest, RaisesItsOpenFileLimitToTheHardLimit) {
@@ -458,8 +491,8 @@ TEST_F(HostileServerTest, ClientsThatVanishMidHandshakeMidBodyAndBeforeTheRespon
   }
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(setup_failures.load(), 0);
-  EXPECT_TRUE(Eventually([&] { return Metric("irsa_webhook_open_connections") <= 1; }))
-      << "connections left open: " << Metric("irsa_webhook_open_connections");
+  EXPECT_TRUE(MetricBecomes("irsa_webhook_open_connections", "<= 1 (every client gone)",
+                            [](double open) { return open <= 1; }));
   ExpectHealthy("clients that vanished");
 }
 

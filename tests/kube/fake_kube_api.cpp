@@ -3,11 +3,12 @@
 // checks the bearer token against a file it re-reads on every request, so tests can rotate it.
 //
 // Serves, for serviceaccounts, pods, namespaces (core v1) and deployments, statefulsets,
-// daemonsets, replicasets (apps/v1): LIST (resourceVersion, limit/continue), GET, WATCH (a
-// chunked stream of JSON lines, with bookmarks, timeoutSeconds, 410 Gone for expired versions),
-// and merge / strategic-merge PATCH for serviceaccounts, deployments, statefulsets, daemonsets
-// (strategic merge is applied as a JSON merge patch: enough for the maps reconcile patches;
-// a metadata.resourceVersion in the patch is a precondition, 409 when stale).
+// daemonsets, replicasets (apps/v1), perconaservermongodbs (psmdb.percona.com/v1): LIST
+// (resourceVersion, limit/continue), GET, WATCH (a chunked stream of JSON lines, with bookmarks,
+// timeoutSeconds, 410 Gone for expired versions), and merge / strategic-merge PATCH for
+// serviceaccounts, deployments, statefulsets, daemonsets (strategic merge is applied as a JSON
+// merge patch: enough for the maps reconcile patches; a metadata.resourceVersion in the patch is a
+// precondition, 409 when stale).
 //
 // Server-side dry run (dryRun=All) of a POST (create) of pods and serviceaccounts and of a PATCH:
 // the answer is the object as admission leaves it, nothing is stored or recorded as a patch.

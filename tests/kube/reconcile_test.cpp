@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <map>
 #include <set>
 
 #include "fake_kube_api_process.h"
@@ -299,10 +300,130 @@ TEST(ReconcilePerconaTest, RollsTheOperatorAndRs0OnceAndNotTheArbiter) {
   std::multiset<std::string> patched;
   for (const auto& p : api.Patches())
     patched.insert(p["resource"].get<std::string>() + "/" + p["name"].get<std::string>());
+  // rs0 is OnDelete under the operator's SmartUpdate: patched, and the operator restarts it.
+  EXPECT_EQ(ResultOf(report, "StatefulSet", "psmdb", "my-cluster-name-rs0"), result::kRestarted);
+  EXPECT_EQ(FindAction(report, "StatefulSet", "psmdb", "my-cluster-name-rs0")->restarted_by,
+            "percona-smartupdate");
   EXPECT_EQ(patched, (std::multiset<std::string>{"serviceaccounts/percona-server-mongodb-operator",
                                                  "serviceaccounts/default",
                                                  "deployments/percona-server-mongodb-operator",
                                                  "statefulsets/my-cluster-name-rs0"}));
+}
+
+// Who restarts what (SPEC section 7), on one namespace holding each shape.
+class ReconcileStrategyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(api_.Start());
+    auto config = LoadConfigFile(std::string(IRSA_EXAMPLES_DIR) + "/config.yaml");
+    ASSERT_TRUE(config.ok()) << config.error();
+    config_ = std::move(config).value();
+    auto client = KubeClient::Create(api_.Config());
+    ASSERT_TRUE(client.ok()) << client.error();
+    client_ = std::move(client).value();
+  }
+
+  ReconcileReport Run(bool dry_run) {
+    ReconcileOptions options;
+    options.dry_run = dry_run;
+    options.restart_workloads = true;
+    options.restarted_at = "2025-06-01T12:00:00Z";
+    return Reconcile(config_, *client_, options);
+  }
+
+  std::set<std::string> PatchedWorkloads() {
+    std::set<std::string> patched;
+    for (const auto& p : api_.Patches()) {
+      if (p["resource"] != "serviceaccounts") patched.insert(p["name"].get<std::string>());
+    }
+    return patched;
+  }
+
+  FakeKubeApiProcess api_{TestDataDir() + "/update-strategies.yaml"};
+  Config config_;
+  std::unique_ptr<KubeClient> client_;
+};
+
+TEST_F(ReconcileStrategyTest, SmartUpdateAndRollingArePatchedOnDeleteIsListed) {
+  const ReconcileReport report = Run(false);
+  EXPECT_FALSE(report.failed());
+  EXPECT_EQ(PatchedWorkloads(),
+            (std::set<std::string>{"smart-rs0", "defaulted-rs0", "rolling-rs0"}));
+
+  const ReconcileAction* smart = FindAction(report, "StatefulSet", "psmdb", "smart-rs0");
+  ASSERT_NE(smart, nullptr);
+  EXPECT_EQ(smart->result, result::kRestarted);
+  EXPECT_EQ(smart->restarted_by, "percona-smartupdate");
+  EXPECT_EQ(smart->pods, (std::vector<std::string>{"smart-rs0-0", "smart-rs0-1"}));
+  const ReconcileAction* defaulted = FindAction(report, "StatefulSet", "psmdb", "defaulted-rs0");
+  ASSERT_NE(defaulted, nullptr);
+  EXPECT_EQ(defaulted->restarted_by, "percona-smartupdate");
+  const ReconcileAction* rolling = FindAction(report, "StatefulSet", "psmdb", "rolling-rs0");
+  ASSERT_NE(rolling, nullptr);
+  EXPECT_EQ(rolling->result, result::kRestarted);
+  EXPECT_EQ(rolling->restarted_by, "statefulset-controller");
+
+  for (const char* name : {"manual-rs0", "orphan-rs0", "plain-rs0"}) {
+    const ReconcileAction* a = FindAction(report, "StatefulSet", "psmdb", name);
+    ASSERT_NE(a, nullptr) << name;
+    EXPECT_EQ(a->result, result::kOnDelete) << name;
+    EXPECT_TRUE(a->restarted_by.empty()) << name;
+    EXPECT_NE(a->message.find("kubectl delete pod -n psmdb " + std::string(name) + "-0"),
+              std::string::npos)
+        << a->message;
+  }
+  EXPECT_EQ(FindAction(report, "StatefulSet", "psmdb", "manual-rs0")->pods,
+            (std::vector<std::string>{"manual-rs0-0", "manual-rs0-1"}));
+  EXPECT_NE(
+      FindAction(report, "StatefulSet", "psmdb", "orphan-rs0")->message.find("does not exist"),
+      std::string::npos);
+  EXPECT_EQ(CountMethod(api_.Requests(), "DELETE"), 0u);
+}
+
+TEST_F(ReconcileStrategyTest, UnreadableClusterFailsInsteadOfGuessing) {
+  api_.Control("POST", "/fake/fail",
+               {{"method", "GET"},
+                {"path", "/apis/psmdb.percona.com/v1/namespaces/psmdb/perconaservermongodbs/smart"},
+                {"code", 403},
+                {"message", "perconaservermongodbs.psmdb.percona.com \"smart\" is forbidden"}});
+  const ReconcileReport report = Run(false);
+  EXPECT_TRUE(report.failed());
+  EXPECT_EQ(ResultOf(report, "StatefulSet", "psmdb", "smart-rs0"), result::kFailed);
+  EXPECT_EQ(PatchedWorkloads().count("smart-rs0"), 0u);
+  EXPECT_EQ(ResultOf(report, "StatefulSet", "psmdb", "rolling-rs0"), result::kRestarted);
+}
+
+TEST_F(ReconcileStrategyTest, BinaryDryRunJsonAndTextShowTheThreeOutcomes) {
+  const std::string base = std::string(IRSA_WEBHOOK_PATH) + " reconcile --config " +
+                           IRSA_EXAMPLES_DIR + "/config.yaml --kubeconfig " +
+                           api_.WriteKubeconfig() + " --dry-run --restart-workloads";
+  const CommandResult dry = RunCommand(base + " -o json");
+  ASSERT_EQ(dry.exit_code, 0) << dry.out;
+  // RunCommand merges stderr (the config lint warnings, one line each) before the JSON.
+  const json parsed =
+      json::parse(dry.out.substr(std::min(dry.out.find("\n{"), dry.out.size())), nullptr, false);
+  ASSERT_TRUE(parsed.is_object()) << dry.out;
+  std::map<std::string, json> by_name;
+  for (const auto& a : parsed["actions"]) by_name[a["name"].get<std::string>()] = a;
+  EXPECT_EQ(by_name["rolling-rs0"]["result"], "would-restart");
+  EXPECT_EQ(by_name["rolling-rs0"]["restartedBy"], "statefulset-controller");
+  EXPECT_EQ(by_name["smart-rs0"]["result"], "would-restart");
+  EXPECT_EQ(by_name["smart-rs0"]["restartedBy"], "percona-smartupdate");
+  EXPECT_EQ(by_name["smart-rs0"]["pods"], json({"smart-rs0-0", "smart-rs0-1"}));
+  EXPECT_EQ(by_name["manual-rs0"]["result"], "on-delete");
+  EXPECT_FALSE(by_name["manual-rs0"].contains("restartedBy"));
+  EXPECT_EQ(by_name["manual-rs0"]["pods"], json({"manual-rs0-0", "manual-rs0-1"}));
+  EXPECT_TRUE(api_.Patches().empty());
+
+  const CommandResult text = RunCommand(base);
+  ASSERT_EQ(text.exit_code, 0) << text.out;
+  for (const char* line :
+       {"StatefulSet psmdb/smart-rs0: would-restart (by the Percona operator's SmartUpdate): ",
+        "StatefulSet psmdb/rolling-rs0: would-restart (by the StatefulSet controller): ",
+        "StatefulSet psmdb/manual-rs0: on-delete: 2 pods lack injection",
+        "3 OnDelete workload(s) whose pods to delete by hand"}) {
+    EXPECT_NE(text.out.find(line), std::string::npos) << line << "\n" << text.out;
+  }
 }
 
 }  // namespace

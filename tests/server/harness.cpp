@@ -376,6 +376,49 @@ double Sample(const std::string& page, const std::string& series) {
   return 0;
 }
 
+std::ostream& operator<<(std::ostream& out, const MetricReading& reading) {
+  if (reading.value) return out << *reading.value;
+  return out << "no reading (" << reading.error << ")";
+}
+
+MetricReading ReadMetric(int metrics_port, const std::string& series) {
+  httplib::Client client("127.0.0.1", metrics_port);
+  client.set_connection_timeout(2, 0);
+  client.set_read_timeout(10, 0);
+  auto res = client.Get("/metrics");
+  if (!res) {
+    return {std::nullopt, "GET /metrics on port " + std::to_string(metrics_port) +
+                              " failed: " + httplib::to_string(res.error())};
+  }
+  if (res->status != 200) {
+    return {std::nullopt, "GET /metrics answered " + std::to_string(res->status)};
+  }
+  return {Sample(res->body, series), ""};
+}
+
+::testing::AssertionResult WaitForMetric(int metrics_port, const std::string& series,
+                                         const std::string& awaited,
+                                         const std::function<bool(double)>& holds,
+                                         std::chrono::milliseconds timeout) {
+  const auto start = std::chrono::steady_clock::now();
+  MetricReading last;
+  int scrapes = 0;
+  int failed_scrapes = 0;
+  while (true) {
+    last = ReadMetric(metrics_port, series);
+    ++scrapes;
+    if (!last.value) ++failed_scrapes;
+    if (last.value && holds(*last.value)) return ::testing::AssertionSuccess();
+    if (std::chrono::steady_clock::now() - start >= timeout) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  const auto waited =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start);
+  return ::testing::AssertionFailure() << "waited " << waited.count() << " s for " << series << " "
+                                       << awaited << "; last reading: " << last << " ("
+                                       << failed_scrapes << " of " << scrapes << " scrapes failed)";
+}
+
 TlsConnection::TlsConnection(int port, const TlsOptions& options) {
   ctx_ = SSL_CTX_new(TLS_client_method());
   if (options.security_level >= 0) SSL_CTX_set_security_level(ctx_, options.security_level);

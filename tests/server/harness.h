@@ -6,18 +6,35 @@
 // Thread-safety: TlsConnection and HTTP clients are per-thread; ServerProcess from one thread.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
 namespace irsa::test {
+
+// True in ASan and TSan builds (gcc defines __SANITIZE_*, clang has __has_feature). Cases whose
+// size or timing only means something in the optimised build size themselves by it.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitizedBuild = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kSanitizedBuild = true;
+#else
+inline constexpr bool kSanitizedBuild = false;
+#endif
+#else
+inline constexpr bool kSanitizedBuild = false;
+#endif
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -152,8 +169,27 @@ std::string ClientHelloBytes();
 
 // Plain-HTTP GET on the metrics port: status and body (status 0 = no answer).
 std::pair<int, std::string> MetricsGet(int metrics_port, const std::string& path);
-// One sample from a Prometheus text page, e.g. Sample(page, "x_total{a=\"b\"}"); 0 if absent.
+// One sample from a Prometheus text page, e.g. Sample(page, "x_total{a=\"b\"}"); 0 if absent
+// (a labelled counter appears at its first increment).
 double Sample(const std::string& page, const std::string& series);
+
+// One scrape of one series from the metrics port. A scrape that fails (no answer within the
+// client's timeouts, a status other than 200) has no value and says why: it must never read as
+// 0, or a test waiting for a number hides a metrics port that stopped answering.
+struct MetricReading {
+  std::optional<double> value;
+  std::string error;  // why there is no value
+};
+std::ostream& operator<<(std::ostream& out, const MetricReading& reading);
+MetricReading ReadMetric(int metrics_port, const std::string& series);
+
+// Scrapes `series` every 100 ms until `holds(value)` or `timeout` (a hang guard, not a
+// performance bound). On failure the message names the series, what was awaited (`awaited`,
+// e.g. ">= 2000"), how long, and the last reading: the value, or why the scrape failed.
+::testing::AssertionResult WaitForMetric(int metrics_port, const std::string& series,
+                                         const std::string& awaited,
+                                         const std::function<bool(double)>& holds,
+                                         std::chrono::milliseconds timeout);
 
 // Raw TLS connection to 127.0.0.1:port.
 struct TlsOptions {

@@ -180,6 +180,24 @@ TEST_F(TempDirTest, ConfigStoreKeepsLastGoodConfig) {
   EXPECT_EQ(first->region, "us-east-1");  // a request holding the old snapshot keeps it
 }
 
+TEST_F(TempDirTest, ConfigStoreRefusesAnotherAnnotationPrefixOnReload) {
+  const fs::path file = dir_ / "config.yaml";
+  Write(file, "annotationPrefix: eks.amazonaws.com\nregion: us-east-1\n");
+  ConfigStore store(file.string());
+  ASSERT_TRUE(store.Reload().ok());
+  Write(file, "annotationPrefix: irsa.example.com\nregion: eu-west-1\n");
+  const Status refused = store.Reload();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("annotationPrefix: changed from \"eks.amazonaws.com\" to "
+                                   "\"irsa.example.com\""),
+            std::string::npos)
+      << refused.message();
+  EXPECT_EQ(store.Current()->region, "us-east-1");  // the last good config stays
+  Write(file, "region: eu-west-1\n");               // the default prefix is the same one
+  ASSERT_TRUE(store.Reload().ok());
+  EXPECT_EQ(store.Current()->region, "eu-west-1");
+}
+
 // The state a request handler shares with other requests and with the housekeeping thread —
 // the config snapshot, an AdmissionReviewer per request, the metrics — driven from several
 // threads at once while the config is reloaded and the metrics scraped. In the server, the
