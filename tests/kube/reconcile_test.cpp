@@ -394,6 +394,9 @@ TEST_F(ReconcileStrategyTest, UnreadableClusterFailsInsteadOfGuessing) {
 }
 
 TEST_F(ReconcileStrategyTest, BinaryDryRunJsonAndTextShowTheThreeOutcomes) {
+  // The API server injects dry-run pods (reconcile proves that before restarting anything).
+  api_.Control("POST", "/fake/options",
+               {{"admissionConfig", std::string(IRSA_EXAMPLES_DIR) + "/config.yaml"}});
   const std::string base = std::string(IRSA_WEBHOOK_PATH) + " reconcile --config " +
                            IRSA_EXAMPLES_DIR + "/config.yaml --kubeconfig " +
                            api_.WriteKubeconfig() + " --dry-run --restart-workloads";
