@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# Load harness: `irsa-webhook serve` next to nginx on 127.0.0.1, same certificate, same request
-# (the ~10 KB rs0 Percona AdmissionReview, bench/data/psmdb-rs0-review.json) and a response of
-# the same size (nginx serves the bytes serve answers), wrk at 16 and 256 keep-alive connections,
-# bounded in time. Prints one Markdown table: requests/s, p50, p99 and errors for each, the
-# ratio to nginx, serve's CPU seconds per 1,000 admissions, and its RSS idle and at the end of
-# each load.
+# Load harness: three servers on 127.0.0.1 with the same certificate and the same request (the
+# ~10 KB rs0 Percona AdmissionReview, bench/data/psmdb-rs0-review.json), wrk at 16 and 256
+# keep-alive connections, bounded in time:
+#   serve      `irsa-webhook serve` (release preset) on examples/config.yaml;
+#   reference  aws/amazon-eks-pod-identity-webhook (scripts/reference-webhook.sh), what EKS runs,
+#              with the same region and regional-STS settings; it injects by ServiceAccount
+#              annotation only, read through the API, so a real control plane runs beside it
+#              (scripts/control-plane.sh) with psmdb/default annotated with the role;
+#   nginx      a static file with the very bytes serve answers: the floor of HTTPS on this machine.
+# Prints one Markdown table: requests/s, p50, p99, errors, the ratio to nginx, CPU seconds per
+# 1,000 admissions and RSS idle and at the end of each load, per server.
 #
 # Usage: bench/load.sh                    (builds the release preset first)
 #        DURATION=20 THREADS=2 LOG_LEVEL=info bench/load.sh
-# Needs wrk, nginx, openssl, curl (scripts/install-deps.sh). Loopback only; every process it
-# starts is stopped on exit.
+# Needs wrk, nginx, openssl, curl, node (scripts/install-deps.sh) and, once per version, go (the
+# reference and the control plane are built from the Go module proxy into ~/.cache/irsa-webhook).
+# Loopback only; every process it starts is stopped on exit.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -19,27 +25,35 @@ log_level=${LOG_LEVEL:-info}
 port=${BENCH_PORT:-18543}
 metrics_port=${BENCH_METRICS_PORT:-19190}
 nginx_port=${BENCH_NGINX_PORT:-18544}
+ref_port=${BENCH_REFERENCE_PORT:-18545}
+ref_metrics_port=${BENCH_REFERENCE_METRICS_PORT:-19191}
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 
 cmake --preset release >/dev/null
 cmake --build --preset release --target irsa-webhook -j"$(nproc)" >/dev/null
 bin=$root/build/release/src/cli/irsa-webhook
 review=$root/bench/data/psmdb-rs0-review.json
+ref_bin=$(scripts/reference-webhook.sh build)
 
 work=$(mktemp -d)
 chmod 755 "$work"  # nginx workers (user nobody when started as root) read response.json here
 server_pid=""
 nginx_pid=""
+ref_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill -KILL "$server_pid" 2>/dev/null || true
+  [ -n "$ref_pid" ] && kill -KILL "$ref_pid" 2>/dev/null || true
+  [ -d "$work/control-plane" ] && "$root/scripts/control-plane.sh" stop "$work/control-plane"
   # TERM, not KILL: the nginx master stops its workers (KILL would orphan them).
   if [ -n "$nginx_pid" ]; then kill -TERM "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-rss_mb() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# A process and its children (nginx's workers): RSS in MB, CPU (user + system) in clock ticks.
+tree() { echo "$1" $(pgrep -P "$1" || true); }
+rss_mb() { for p in $(tree "$1"); do cat "/proc/$p/status"; done | awk '/^VmRSS/ {kb += $2} END {printf "%.1f", kb / 1024}'; }
+cpu_ticks() { for p in $(tree "$1"); do cat "/proc/$p/stat"; done | awk '{t += $14 + $15} END {print t}'; }
 clk_tck=$(getconf CLK_TCK)
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/CN=bench CA" \
@@ -108,35 +122,79 @@ nginx_bytes=$(curl -fsS --cacert "$work/ca.crt" -X POST -H 'Content-Type: applic
   --data-binary @"$review" "https://127.0.0.1:$nginx_port/" | wc -c)
 [ "$nginx_bytes" -eq "$(wc -c <"$work/response.json")" ] || { echo "nginx response size differs" >&2; exit 1; }
 
+# The reference reads ServiceAccounts through the API: a control plane with psmdb/default
+# annotated, as on EKS.
+cp_env=$("$root/scripts/control-plane.sh" start "$work/control-plane")
+cp_server=$(sed -n 's/^IRSA_CP_SERVER=//p' <<<"$cp_env")
+cp_curl() {
+  curl -fsS --cacert "$work/control-plane/ca.crt" --cert "$work/control-plane/admin.crt" \
+    --key "$work/control-plane/admin.key" "$@"
+}
+cp_curl -X POST -H 'Content-Type: application/json' -d '{"metadata":{"name":"psmdb"}}' "$cp_server/api/v1/namespaces" >/dev/null
+for _ in $(seq 1 100); do cp_curl "$cp_server/api/v1/namespaces/psmdb/serviceaccounts/default" >/dev/null 2>&1 && break; sleep 0.1; done
+cp_curl -X PATCH -H 'Content-Type: application/merge-patch+json' \
+  -d '{"metadata":{"annotations":{"eks.amazonaws.com/role-arn":"arn:aws:iam::111122223333:role/psmdb-backup"}}}' \
+  "$cp_server/api/v1/namespaces/psmdb/serviceaccounts/default" >/dev/null
+# The same settings as examples/config.yaml: region us-east-1, regional STS.
+"$ref_bin" --in-cluster=false --kubeconfig "$work/control-plane/admin.kubeconfig" \
+  --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" --port "$ref_port" --metrics-port "$ref_metrics_port" \
+  --aws-default-region us-east-1 --sts-regional-endpoint=true 2>"$work/reference.log" &
+ref_pid=$!
+ref_ok=""
+for _ in $(seq 1 100); do
+  if curl -fsS --cacert "$work/ca.crt" -H 'Content-Type: application/json' --data-binary @"$review" \
+    "https://127.0.0.1:$ref_port/mutate" 2>/dev/null | grep -q '"patch"'; then
+    ref_ok=1
+    break
+  fi
+  sleep 0.1
+done
+[ -n "$ref_ok" ] || { tail -n 20 "$work/reference.log" >&2; echo "the reference webhook did not mutate the review" >&2; exit 1; }
+sleep 2
+ref_rss_idle=$(rss_mb "$ref_pid")
+nginx_rss_idle=$(rss_mb "$nginx_pid")
+
 run_wrk() {  # run_wrk URL CONNECTIONS -> "requests seconds p50 p99 errors timeouts"
   wrk -t"$threads" -c"$2" -d"${duration}s" --timeout 5s --latency -s "$work/post.lua" "$1" | awk '/^RESULT/ {print $2, $3, $4, $5, $6, $7}'
 }
 
+# measure NAME PID URL CONNECTIONS RSS_IDLE -> one table row (ratio to nginx filled in later)
+measure() {
+  local before after req sec p50 p99 err to
+  before=$(cpu_ticks "$2")
+  [ -n "${PERF_OUT:-}" ] && [ "$1" = serve ] && [ "$4" = "${PERF_CONNECTIONS:-16}" ] && { perf record -g -o "$PERF_OUT" -p "$2" -- sleep $((duration - 2)) >/dev/null 2>&1 & }
+  read -r req sec p50 p99 err to < <(run_wrk "$3" "$4")
+  after=$(cpu_ticks "$2")
+  awk -v name="$1" -v c="$4" -v r="$req" -v s="$sec" -v p50="$p50" -v p99="$p99" -v e="$err" -v t="$to" \
+    -v cpu="$((after - before))" -v tck="$clk_tck" -v ri="$5" -v re="$(rss_mb "$2")" 'BEGIN {
+      printf "%d %s %.0f %.2f %.2f %d/%d %.3f %s %s\n", c, name, r / s, p50, p99, e, t, (cpu / tck) / (r / 1000), ri, re }'
+  sleep 2
+}
+
 rows=()
 for c in 16 256; do
-  before=$(cpu_ticks "$server_pid")
-  [ -n "${PERF_OUT:-}" ] && [ "$c" = "${PERF_CONNECTIONS:-16}" ] && { perf record -g -o "$PERF_OUT" -p "$server_pid" -- sleep $((duration - 2)) >/dev/null 2>&1 & }
-  read -r s_req s_sec s_p50 s_p99 s_err s_to < <(run_wrk "https://127.0.0.1:$port/mutate" "$c")
-  after=$(cpu_ticks "$server_pid")
-  rss_end=$(rss_mb "$server_pid")
-  sleep 1
-  read -r n_req n_sec n_p50 n_p99 n_err n_to < <(run_wrk "https://127.0.0.1:$nginx_port/" "$c")
-  rows+=("$(awk -v c="$c" -v sr="$s_req" -v ss="$s_sec" -v s50="$s_p50" -v s99="$s_p99" -v se="$s_err" -v st="$s_to" \
-    -v nr="$n_req" -v ns="$n_sec" -v n50="$n_p50" -v n99="$n_p99" -v ne="$n_err" -v nt="$n_to" \
-    -v cpu="$((after - before))" -v tck="$clk_tck" -v ri="$rss_idle" -v re="$rss_end" 'BEGIN {
-      srps = sr / ss; nrps = nr / ns
-      printf "| %d | %.0f | %.2f | %.2f | %d/%d | %.0f | %.2f | %.2f | %d/%d | %.0f%% | %.3f | %s | %s |", c,
-        srps, s50, s99, se, st, nrps, n50, n99, ne, nt, 100 * srps / nrps, (cpu / tck) / (sr / 1000), ri, re }')")
-  sleep 2
+  serve_row=$(measure serve "$server_pid" "https://127.0.0.1:$port/mutate" "$c" "$rss_idle")
+  ref_row=$(measure reference "$ref_pid" "https://127.0.0.1:$ref_port/mutate" "$c" "$ref_rss_idle")
+  nginx_row=$(measure nginx "$nginx_pid" "https://127.0.0.1:$nginx_port/" "$c" "$nginx_rss_idle")
+  nginx_rps=$(cut -d' ' -f3 <<<"$nginx_row")
+  serve_rps=$(cut -d' ' -f3 <<<"$serve_row")
+  for row in "$serve_row" "$ref_row" "$nginx_row"; do
+    rows+=("$(awk -v n="$nginx_rps" -v s="$serve_rps" '{
+      printf "| %s | %s | %s | %s | %s | %s | %.0f%% | %s | %s | %s | %s |", $1, $2, $3, $4, $5, $6, 100 * $3 / n,
+        ($2 == "serve" ? "1.00x" : sprintf("%.2fx", $3 / s)), $7, $8, $9 }' <<<"$row")")
+  done
 done
 
 echo
-echo "serve log level: $log_level; wrk: $threads threads, ${duration}s per run; request $(wc -c <"$review") B, response $(wc -c <"$work/response.json") B"
+echo "serve log level: $log_level; reference: amazon-eks-pod-identity-webhook $(basename "$(dirname "$ref_bin")") (default klog level); wrk: $threads threads, ${duration}s per run; request $(wc -c <"$review") B, serve's response $(wc -c <"$work/response.json") B"
 echo
-echo "| connections | serve req/s | serve p50 ms | serve p99 ms | serve errors/timeouts | nginx req/s | nginx p50 ms | nginx p99 ms | nginx errors/timeouts | serve/nginx | serve CPU s per 1,000 | serve RSS idle MB | serve RSS end of load MB |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| connections | server | req/s | p50 ms | p99 ms | errors/timeouts | vs nginx | vs serve | CPU s per 1,000 | RSS idle MB | RSS end of load MB |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 
+kill -TERM "$ref_pid"
+wait "$ref_pid" 2>/dev/null || true
+ref_pid=""
 kill -TERM "$nginx_pid"
 wait "$nginx_pid" 2>/dev/null || true
 nginx_pid=""

@@ -38,7 +38,7 @@ etcd_version=v3.7.0
 root=$(cd "$(dirname "$0")/.." && pwd)
 me=scripts/control-plane.sh
 # Outside the clone on purpose: CI clones the repository afresh on the same machine for every run,
-# and a build under the clone would be repeated each time (about 25 min on 2 cores).
+# and a build under the clone would be repeated each time (about 34 min on 2 shared cores).
 cache_root=${IRSA_CACHE_DIR:-$HOME/.cache/irsa-webhook}
 bin_dir=$cache_root/control-plane/$k8s_version-etcd-$etcd_version
 
@@ -87,8 +87,10 @@ build_in() (
   local work=$1 k8s_dir staging version_pkg ldflags m
   cd "$work"
   export GOFLAGS="-mod=mod -buildvcs=false" CGO_ENABLED=0
-  k8s_dir=$(go mod download -json "k8s.io/kubernetes@$k8s_version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
-  [ -f "$k8s_dir/go.mod" ] || { echo "k8s.io/kubernetes@$k8s_version was not downloaded"; return 1; }
+  local download
+  download=$(go mod download -json "k8s.io/kubernetes@$k8s_version") || { echo "$download"; return 1; }
+  k8s_dir=$(sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<<"$download")
+  [ -f "$k8s_dir/go.mod" ] || { echo "k8s.io/kubernetes@$k8s_version was not downloaded: $download"; return 1; }
   staging=$(sed -n 's|^\t\(k8s.io/[a-z0-9-]*\) => ./staging/.*|\1|p' "$k8s_dir/go.mod")
   {
     printf 'module irsa-webhook.local/control-plane\n\ngo 1.26\n\nrequire (\n'

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Demo of `irsa-webhook reconcile` against the fake Kubernetes API server (tests/kube), with a
 # Percona Operator for MongoDB namespace as it looks before irsa-webhook is installed:
-# the operator Deployment (ReplicaSet + pod), the rs0 StatefulSet (3 mongod pods) and an arbiter
-# StatefulSet; the operator's and the default ServiceAccount not annotated. The fake admits
-# dry-run pods as irsa-webhook with examples/config.yaml would (--admission-config): reconcile
-# proves that path before it restarts anything.
+# the operator Deployment (ReplicaSet + pod), the PerconaServerMongoDB (updateStrategy SmartUpdate)
+# with its OnDelete rs0 StatefulSet (3 mongod pods) and arbiter StatefulSet; the operator's and
+# the default ServiceAccount not annotated. The fake admits dry-run pods as irsa-webhook with
+# examples/config.yaml would (--admission-config): reconcile proves that path before it restarts
+# anything.
 #
 #   scripts/reconcile-demo.sh            # uses build/dev (cmake --preset dev && cmake --build --preset dev)
 #   BUILD_DIR=build/release scripts/reconcile-demo.sh
 #
 # It runs `reconcile --dry-run --restart-workloads` (the plan, nothing changes), then
 # `reconcile --restart-workloads`, and prints the patches the fake server received: both
-# ServiceAccounts annotated, the operator Deployment and the rs0 StatefulSet rolled exactly
-# once each, the arbiter left alone (the percona-server-mongodb preset does not select it).
+# ServiceAccounts annotated, the operator Deployment (rolled by its controller) and the rs0
+# StatefulSet (restarted by the operator's SmartUpdate) patched exactly once each, the arbiter
+# left alone (the percona-server-mongodb preset does not select it).
 # Everything stays on 127.0.0.1 and in a temporary directory removed at exit.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -28,7 +28,7 @@ step "dependencies"
 scripts/install-deps.sh
 scripts/fetch-k8s-tools.sh >/dev/null
 
-# Built from the Go module proxy on first use (about 30 min on 2 cores), then reused from
+# Built from the Go module proxy on first use (about 34 min on 2 shared cores), then reused from
 # ~/.cache/irsa-webhook/control-plane/<version>/ by every later run, fresh clones included.
 step "control plane (kube-apiserver, kube-controller-manager, etcd)"
 scripts/control-plane.sh build >/dev/null

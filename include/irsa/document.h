@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "irsa/status.h"
 
@@ -19,8 +20,12 @@ namespace irsa {
 Result<nlohmann::json> ParseJson(std::string_view text);
 // Parses one JSON or YAML document (JSON is tried first). Several YAML documents are an error.
 Result<nlohmann::json> ParseDocument(std::string_view text);
+// Parses JSON, or a YAML stream of one or more documents ("---" separated), into its documents.
+Result<std::vector<nlohmann::json>> ParseDocuments(std::string_view text);
 // Reads a file ("-" = stdin) and parses it with ParseDocument; errors name the file.
 Result<nlohmann::json> LoadDocumentFile(const std::string& path);
+// Reads a file ("-" = stdin) and parses it with ParseDocuments; errors name the file.
+Result<std::vector<nlohmann::json>> LoadDocumentsFile(const std::string& path);
 // Reads a whole file ("-" = stdin).
 Result<std::string> ReadFileText(const std::string& path);
 

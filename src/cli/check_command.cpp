@@ -48,7 +48,7 @@ void PrintSection(const kube::CheckReport& report, std::string_view section, std
           << (i.binding.empty() ? "" : ", binding \"" + i.binding + "\"") << "): " << i.state
           << ": ";
     } else if (section == sec::kDryRun) {
-      out << i.kind << " in " << i.ns << " (binding \"" << i.binding << "\"): ";
+      out << "binding \"" << i.binding << "\": ";
     } else if (!i.ns.empty() || !i.name.empty()) {
       out << i.kind << " " << i.ns << (i.name.empty() ? "" : "/" + i.name) << ": ";
     }

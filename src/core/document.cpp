@@ -75,6 +75,24 @@ Result<json> ParseDocument(std::string_view text) {
   return yaml;
 }
 
+Result<std::vector<json>> ParseDocuments(std::string_view text) {
+  const std::size_t first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && (text[first] == '{' || text[first] == '[')) {
+    auto parsed = ParseJson(text);
+    if (parsed.ok()) return std::vector<json>{std::move(parsed).value()};
+  }
+  auto documents = internal::ParseYamlStream(text);
+  if (!documents.ok()) {
+    // Looked like JSON and is not YAML either: the JSON error is clearer.
+    if (first != std::string_view::npos && (text[first] == '{' || text[first] == '[')) {
+      auto parsed = ParseJson(text);
+      return parsed.status();
+    }
+    return documents.status();
+  }
+  return documents;
+}
+
 Result<std::string> ReadFileText(const std::string& path) {
   if (path == "-") {
     std::ostringstream buffer;
@@ -96,6 +114,15 @@ Result<json> LoadDocumentFile(const std::string& path) {
   if (!doc.ok())
     return Status::Error((path == "-" ? std::string("stdin") : path) + ": " + doc.error());
   return doc;
+}
+
+Result<std::vector<json>> LoadDocumentsFile(const std::string& path) {
+  auto text = ReadFileText(path);
+  if (!text.ok()) return text.status();
+  auto docs = ParseDocuments(*text);
+  if (!docs.ok())
+    return Status::Error((path == "-" ? std::string("stdin") : path) + ": " + docs.error());
+  return docs;
 }
 
 std::string ToYaml(const json& value) { return internal::WriteYaml(value); }

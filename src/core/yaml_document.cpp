@@ -155,6 +155,8 @@ struct Anchored {
 // Builds JSON from parser events with an explicit stack.
 class Builder {
  public:
+  explicit Builder(bool several) : several_(several) {}
+
   Status OnEvent(const yaml_event_t& event) {
     switch (event.type) {
       case YAML_SCALAR_EVENT: {
@@ -204,8 +206,9 @@ class Builder {
         return Status::Ok();
       case YAML_DOCUMENT_END_EVENT:
         if (root_ && !root_->is_null()) {
-          if (document_) return Status::Error("several YAML documents; pass exactly one");
-          document_ = std::move(*root_);
+          if (!several_ && !documents_.empty())
+            return Status::Error("several YAML documents; pass exactly one");
+          documents_.push_back(std::move(*root_));
         }
         return Status::Ok();
       default:
@@ -214,8 +217,13 @@ class Builder {
   }
 
   Result<json> Document() {
-    if (!document_) return Status::Error("empty document");
-    return std::move(*document_);
+    if (documents_.empty()) return Status::Error("empty document");
+    return std::move(documents_.front());
+  }
+
+  Result<std::vector<json>> Documents() {
+    if (documents_.empty()) return Status::Error("empty document");
+    return std::move(documents_);
   }
 
  private:
@@ -285,8 +293,9 @@ class Builder {
   std::vector<Frame> stack_;
   std::map<std::string, Anchored> anchors_;
   std::optional<json> root_;
-  std::optional<json> document_;
-  std::size_t total_ = 0;
+  std::vector<json> documents_;  // the non-empty documents, in order
+  bool several_ = false;         // a stream of several documents is accepted
+  std::size_t total_ = 0;        // values of the whole stream, against kMaxYamlValues
 };
 
 // --- Output -------------------------------------------------------------------------------------
@@ -396,12 +405,13 @@ void WriteValue(std::string& out, const json& value, std::size_t indent) {
 
 }  // namespace
 
-Result<json> ParseYaml(std::string_view text) {
+namespace {
+
+Status ParseInto(std::string_view text, Builder& builder) {
   yaml_parser_t parser;
   if (yaml_parser_initialize(&parser) == 0) return Status::Error("out of memory");
   yaml_parser_set_input_string(&parser, reinterpret_cast<const unsigned char*>(text.data()),
                                text.size());
-  Builder builder;
   Status status = Status::Ok();
   while (true) {
     yaml_event_t event;
@@ -417,8 +427,21 @@ Result<json> ParseYaml(std::string_view text) {
     if (!status.ok() || done) break;
   }
   yaml_parser_delete(&parser);
-  if (!status.ok()) return status;
+  return status;
+}
+
+}  // namespace
+
+Result<json> ParseYaml(std::string_view text) {
+  Builder builder(false);
+  if (Status status = ParseInto(text, builder); !status.ok()) return status;
   return builder.Document();
+}
+
+Result<std::vector<json>> ParseYamlStream(std::string_view text) {
+  Builder builder(true);
+  if (Status status = ParseInto(text, builder); !status.ok()) return status;
+  return builder.Documents();
 }
 
 std::string WriteYaml(const json& value) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "irsa/status.h"
 
@@ -23,6 +24,9 @@ inline constexpr std::size_t kMaxYamlValues = 1'000'000;
 
 // Parses a YAML stream that must hold one non-empty document (empty documents are ignored).
 Result<nlohmann::json> ParseYaml(std::string_view text);
+// Parses a YAML stream of one or more documents ("---" separated; empty ones are ignored). The
+// expansion budget kMaxYamlValues holds for the whole stream.
+Result<std::vector<nlohmann::json>> ParseYamlStream(std::string_view text);
 
 // Block-style YAML; ParseYaml(WriteYaml(v)) == v.
 std::string WriteYaml(const nlohmann::json& value);

@@ -237,11 +237,13 @@ Result<ExecCredential> RunExecPlugin(const ExecPluginConfig& config) {
   for (const auto& [name, value] : config.env) env_strings.push_back(name + "=" + value);
   env_strings.push_back(std::string(kExecInfoEnv) + "=" + ExecInfo(config));
   std::vector<char*> envp;
+  envp.reserve(env_strings.size() + 1);
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
   std::vector<std::string> argv_strings{config.command};
   argv_strings.insert(argv_strings.end(), config.args.begin(), config.args.end());
   std::vector<char*> argv;
+  argv.reserve(argv_strings.size() + 1);
   for (auto& s : argv_strings) argv.push_back(s.data());
   argv.push_back(nullptr);
 

@@ -37,7 +37,7 @@ inline constexpr std::string_view kInteractiveAlways = "Always";
 // reconcile, check or serve's cache for ever.
 inline constexpr std::chrono::seconds kExecPluginTimeout{60};
 // Most of a plugin's stdout read (an ExecCredential is a few KiB).
-inline constexpr std::size_t kMaxExecStdoutBytes = 1024 * 1024;
+inline constexpr std::size_t kMaxExecStdoutBytes = std::size_t{1024} * 1024;
 // Characters of the plugin's stderr quoted in an error (its last ones: where the reason is).
 inline constexpr std::size_t kExecStderrTailChars = 400;
 // A token is replaced this long before its expirationTimestamp, so no request carries a token

@@ -11,6 +11,7 @@
 #include "irsa/mutation.h"
 #include "irsa/service_account.h"
 #include "kube/reconciler.h"
+#include "kube/restart_strategy.h"
 
 namespace irsa::kube {
 namespace {
@@ -432,7 +433,7 @@ class InjectionChecker {
     std::vector<std::string> findings;
     for (const auto& w : hooks) {
       if (pods ? !w.pods : !w.service_accounts) continue;
-      std::string what = "webhook " + w.name + " (MutatingWebhookConfiguration " + w.configuration +
+      std::string what = "Webhook " + w.name + " (MutatingWebhookConfiguration " + w.configuration +
                          ", failurePolicy " + w.failure_policy;
       if (w.failure_policy == "Ignore")
         what += std::string(", so the API server let the ") + (pods ? "pod" : "ServiceAccount") +
@@ -777,8 +778,8 @@ class InjectionChecker {
         } else {
           item.status = check_status::kProblem;
           item.state = pod_state::kConflict;
-          item.message = (m->warnings.empty() ? m->reason : Join(m->warnings.lines(), "; ")) + " (role " +
-                         m->role_arn + ")";
+          item.message = (m->warnings.empty() ? m->reason : Join(m->warnings.lines(), "; ")) +
+                         " (role " + m->role_arn + ")";
         }
         items.push_back(std::move(item));
       });
@@ -855,8 +856,7 @@ class InjectionChecker {
   void CheckPercona(std::vector<CheckItem>& items) {
     for (const auto& scope : Scopes()) {
       auto listed = client_.List(
-          ResourcePath(std::string(kPerconaGroup) + "/v1", "perconaservermongodbs", scope),
-          [&](json&& cluster) {
+          ResourcePath(kPerconaGroupVersion, kPerconaResource, scope), [&](json&& cluster) {
             const std::string ns = Str(cluster, {"metadata", "namespace"});
             const std::string name = Str(cluster, {"metadata", "name"});
             auto m = CheckPerconaServerMongoDB(config_, cluster, ns);

@@ -14,8 +14,8 @@
 // OnDelete workload that no operator restarts is reported with its pods (on-delete), not patched.
 // Never: deletes or evicts pods (a bare pod is reported), replaces an existing annotation, rolls
 // an owner twice, reports a restart nothing will carry out, or writes anything in dry_run. Never
-// exits or prints: the command renders the report. Thread-safety: Reconcile() is a plain function;
-// it uses the client from the calling thread.
+// exits or prints: the command renders the report.
+// Thread-safety: Reconcile() is a plain function; it uses the client from the calling thread.
 #pragma once
 
 #include <string>

@@ -1038,4 +1038,71 @@ describe("acceptance: Percona example through irsa-webhook mutate", { skip: !pro
     assert.deepEqual(JSON.parse(r.stdout), []);
     assert.deepEqual(mutate(input), YAML.parse(fs.readFileSync(input, "utf8")));
   });
+
+  // The operator-shaped golden inputs (tests/testdata): config servers are component cfg.
+  const golden = (name) => path.join(root, "tests/testdata", name, "input.yaml");
+  test("a config-server (cfg) pod is injected, every container and init container", () => {
+    const pod = mutate(golden("cfg-data-pod"));
+    assert.equal(pod.metadata.labels["app.kubernetes.io/component"], "cfg");
+    assert.deepEqual([...pod.spec.initContainers, ...pod.spec.containers].map((c) => c.name),
+      ["mongo-init", "mongod", "backup-agent", "pmm-client", "logs", "logrotate"]);
+    assertInjected(pod);
+  });
+
+  test("mongos and arbiter pods shaped like the operator's are left alone", () => {
+    for (const name of ["mongos-pod-not-injected", "arbiter-pod-not-injected"]) {
+      const r = run(bin, ["mutate", "--config", configFile, "-f", golden(name), "-o", "patch"]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), [], name);
+    }
+  });
+
+  // `kubectl get sts,deploy -n psmdb -o yaml | irsa-webhook mutate -f - --config ...`
+  const namespaceList = path.join(root, "tests/testdata/previews/psmdb-namespace/input.yaml");
+  const assertNamespacePreview = (items, stderr) => {
+    const byName = Object.fromEntries(items.map((o) => [o.metadata.name, o]));
+    for (const name of ["percona-server-mongodb-operator", "my-cluster-name-cfg", "my-cluster-name-rs0"]) {
+      assertInjected(byName[name].spec.template);
+    }
+    const input = YAML.parse(fs.readFileSync(namespaceList, "utf8"));
+    const arbiter = input.items.find((o) => o.metadata.name === "my-cluster-name-rs0-arbiter");
+    assert.deepEqual(byName["my-cluster-name-rs0-arbiter"], arbiter);
+    const notes = stderr.split("\n").filter((l) => l.startsWith("Note: "));
+    assert.deepEqual(notes.map((l) => l.split(":")[1].trim()), [
+      "Deployment psmdb/percona-server-mongodb-operator (pod template)",
+      "StatefulSet psmdb/my-cluster-name-cfg (pod template)",
+      "StatefulSet psmdb/my-cluster-name-rs0 (pod template)",
+      "StatefulSet psmdb/my-cluster-name-rs0-arbiter (pod template)",
+    ]);
+    assert.match(notes[1], /: mutated \(injected\), role arn:aws:iam::111122223333:role\/psmdb-backup/);
+    assert.match(notes[3], /: skipped \(binding "psmdb" covers the ServiceAccount but does not select this pod\)/);
+  };
+
+  test("a List of the operator Deployment and the rs0, cfg and arbiter StatefulSets, from stdin", () => {
+    const r = run(bin, ["mutate", "--config", configFile, "-f", "-"], { input: fs.readFileSync(namespaceList) });
+    assert.equal(r.status, 0, r.stderr);
+    const out = YAML.parse(r.stdout);
+    assert.equal(out.kind, "List");
+    assertNamespacePreview(out.items, r.stderr);
+    // Previewing the preview changes nothing.
+    const again = run(bin, ["mutate", "--config", configFile, "-f", "-", "-o", "json"], { input: r.stdout });
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual(JSON.parse(again.stdout), out);
+  });
+
+  test("the same objects as a multi-document stream: a stream with -o yaml, a List with -o json", () => {
+    const items = YAML.parse(fs.readFileSync(namespaceList, "utf8")).items;
+    const stream = writeTemp("psmdb-namespace-stream.yaml", items.map((o) => YAML.stringify(o)).join("---\n"));
+    const yamlOut = run(bin, ["mutate", "--config", configFile, "-f", stream]);
+    assert.equal(yamlOut.status, 0, yamlOut.stderr);
+    const docs = YAML.parseAllDocuments(yamlOut.stdout).map((d) => d.toJS());
+    assert.equal(docs.length, 4);
+    assertNamespacePreview(docs, yamlOut.stderr);
+    const jsonOut = run(bin, ["mutate", "--config", configFile, "-f", stream, "-o", "json"]);
+    assert.equal(jsonOut.status, 0, jsonOut.stderr);
+    assert.deepEqual(JSON.parse(jsonOut.stdout).items, docs);
+    const patch = run(bin, ["mutate", "--config", configFile, "-f", stream, "-o", "patch"]);
+    assert.equal(patch.status, 2);
+    assert.match(patch.stderr, /-o patch takes one object/);
+  });
 });

@@ -2,6 +2,7 @@
 // (scripts/control-plane.sh, started by tests/cluster/run.sh; no kubelet, so pods stay Pending).
 // In order, on one control plane:
 //   - a workload created before the webhook exists (for reconcile, at the end);
+//   - every chart mode applied with dryRun=All and strict field validation;
 //   - `helm install` of charts/irsa-webhook (every object through server-side validation), with
 //     webhook.url pointing the API server at `irsa-webhook serve` run here on the certificate,
 //     config and Deployment args read back from the cluster, with the chart ServiceAccount's token;
@@ -14,7 +15,9 @@
 //   - the ServiceAccount cache: a newly annotated ServiceAccount is used within a second;
 //   - `reconcile --restart-workloads` as the chart's reconcile identity (RBAC sufficient, and
 //     nothing more), after which the old Deployment's new pod is injected;
-//   - the cache after a kube-apiserver restart.
+//   - the cache after a kube-apiserver restart;
+//   - `helm upgrade`: the chart's `lookup` of its certificate Secrets keeps, renews and rotates
+//     them as their annotations say.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -22,7 +25,7 @@ import path from "node:path";
 import { YAML, b64decode, chartDir, helm, parseAll, root, run, runOk, workDir } from "../chart/lib/helpers.mjs";
 import {
   api, apiOk, freePort, resetConnections, injectedParts, isInjected, kubeconfig, kubectl, kubectlOk, runDir, serviceAccountKubeconfig,
-  sleep, startServe, waitFor,
+  startServe, waitFor,
 } from "./lib/cluster.mjs";
 
 const bin = process.env.IRSA_WEBHOOK_BIN;
@@ -96,6 +99,7 @@ let webhookPort;
 let metricsPort;
 let serveArgs;
 let installOutput;
+let valuesFile;
 let certificatesOutput;
 
 before(async () => {
@@ -118,7 +122,7 @@ before(async () => {
   // The chart, with the API server calling a local server by URL.
   webhookPort = await freePort();
   metricsPort = await freePort();
-  const valuesFile = path.join(workDir, "cluster-values.yaml");
+  valuesFile = path.join(workDir, "cluster-values.yaml");
   fs.writeFileSync(valuesFile, YAML.stringify({
     config,
     webhook: { url: `https://127.0.0.1:${webhookPort}/mutate` },
@@ -197,6 +201,37 @@ describe("helm install into the real API server", () => {
     const cert = runOk("openssl", ["x509", "-noout", "-ext", "subjectAltName", "-in", path.join(workDir, "serve/tls/tls.crt")]);
     assert.match(cert, /IP Address:127\.0\.0\.1/);
   });
+});
+
+describe("every chart mode through the server's strict field validation", () => {
+  // Rendered under another release name, applied with dryRun=All and fieldValidation=Strict:
+  // unknown or duplicate fields and invalid values fail here even where helm's client-side
+  // checks let them through. Kinds whose CRDs are not installed here (cert-manager, Prometheus
+  // Operator) are left out.
+  const chartValues = (name) => path.join(root, "tests/chart/values", name);
+  const modes = {
+    "default": [],
+    "percona example": ["-f", path.join(root, "examples/helm/percona-values.yaml")],
+    "everything on": ["-f", chartValues("everything.yaml")],
+    "config-only": ["-f", chartValues("config-only.yaml")],
+    "reconcile without restarts": ["-f", chartValues("reconcile-annotate.yaml")],
+    "host network": ["-f", chartValues("host-network.yaml")],
+  };
+  before(async () => {
+    await apiOk("POST", "/api/v1/namespaces", namespaceObject("render-check"));
+  });
+  for (const [name, args] of Object.entries(modes)) {
+    test(name, () => {
+      const objects = parseAll(runOk(helm, ["template", "check", chartDir, "--namespace", "render-check", ...args]))
+        .filter((o) => !/cert-manager\.io|monitoring\.coreos\.com/.test(o.apiVersion));
+      const file = path.join(workDir, `render-check-${name.replace(/\W+/g, "-")}.yaml`);
+      fs.writeFileSync(file, objects.map((o) => YAML.stringify(o)).join("---\n"));
+      const r = kubectl(["apply", "--dry-run=server", "--validate=strict", "-f", file]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr, "", "the server warned (unknown or duplicate fields?)");
+      assert.equal(r.stdout.trim().split("\n").length, objects.length, r.stdout);
+    });
+  }
 });
 
 describe("ServiceAccounts annotated by admission", () => {
@@ -310,7 +345,7 @@ describe("serve --kubeconfig: the ServiceAccount cache", () => {
     assert.equal(await waitFor("the early ServiceAccount in the cache", () => dryRunRole("early"), 10000), lateRole);
   });
 
-  test("a newly annotated ServiceAccount is used by an admission within a second", async () => {
+  test("a newly annotated ServiceAccount is used by an admission within a second", async (t) => {
     await apiOk("POST", "/api/v1/namespaces/apps/serviceaccounts", serviceAccountObject("apps", "late"));
     assert.equal(await dryRunRole("late"), undefined);
     const annotatedAt = Date.now();
@@ -318,6 +353,7 @@ describe("serve --kubeconfig: the ServiceAccount cache", () => {
       { metadata: { annotations: { [roleAnnotation]: lateRole } } }, { contentType: "application/merge-patch+json" });
     const role = await waitFor("an admission to use the new annotation", () => dryRunRole("late"), 5000);
     const elapsed = Date.now() - annotatedAt;
+    t.diagnostic(`the annotation reached admissions after ${elapsed} ms`);
     assert.equal(role, lateRole);
     assert.ok(elapsed < 1000, `the annotation took ${elapsed} ms to reach admissions`);
   });
@@ -382,6 +418,45 @@ describe("the ServiceAccount cache across a kube-apiserver restart", () => {
       { metadata: { name: "after-restart", namespace: "apps", annotations: { [roleAnnotation]: lateRole } } });
     assert.equal(await waitFor("the cache to see a ServiceAccount created after the restart", () => dryRunRole("after-restart"), 30000), lateRole);
     assert.equal(serve.child.exitCode, null, serve.stderr);
+  });
+});
+
+describe("self-signed certificates across helm upgrade (irsa-webhook certificates against the real server)", () => {
+  const secretPath = (name) => `/api/v1/namespaces/${releaseNamespace}/secrets/${fullname}-${name}`;
+  const state = async () => ({
+    ca: await apiOk("GET", secretPath("ca")),
+    tls: await apiOk("GET", secretPath("tls")),
+    bundles: (await apiOk("GET", `/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${fullname}`))
+      .webhooks.map((w) => b64decode(w.clientConfig.caBundle)),
+  });
+  // What the hook Job runs, as the chart's CronJob identity (no kubelet here).
+  const certificates = async (overrides = []) => {
+    const job = parseAll(runOk(helm, ["template", release, chartDir, "--namespace", releaseNamespace, "-f", valuesFile, ...overrides,
+      "--show-only", "templates/certificates-self-signed.yaml"])).find((o) => o.kind === "Job");
+    const { file } = await serviceAccountKubeconfig(releaseNamespace, `${fullname}-certificates`);
+    return runOk(bin, [...job.spec.template.spec.containers[0].args, `--kubeconfig=${file}`]);
+  };
+  let first;
+  before(async () => {
+    first = await state();
+  });
+
+  test("helm upgrade keeps the caBundle the certificate Job set (three-way merge), and renders no certificate", async () => {
+    runOk(helm, ["upgrade", release, chartDir, "--kubeconfig", kubeconfig, "--namespace", releaseNamespace, "--no-hooks", "-f", valuesFile]);
+    const after = await state();
+    assert.equal(after.bundles.length, 3);
+    for (const bundle of after.bundles) assert.equal(bundle, b64decode(first.tls.data["ca.crt"]));
+    assert.deepEqual(after.tls.data, first.tls.data);
+    assert.match(await certificates(), /unchanged, valid until/);
+  });
+
+  test("new DNS names: a new serving certificate from the same CA, caBundle unchanged", async () => {
+    const out = await certificates(["--set", "certificates.clusterDomain=example.internal"]);
+    assert.match(out, /new serving certificate \(the serving certificate's names differ/);
+    const after = await state();
+    assert.deepEqual(after.ca.data, first.ca.data);
+    assert.notEqual(after.tls.data["tls.crt"], first.tls.data["tls.crt"]);
+    for (const bundle of after.bundles) assert.equal(bundle, b64decode(first.tls.data["ca.crt"]));
   });
 });
 

@@ -2,9 +2,13 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -77,6 +81,45 @@ inline std::string ReviewBody(const AdmissionRequest& r) {
                           {"dryRun", r.dry_run},
                           {"object", r.object}}}}
       .dump();
+}
+
+inline void WriteFile(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+// Applies `patch` to `object` with Kubernetes' own patcher (kubectl patch --local --type=json,
+// $IRSA_KUBECTL) and returns the object kubectl prints. `tag` names the temporary directory.
+inline Result<nlohmann::json> KubectlPatchLocal(const nlohmann::json& object,
+                                                const nlohmann::json& patch,
+                                                const std::string& tag) {
+  namespace fs = std::filesystem;
+  const char* kubectl = std::getenv("IRSA_KUBECTL");
+  if (kubectl == nullptr || !fs::exists(kubectl))
+    return Status::Error(
+        "kubectl not found (IRSA_KUBECTL); run scripts/fetch-k8s-tools.sh before the tests");
+  const fs::path tmp =
+      fs::temp_directory_path() / ("irsa-golden-" + tag + "-" + std::to_string(getpid()));
+  fs::create_directories(tmp);
+  WriteFile(tmp / "object.json", object.dump());
+  WriteFile(tmp / "patch.json", patch.dump());
+  // KUBECONFIG points nowhere: --local must not need a cluster.
+  const std::string command = "KUBECONFIG=/dev/null '" + std::string(kubectl) +
+                              "' patch --local -f '" + (tmp / "object.json").string() +
+                              "' --type=json --patch-file '" + (tmp / "patch.json").string() +
+                              "' -o json 2>&1";
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return Status::Error("cannot run " + command);
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
+  const int status = pclose(pipe);
+  fs::remove_all(tmp);
+  if (status != 0) return Status::Error(command + " failed:\n" + output);
+  auto parsed = ParseJson(output);
+  if (!parsed.ok()) return Status::Error(parsed.error() + "\n" + output);
+  return parsed;
 }
 
 }  // namespace irsa::testing

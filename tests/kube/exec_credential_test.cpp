@@ -13,6 +13,7 @@
 #include "irsa/document.h"
 #include "kube/kube_client.h"
 #include "kube/kube_config.h"
+#include "kube/rfc3339.h"
 #include "kube/token_source.h"
 
 namespace irsa::kube {
@@ -305,6 +306,23 @@ TEST_F(ExecCredentialTest, NotExecutable) {
   ASSERT_FALSE(credential.ok());
   EXPECT_NE(credential.error().find("permission denied (is it executable?)"), std::string::npos)
       << credential.error();
+}
+
+TEST(Rfc3339Test, ParsesWhatPluginsPrint) {
+  using std::chrono::seconds;
+  using std::chrono::system_clock;
+  const auto epoch = [](long long s) { return system_clock::time_point(seconds(s)); };
+  EXPECT_EQ(ParseRfc3339("1970-01-01T00:00:00Z"), epoch(0));
+  EXPECT_EQ(ParseRfc3339("2025-01-31T12:00:00Z"), epoch(1738324800));
+  EXPECT_EQ(ParseRfc3339("2025-01-31T14:00:00+02:00"), epoch(1738324800));
+  EXPECT_EQ(ParseRfc3339("2025-01-31T11:30:00-00:30"), epoch(1738324800));
+  EXPECT_EQ(ParseRfc3339("2025-01-31T12:00:00.5Z"),
+            epoch(1738324800) + std::chrono::milliseconds(500));
+  for (const char* bad :
+       {"", "2025-01-31", "2025-01-31T12:00:00", "2025-02-30T00:00:00Z", "2025-01-31T25:00:00Z",
+        "2025-01-31T12:00:00.Z", "2025-01-31T12:00:00Zx", "2025-01-31 12:00:00Z"}) {
+    EXPECT_FALSE(ParseRfc3339(bad).has_value()) << bad;
+  }
 }
 
 // The whole path: kubeconfig -> KubeClient -> plugin -> bearer token the server checks; a 401

@@ -9,7 +9,9 @@
 
 #include "fake_kube_api_process.h"
 #include "irsa/config.h"
+#include "irsa/document.h"
 #include "kube/reconciler.h"
+#include "kube/restart_strategy.h"
 
 namespace irsa::kube {
 namespace {
@@ -394,6 +396,9 @@ TEST_F(ReconcileStrategyTest, UnreadableClusterFailsInsteadOfGuessing) {
 }
 
 TEST_F(ReconcileStrategyTest, BinaryDryRunJsonAndTextShowTheThreeOutcomes) {
+  // The API server injects dry-run pods (reconcile proves that before restarting anything).
+  api_.Control("POST", "/fake/options",
+               {{"admissionConfig", std::string(IRSA_EXAMPLES_DIR) + "/config.yaml"}});
   const std::string base = std::string(IRSA_WEBHOOK_PATH) + " reconcile --config " +
                            IRSA_EXAMPLES_DIR + "/config.yaml --kubeconfig " +
                            api_.WriteKubeconfig() + " --dry-run --restart-workloads";
@@ -424,6 +429,84 @@ TEST_F(ReconcileStrategyTest, BinaryDryRunJsonAndTextShowTheThreeOutcomes) {
         "3 OnDelete workload(s) whose pods to delete by hand"}) {
     EXPECT_NE(text.out.find(line), std::string::npos) << line << "\n" << text.out;
   }
+}
+
+// The decision alone (restart_strategy.h), on the shapes the operator and others create.
+struct StrategyCase {
+  std::string name;
+  std::string kind;
+  std::string workload;  // YAML
+  std::string cluster;   // YAML of the controlling PerconaServerMongoDB; empty = none
+  RestartPath path;
+  std::string restarted_by;
+};
+
+void PrintTo(const StrategyCase& c, std::ostream* os) { *os << c.name; }
+
+class RestartStrategyTest : public ::testing::TestWithParam<StrategyCase> {};
+
+TEST_P(RestartStrategyTest, DecidesWhoRestartsThePods) {
+  const auto& c = GetParam();
+  const json workload = ParseDocument(c.workload).value();
+  const json cluster = c.cluster.empty() ? json() : ParseDocument(c.cluster).value();
+  const RestartPlan plan = PlanRestart(c.kind, workload, c.cluster.empty() ? nullptr : &cluster);
+  EXPECT_EQ(plan.path, c.path) << plan.why;
+  EXPECT_EQ(plan.restarted_by, c.restarted_by) << plan.why;
+  EXPECT_FALSE(plan.why.empty());
+}
+
+constexpr const char* kPerconaOnDelete = R"(
+metadata:
+  ownerReferences: [{apiVersion: psmdb.percona.com/v1, kind: PerconaServerMongoDB, name: c,
+                     controller: true}]
+spec: {updateStrategy: {type: OnDelete}})";
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, RestartStrategyTest,
+    ::testing::Values(
+        StrategyCase{"deployment_default", "Deployment", "{spec: {}}", "", RestartPath::kController,
+                     "deployment-controller"},
+        StrategyCase{"deployment_recreate", "Deployment", "{spec: {strategy: {type: Recreate}}}",
+                     "", RestartPath::kController, "deployment-controller"},
+        StrategyCase{"statefulset_default", "StatefulSet", "{spec: {}}", "",
+                     RestartPath::kController, "statefulset-controller"},
+        StrategyCase{"daemonset_ondelete", "DaemonSet",
+                     "{spec: {updateStrategy: {type: OnDelete}}}", "", RestartPath::kOnDelete, ""},
+        StrategyCase{"statefulset_ondelete_no_owner", "StatefulSet",
+                     "{spec: {updateStrategy: {type: OnDelete}}}", "", RestartPath::kOnDelete, ""},
+        StrategyCase{"percona_smartupdate", "StatefulSet", kPerconaOnDelete,
+                     "{spec: {updateStrategy: SmartUpdate}}", RestartPath::kPerconaSmartUpdate,
+                     "percona-smartupdate"},
+        StrategyCase{"percona_default_is_smartupdate", "StatefulSet", kPerconaOnDelete,
+                     "{spec: {}}", RestartPath::kPerconaSmartUpdate, "percona-smartupdate"},
+        StrategyCase{"percona_ondelete", "StatefulSet", kPerconaOnDelete,
+                     "{spec: {updateStrategy: OnDelete}}", RestartPath::kOnDelete, ""},
+        StrategyCase{"percona_unmanaged", "StatefulSet", kPerconaOnDelete,
+                     "{spec: {unmanaged: true, updateStrategy: SmartUpdate}}",
+                     RestartPath::kOnDelete, ""},
+        StrategyCase{"percona_cluster_gone", "StatefulSet", kPerconaOnDelete, "",
+                     RestartPath::kOnDelete, ""},
+        StrategyCase{"percona_rollingupdate", "StatefulSet",
+                     R"({metadata: {ownerReferences: [{apiVersion: psmdb.percona.com/v1,
+                         kind: PerconaServerMongoDB, name: c, controller: true}]},
+                         spec: {updateStrategy: {type: RollingUpdate}}})",
+                     "", RestartPath::kController, "statefulset-controller"}),
+    [](const auto& p) { return p.param.name; });
+
+TEST(RestartStrategyTest, OnlyAControllingPerconaClusterCounts) {
+  EXPECT_EQ(PerconaController(ParseDocument(kPerconaOnDelete).value()), "c");
+  EXPECT_FALSE(NeedsPerconaCluster("StatefulSet", ParseDocument(R"(
+metadata:
+  ownerReferences: [{apiVersion: psmdb.percona.com/v1, kind: PerconaServerMongoDB, name: c}]
+spec: {updateStrategy: {type: OnDelete}})")
+                                                      .value()));
+  EXPECT_FALSE(PerconaController(ParseDocument(R"(
+metadata:
+  ownerReferences: [{apiVersion: example.com/v1, kind: PerconaServerMongoDB, name: c,
+                     controller: true}]
+)")
+                                     .value())
+                   .has_value());
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // `irsa-webhook check` and the exec credential plugin against a real kube-apiserver and
 // kube-controller-manager (scripts/control-plane.sh, started by run.sh; no kubelet: pods stay
 // Pending, admission is what matters). On one control plane, in order:
-//   - `irsa-webhook serve` runs here on 127.0.0.1 with examples/config.yaml and a throwaway CA;
+//   - `irsa-webhook serve` runs here on 127.0.0.1 with examples/config.yaml plus a "legacy"
+//     binding and a throwaway CA (check runs with either part of that config);
 //     a MutatingWebhookConfiguration (failurePolicy Ignore, as the chart's default) sends pods
 //     and ServiceAccounts to it by URL;
 //   - check runs as a ServiceAccount bound to examples/check-rbac.yaml only (the documented RBAC
@@ -12,6 +13,10 @@
 //     failurePolicy Ignore let it through and that nothing answers at the URL; `reconcile
 //     --restart-workloads` then restarts nothing;
 //   - the webhook configuration pointing at the wrong port: exit 1 naming that URL;
+//   - failurePolicy Fail with the webhook down: the dry-run is refused, and check says so;
+//   - a Deployment's pod created before the webhook: "started before the webhook was
+//     registered"; after `reconcile --restart-workloads` the new pod is injected and the old one
+//     "restart pending" (no kubelet: the rollout never finishes);
 //   - the exec plugin: its token authenticates, a failing plugin is one clear line.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -84,6 +89,23 @@ function execKubeconfig(name, env) {
   return file;
 }
 
+// A namespace whose Deployment exists before the webhook, with a binding of its own.
+const legacyRole = "arn:aws:iam::111122223333:role/legacy";
+const legacyConfig = path.join(work, "legacy-config.json");
+fs.writeFileSync(legacyConfig, JSON.stringify({ bindings: [{
+  name: "legacy", roleArn: legacyRole, namespaces: ["legacy"], serviceAccounts: ["default"], annotateServiceAccounts: false,
+}] }));
+
+// What serve runs: examples/config.yaml's bindings and the legacy one (bindings is its last key).
+const serveConfig = path.join(work, "serve-config.yaml");
+fs.writeFileSync(serveConfig, `${fs.readFileSync(config, "utf8").trimEnd()}
+  - name: legacy
+    roleArn: ${legacyRole}
+    namespaces: [legacy]
+    serviceAccounts: [default]
+    annotateServiceAccounts: false
+`);
+
 let servePort;
 let serveProcess;
 let checkKubeconfig;
@@ -92,7 +114,7 @@ const pluginLog = path.join(work, "plugin.log");
 async function startServe() {
   const metricsPort = await freePort();
   serveProcess = spawn(bin, [
-    "serve", "--config", config, "--tls-cert-file", path.join(work, "tls.crt"),
+    "serve", "--config", serveConfig, "--tls-cert-file", path.join(work, "tls.crt"),
     "--tls-key-file", path.join(work, "tls.key"), "--bind-address", "127.0.0.1",
     "--port", String(servePort), "--metrics-port", String(metricsPort),
     "--kubeconfig", adminKubeconfig, "--log-level", "warn",
@@ -114,13 +136,13 @@ async function stopServe() {
   await exited;
 }
 
-function webhookConfiguration(port) {
+function webhookConfiguration(port, failurePolicy = "Ignore") {
   return {
     apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration",
     metadata: { name: "irsa-webhook" },
     webhooks: [{
       name: "pod-identity.irsa-webhook.dev", admissionReviewVersions: ["v1"], sideEffects: "None",
-      failurePolicy: "Ignore", timeoutSeconds: 5, reinvocationPolicy: "IfNeeded",
+      failurePolicy, timeoutSeconds: 5, reinvocationPolicy: "IfNeeded",
       clientConfig: {
         url: `https://127.0.0.1:${port}/mutate`,
         caBundle: fs.readFileSync(path.join(work, "ca.crt")).toString("base64"),
@@ -145,6 +167,20 @@ before(async () => {
   openssl(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "tls.key", "-out", "tls.csr", "-subj", "/CN=127.0.0.1"]);
   fs.writeFileSync(path.join(work, "ext.cnf"), "subjectAltName=IP:127.0.0.1\n");
   openssl(["x509", "-req", "-in", "tls.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "ext.cnf", "-out", "tls.crt"]);
+
+  // Before the webhook exists: the legacy Deployment's pod.
+  apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "legacy" } });
+  await waitFor("the legacy default ServiceAccount", async () =>
+    spawnSync(kubectlBin, ["--kubeconfig", adminKubeconfig, "-n", "legacy", "get", "sa", "default"]).status === 0);
+  apply({
+    apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "legacy", namespace: "legacy" },
+    spec: {
+      replicas: 1, selector: { matchLabels: { app: "legacy" } },
+      template: { metadata: { labels: { app: "legacy" } }, spec: { containers: [{ name: "app", image: "registry.k8s.io/pause:3.10" }] } },
+    },
+  });
+  await waitFor("the legacy pod", async () => kubectl(["-n", "legacy", "get", "pods", "-o", "name"]).trim() !== "");
+  await sleep(1100);  // creationTimestamp has one-second resolution
 
   servePort = await freePort();
   await startServe();
@@ -245,6 +281,48 @@ describe("irsa-webhook check against the real API server", () => {
       apply(webhookConfiguration(servePort));
     }
     assert.equal(check().status, 0);
+  });
+
+  test("failurePolicy Fail with the webhook down: the dry-run pod is refused, check says why", async () => {
+    apply(webhookConfiguration(servePort, "Fail"));
+    await stopServe();
+    try {
+      const r = check();
+      assert.equal(r.status, 1, r.all);
+      assert.match(r.stdout, /the API server refused the dry-run pod in psmdb \(ServiceAccount percona-server-mongodb-operator\) because calling a webhook failed \(failurePolicy Fail: no pod can be created in psmdb until it is fixed\)/);
+      assert.match(r.stdout, /failed calling webhook "pod-identity\.irsa-webhook\.dev"/);
+    } finally {
+      apply(webhookConfiguration(servePort));
+      await startServe();
+    }
+    assert.equal(check().status, 0);
+  });
+
+  test("pods created before the webhook, then reconcile: injected new pod, restart pending old one", async () => {
+    const legacyCheck = () => webhook(["check", "--config", legacyConfig, "--kubeconfig", checkKubeconfig, "-o", "json"]);
+    const podsOf = (r) => JSON.parse(r.stdout).items.filter((i) => i.section === "pods");
+    let r = legacyCheck();
+    assert.equal(r.status, 1, r.all);
+    let pods = podsOf(r);
+    assert.equal(pods.length, 1, r.stdout);
+    const [old] = pods;
+    assert.equal(old.state, "not-injected");
+    assert.match(old.message, /started before the webhook was registered \(pod created .*, webhook configuration created .*\): restart its workload \(irsa-webhook reconcile --restart-workloads\)/);
+
+    const reconcile = webhook(["reconcile", "--config", legacyConfig, "--kubeconfig", adminKubeconfig, "--restart-workloads"]);
+    assert.equal(reconcile.status, 0, reconcile.all);
+    assert.match(reconcile.stdout, /Deployment legacy\/legacy: restarted/);
+    await waitFor("the rolled pod", async () => kubectl(["-n", "legacy", "get", "pods", "-o", "name"]).trim().split("\n").length === 2);
+    r = legacyCheck();
+    pods = podsOf(r);
+    assert.equal(pods.length, 2, r.stdout);
+    const fresh = pods.find((p) => p.name !== old.name);
+    assert.equal(fresh.state, "injected", r.stdout);
+    assert.equal(fresh.message, `role ${legacyRole}`);
+    const pending = pods.find((p) => p.name === old.name);
+    assert.equal(pending.state, "not-injected");
+    assert.match(pending.message, /restart pending: Deployment legacy has a newer pod template \(kubectl\.kubernetes\.io\/restartedAt=.*\) that has not replaced this pod yet/);
+    assert.equal(r.status, 1, "a pod still without credentials is not all well");
   });
 
   test("the exec plugin: a refused token is a 401, a failing plugin one line with its stderr", () => {
