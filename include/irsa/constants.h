@@ -9,7 +9,7 @@
 
 namespace irsa {
 
-// --- Config defaults (SPEC section 3) ---
+// --- Config defaults (docs/reference.md section 3) ---
 // Annotation and label prefix, as aws/amazon-eks-pod-identity-webhook uses it.
 inline constexpr std::string_view kDefaultAnnotationPrefix = "eks.amazonaws.com";
 // Token audience AWS STS expects for AssumeRoleWithWebIdentity.
@@ -43,7 +43,7 @@ inline constexpr std::string_view kSkipContainersSuffix = "skip-containers";
 // Pod label: when present (any value), the pod is never mutated.
 inline constexpr std::string_view kSkipPodLabelSuffix = "skip-pod-identity-webhook";
 
-// --- What a mutated pod gets (SPEC section 4; wire-compatible with EKS) ---
+// --- What a mutated pod gets (docs/reference.md section 4; wire-compatible with EKS) ---
 // Name of the projected token volume.
 inline constexpr std::string_view kTokenVolumeName = "aws-iam-token";
 // File name of the token inside the volume.
@@ -64,7 +64,7 @@ inline constexpr std::string_view kNodeSelectorOs = "kubernetes.io/os";
 inline constexpr std::string_view kNodeSelectorOsBeta = "beta.kubernetes.io/os";
 inline constexpr std::string_view kWindowsOs = "windows";
 
-// --- Percona preset (SPEC section 3) ---
+// --- Percona preset (docs/reference.md section 3) ---
 inline constexpr std::string_view kPresetPerconaServerMongoDB = "percona-server-mongodb";
 inline constexpr std::string_view kLabelAppName = "app.kubernetes.io/name";
 inline constexpr std::string_view kLabelAppComponent = "app.kubernetes.io/component";
@@ -83,7 +83,7 @@ inline constexpr std::string_view kComponentNonVoting = "nonVoting";
 // app.kubernetes.io/component of a hidden member (it holds data).
 inline constexpr std::string_view kComponentHidden = "hidden";
 
-// --- Admission protocol (SPEC section 6) ---
+// --- Admission protocol (docs/reference.md section 6) ---
 inline constexpr std::string_view kAdmissionV1 = "admission.k8s.io/v1";
 inline constexpr std::string_view kAdmissionV1beta1 = "admission.k8s.io/v1beta1";
 inline constexpr std::string_view kAdmissionReviewKind = "AdmissionReview";

@@ -1,4 +1,4 @@
-// Least-privilege IAM documents for the configured bindings (SPEC section 2 `policy`, issue 6):
+// Least-privilege IAM documents for the configured bindings (docs/reference.md section 2 `policy`, issue 6):
 // the trust policy of each role (which ServiceAccounts may call sts:AssumeRoleWithWebIdentity)
 // and the S3/KMS permission policy Percona Backup for MongoDB needs for its bucket. The
 // justification of every action is in docs/iam-policies.md.

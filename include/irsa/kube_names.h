@@ -17,7 +17,7 @@ bool IsDnsSubdomain(std::string_view s);
 bool IsValidLabelKey(std::string_view key);
 // Label value: empty, or <= 63 of [A-Za-z0-9._-] with alphanumeric ends.
 bool IsValidLabelValue(std::string_view value);
-// ^arn:aws[a-z0-9-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$  (SPEC section 3)
+// ^arn:aws[a-z0-9-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$  (docs/reference.md section 3)
 bool IsValidRoleArn(std::string_view arn);
 // AWS region such as us-east-1, cn-north-1, us-gov-west-1, eu-isoe-west-1.
 bool IsValidRegion(std::string_view region);

@@ -1,4 +1,4 @@
-// `irsa-webhook check [--config F] [--kubeconfig F] [-o text|json]` (SPEC section 7):
+// `irsa-webhook check [--config F] [--kubeconfig F] [-o text|json]` (docs/reference.md section 7):
 // read-only end-to-end verification through the API server (src/kube/injection_check.h).
 #pragma once
 

@@ -1,5 +1,5 @@
 // `irsa-webhook reconcile`: annotate existing ServiceAccounts and, on request, roll the
-// workloads whose pods lack injection (SPEC section 7). The plan is src/kube/reconciler; this
+// workloads whose pods lack injection (docs/reference.md section 7). The plan is src/kube/reconciler; this
 // file parses flags, resolves Kubernetes access, and prints the report (text or JSON).
 #pragma once
 

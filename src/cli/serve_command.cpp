@@ -16,7 +16,7 @@
 namespace irsa::cli {
 namespace {
 
-// Defaults of SPEC section 2.
+// Defaults of docs/reference.md section 2.
 constexpr const char* kDefaultBindAddress = "0.0.0.0";
 constexpr const char* kDefaultPort = "8443";
 constexpr const char* kDefaultMetricsPort = "9090";
@@ -145,7 +145,7 @@ CommandStatus RunServe(const std::vector<std::string>& args) {
   server::PrepareProcess();
   auto logger = std::make_shared<server::Logger>(*format, *level);
 
-  // Kubernetes access (SPEC section 7): --kubeconfig, else in-cluster config when this runs in a
+  // Kubernetes access (docs/reference.md section 7): --kubeconfig, else in-cluster config when this runs in a
   // pod, else config-only mode. The ServiceAccount cache answers the pod rules' lookups (the
   // role-arn annotation path, and the audience/STS/expiration annotations) and gates /readyz.
   auto kube_config = kube::ResolveKubeConfig(flags.Get("kubeconfig"));

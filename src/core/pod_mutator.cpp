@@ -1,4 +1,4 @@
-// Pod CREATE mutation (SPEC section 4).
+// Pod CREATE mutation (docs/reference.md section 4).
 #include <algorithm>
 #include <charconv>
 #include <optional>
@@ -143,7 +143,7 @@ struct RoleChoice {
   const Binding* binding = nullptr;  // nullptr: the role came from the ServiceAccount annotation
 };
 
-// Role resolution, SPEC section 4, steps 1-3. Returns nullopt with m.outcome/reason/warnings set
+// Role resolution, docs/reference.md section 4, steps 1-3. Returns nullopt with m.outcome/reason/warnings set
 // when the pod gets no role.
 std::optional<RoleChoice> ResolveRole(const Config& config, const PodView& pod, std::string_view ns,
                                       const ServiceAccountInfo* sa, Mutation& m) {

@@ -61,7 +61,7 @@ struct PodView {
 // The readers. Errors are identical for identical input whatever the parser.
 Result<PodView> ReadPod(const nlohmann::json& pod);
 
-// The Pod rules of SPEC section 4 on a view (MutatePod is ReadPod + this).
+// The Pod rules of docs/reference.md section 4 on a view (MutatePod is ReadPod + this).
 Mutation MutatePodView(const Config& config, const PodView& view, std::string_view ns,
                        const ServiceAccountLookup* service_accounts);
 

@@ -1,4 +1,4 @@
-// ServiceAccount CREATE/UPDATE mutation (SPEC section 5).
+// ServiceAccount CREATE/UPDATE mutation (docs/reference.md section 5).
 #include "irsa/mutation.h"
 #include "mutation_support.h"
 

@@ -1,4 +1,4 @@
-// `irsa-webhook check` (SPEC section 7): read-only end-to-end verification through the API
+// `irsa-webhook check` (docs/reference.md section 7): read-only end-to-end verification through the API
 // server, and the proof `reconcile --restart-workloads` needs before it rolls anything.
 //
 // Owns:

@@ -1,4 +1,4 @@
-// `irsa-webhook reconcile` (SPEC section 7): bring what existed before the webhook in line with
+// `irsa-webhook reconcile` (docs/reference.md section 7): bring what existed before the webhook in line with
 // the config. Annotates the existing ServiceAccounts that bindings name and, on request, rolls
 // each Deployment/StatefulSet/DaemonSet owning a pod that the webhook would inject but that
 // lacks injection.

@@ -1,4 +1,4 @@
-// Who restarts a workload's pods once reconcile changes its pod template (SPEC section 7), so that
+// Who restarts a workload's pods once reconcile changes its pod template (docs/reference.md section 7), so that
 // reconcile never reports a restart nothing will carry out.
 //
 // Owns: reading a workload's update strategy and, for an OnDelete StatefulSet that a

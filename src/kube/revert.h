@@ -1,4 +1,4 @@
-// `irsa-webhook reconcile --revert` (SPEC section 7): removes exactly the ServiceAccount
+// `irsa-webhook reconcile --revert` (docs/reference.md section 7): removes exactly the ServiceAccount
 // annotations this webhook added, for `helm uninstall` and roll-back.
 //
 // Owns: listing the ServiceAccounts that carry the marker kManagedRoleArnAnnotation (in the

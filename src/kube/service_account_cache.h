@@ -1,4 +1,4 @@
-// The ServiceAccount cache of `serve` (SPEC section 7): a list+watch mirror of the cluster's
+// The ServiceAccount cache of `serve` (docs/reference.md section 7): a list+watch mirror of the cluster's
 // ServiceAccounts, so a Pod CREATE can read its SA's "<prefix>/" annotations without an API call.
 //
 // Owns: one background thread that lists (paginated) then watches from the list's

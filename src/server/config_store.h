@@ -1,4 +1,4 @@
-// The injection config a running server uses, and its reload (SPEC section 3: "a running server
+// The injection config a running server uses, and its reload (docs/reference.md section 3: "a running server
 // keeps its last good config when a reload is invalid").
 //
 // Owns: the current Config, held as shared_ptr<const Config> and swapped under a mutex (only

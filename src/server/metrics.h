@@ -1,4 +1,4 @@
-// Prometheus metrics of `serve` (SPEC section 7), rendered in the text exposition format 0.0.4.
+// Prometheus metrics of `serve` (docs/reference.md section 7), rendered in the text exposition format 0.0.4.
 //
 // Owns: the admission counters and duration histogram, the config/TLS reload counters, HTTP
 // response counters, build info, gauges sampled at scrape time, and the process metrics read
@@ -21,7 +21,7 @@
 
 namespace irsa::server {
 
-// Upper bounds of the admission duration histogram, 100us to 1s (SPEC section 7).
+// Upper bounds of the admission duration histogram, 100us to 1s (docs/reference.md section 7).
 inline constexpr std::array<double, 13> kDurationBuckets = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
 

@@ -1,5 +1,5 @@
 // `irsa-webhook serve` as a library call: load config and certificates, serve until SIGTERM or
-// SIGINT, reload files on change, drain on shutdown (SPEC sections 2, 6, 7).
+// SIGINT, reload files on change, drain on shutdown (docs/reference.md sections 2, 6, 7).
 //
 // Owns: the process-level order of things: signal handling, first load (a startup error is
 // returned, not served around), the housekeeping loop on the calling thread (file polling

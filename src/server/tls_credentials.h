@@ -26,7 +26,7 @@
 namespace irsa::server {
 
 enum class TlsMinVersion { kTls12, kTls13 };
-// "1.2" | "1.3" (SPEC section 2: older protocols are always refused).
+// "1.2" | "1.3" (docs/reference.md section 2: older protocols are always refused).
 Result<TlsMinVersion> ParseTlsMinVersion(std::string_view text);
 
 struct TlsFiles {

@@ -1,4 +1,4 @@
-// The two listeners of `serve` (SPEC sections 2, 6, 7): HTTPS for the kube-apiserver
+// The two listeners of `serve` (docs/reference.md sections 2, 6, 7): HTTPS for the kube-apiserver
 // (POST /mutate, GET /healthz) and plain HTTP for operations (GET /metrics, /healthz, /readyz).
 //
 // Owns: cpp-httplib servers and their tuning (TCP_NODELAY, keep-alive, timeouts, listen

@@ -334,7 +334,7 @@ describe("workload: Deployment, security, probes, config mount", () => {
     assert.deepEqual(everything.imagePullSecrets, [{ name: "registry-credentials" }]);
   });
 
-  test("serve flags are the SPEC's, pointing at the mounted files", () => {
+  test("serve flags are the reference's, pointing at the mounted files", () => {
     const serveFlags = new Set(["config", "tls-cert-file", "tls-key-file", "client-ca-file", "tls-min-version",
       "bind-address", "port", "metrics-port", "kubeconfig", "max-request-bytes", "log-level", "log-format",
       "shutdown-delay-seconds", "shutdown-grace-seconds"]);

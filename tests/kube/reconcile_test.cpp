@@ -312,7 +312,7 @@ TEST(ReconcilePerconaTest, RollsTheOperatorAndRs0OnceAndNotTheArbiter) {
                                                  "statefulsets/my-cluster-name-rs0"}));
 }
 
-// Who restarts what (SPEC section 7), on one namespace holding each shape.
+// Who restarts what (docs/reference.md section 7), on one namespace holding each shape.
 class ReconcileStrategyTest : public ::testing::Test {
  protected:
   void SetUp() override {

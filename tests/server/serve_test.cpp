@@ -137,7 +137,7 @@ void ServeTest::CheckMutationThroughKubectl(const std::string& api_version) {
   const json response = Post(*client, Review(api_version, uid, pod));
   ASSERT_TRUE(response.is_object());
 
-  // The envelope of SPEC section 6.
+  // The envelope of docs/reference.md section 6.
   EXPECT_EQ(response["apiVersion"], api_version);
   EXPECT_EQ(response["kind"], "AdmissionReview");
   EXPECT_EQ(response["response"]["uid"], uid);
@@ -604,7 +604,7 @@ TEST_F(ServeTest, ShutdownDelayKeepsServingWithReadyzFailingThenExitsZero) {
 }
 
 TEST_F(ServeTest, DefaultShutdownDelayIsFiveSecondsAndASecondSignalEndsIt) {
-  // Without the harness's --shutdown-delay-seconds 0: SPEC's default.
+  // Without the harness's --shutdown-delay-seconds 0: the reference's default.
   server_.Start({"--config", SourceDir() + "/examples/config.yaml", "--tls-cert-file",
                  server_cert_->cert.string(), "--tls-key-file", server_cert_->key.string()},
                 tmp_ / "server.log");
