@@ -19,9 +19,10 @@ start=$(date +%s)
 
 step() { printf '\n==== %s (%ss elapsed)\n' "$*" "$(($(date +%s) - start))"; }
 
-# ccache (scripts/install-deps.sh) keeps its cache in ~/.cache/ccache, outside the clone. With
-# the clone's root as base directory, paths are hashed relative to it, so a fresh clone in another
-# folder (what CI does on this machine) compiles unchanged sources from the cache.
+# ccache (scripts/install-deps.sh) keeps its cache in ~/.cache/ccache, outside the clone; with the
+# clone's root as base directory, paths are hashed relative to it, so fresh clones in other folders
+# could share it. It caches nothing yet: ccache refuses every compilation that uses our
+# precompiled headers ("Could not use precompiled header" in `ccache -s -v`).
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 
 step "dependencies"

@@ -1,6 +1,6 @@
-// The AdmissionReview protocol (docs/reference.md section 6): decode a request, route it to the mutation
-// rules, encode the response. The server and `irsa-webhook mutate` both go through Admit(),
-// so the offline preview is exactly what the cluster gets.
+// The AdmissionReview protocol (docs/reference.md section 6): decode a request, route it to the
+// mutation rules, encode the response. The server and `irsa-webhook mutate` both go through
+// Admit(), so the offline preview is exactly what the cluster gets.
 //
 // Owns: envelope validation (errors here are transport errors: HTTP 400), kind/operation
 // routing, the response envelope (apiVersion/kind/uid echo, base64 JSONPatch, warnings).
@@ -51,7 +51,8 @@ struct AdmissionResult {
   std::string object_name;  // metadata.name, else metadata.generateName, else request.name
 };
 
-// Applies the rules of docs/reference.md sections 4-6 to one request. `lookup` may be nullptr (config only).
+// Applies the rules of docs/reference.md sections 4-6 to one request. `lookup` may be nullptr
+// (config only).
 AdmissionResult Admit(const Config& config, const AdmissionRequest& request,
                       const ServiceAccountLookup* lookup);
 

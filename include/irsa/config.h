@@ -1,4 +1,5 @@
-// The injection config (docs/reference.md section 3): defaults, bindings, presets, and its validation.
+// The injection config (docs/reference.md section 3): defaults, bindings, presets, and its
+// validation.
 //
 // Owns: parsing a YAML/JSON document into a validated Config, and the matching predicates of a
 // Binding (namespace, ServiceAccount, preset, podSelector). Every validation error names the

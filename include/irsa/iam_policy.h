@@ -1,7 +1,7 @@
-// Least-privilege IAM documents for the configured bindings (docs/reference.md section 2 `policy`, issue 6):
-// the trust policy of each role (which ServiceAccounts may call sts:AssumeRoleWithWebIdentity)
-// and the S3/KMS permission policy Percona Backup for MongoDB needs for its bucket. The
-// justification of every action is in docs/iam-policies.md.
+// Least-privilege IAM documents for the configured bindings (docs/reference.md section 2 `policy`,
+// issue 6): the trust policy of each role (which ServiceAccounts may call
+// sts:AssumeRoleWithWebIdentity) and the S3/KMS permission policy Percona Backup for MongoDB needs
+// for its bucket. The justification of every action is in docs/iam-policies.md.
 //
 // Owns: validation of the AWS inputs (OIDC provider ARN, issuer URL, account ID, partition,
 // bucket name, prefix, KMS key ARN) with messages an admin can act on, the exact shape of both

@@ -1,5 +1,5 @@
-// The mutation rules: what a Pod (docs/reference.md section 4) or ServiceAccount (section 5) gets, and the
-// warnings a PerconaServerMongoDB gets (issue 6). The heart of the product.
+// The mutation rules: what a Pod (docs/reference.md section 4) or ServiceAccount (section 5) gets,
+// and the warnings a PerconaServerMongoDB gets (issue 6). The heart of the product.
 //
 // Owns: role resolution (bindings, then the ServiceAccount annotation), settings precedence,
 // container eligibility, presence and conflict rules, and the add-only JSON Patch.

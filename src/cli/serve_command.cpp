@@ -145,9 +145,9 @@ CommandStatus RunServe(const std::vector<std::string>& args) {
   server::PrepareProcess();
   auto logger = std::make_shared<server::Logger>(*format, *level);
 
-  // Kubernetes access (docs/reference.md section 7): --kubeconfig, else in-cluster config when this runs in a
-  // pod, else config-only mode. The ServiceAccount cache answers the pod rules' lookups (the
-  // role-arn annotation path, and the audience/STS/expiration annotations) and gates /readyz.
+  // Kubernetes access (docs/reference.md section 7): --kubeconfig, else in-cluster config when this
+  // runs in a pod, else config-only mode. The ServiceAccount cache answers the pod rules' lookups
+  // (the role-arn annotation path, and the audience/STS/expiration annotations) and gates /readyz.
   auto kube_config = kube::ResolveKubeConfig(flags.Get("kubeconfig"));
   if (!kube_config.ok()) return CommandStatus::Runtime(kube_config.error());
   server::KubernetesAccess kubernetes;

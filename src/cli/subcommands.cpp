@@ -28,7 +28,8 @@ constexpr Subcommand kSubcommands[] = {
 #ifdef IRSA_HAVE_KUBE
     {"check", RunCheck},
 #endif
-    {"mutate", RunMutate},       {"policy", RunPolicy},
+    {"mutate", RunMutate},
+    {"policy", RunPolicy},
 #ifdef IRSA_HAVE_KUBE
     {"certificates", RunCertificates},
     {"reconcile", RunReconcile},

@@ -143,8 +143,8 @@ struct RoleChoice {
   const Binding* binding = nullptr;  // nullptr: the role came from the ServiceAccount annotation
 };
 
-// Role resolution, docs/reference.md section 4, steps 1-3. Returns nullopt with m.outcome/reason/warnings set
-// when the pod gets no role.
+// Role resolution, docs/reference.md section 4, steps 1-3. Returns nullopt with
+// m.outcome/reason/warnings set when the pod gets no role.
 std::optional<RoleChoice> ResolveRole(const Config& config, const PodView& pod, std::string_view ns,
                                       const ServiceAccountInfo* sa, Mutation& m) {
   const Binding* covering = nullptr;

@@ -1,5 +1,5 @@
-// `irsa-webhook check` (docs/reference.md section 7): read-only end-to-end verification through the API
-// server, and the proof `reconcile --restart-workloads` needs before it rolls anything.
+// `irsa-webhook check` (docs/reference.md section 7): read-only end-to-end verification through the
+// API server, and the proof `reconcile --restart-workloads` needs before it rolls anything.
 //
 // Owns:
 //  - the admission proof: for each namespace a binding covers, a server-side dry-run

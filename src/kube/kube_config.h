@@ -1,5 +1,6 @@
 // Where the Kubernetes API is and how to authenticate to it: kubeconfig files and in-cluster
-// config (docs/reference.md section 7: "--kubeconfig, else in-cluster when present, else config-only").
+// config (docs/reference.md section 7: "--kubeconfig, else in-cluster when present, else
+// config-only").
 //
 // Owns: reading a kubeconfig (clusters/users/contexts, current-context; server,
 // certificate-authority[-data], insecure-skip-tls-verify, token, tokenFile,

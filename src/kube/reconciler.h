@@ -1,6 +1,6 @@
-// `irsa-webhook reconcile` (docs/reference.md section 7): bring what existed before the webhook in line with
-// the config. Annotates the existing ServiceAccounts that bindings name and, on request, rolls
-// each Deployment/StatefulSet/DaemonSet owning a pod that the webhook would inject but that
+// `irsa-webhook reconcile` (docs/reference.md section 7): bring what existed before the webhook in
+// line with the config. Annotates the existing ServiceAccounts that bindings name and, on request,
+// rolls each Deployment/StatefulSet/DaemonSet owning a pod that the webhook would inject but that
 // lacks injection.
 //
 // Owns: reading the cluster (ServiceAccounts and, with restart_workloads, pods, ReplicaSets, the

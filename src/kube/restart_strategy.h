@@ -1,5 +1,5 @@
-// Who restarts a workload's pods once reconcile changes its pod template (docs/reference.md section 7), so that
-// reconcile never reports a restart nothing will carry out.
+// Who restarts a workload's pods once reconcile changes its pod template (docs/reference.md section
+// 7), so that reconcile never reports a restart nothing will carry out.
 //
 // Owns: reading a workload's update strategy and, for an OnDelete StatefulSet that a
 // PerconaServerMongoDB controls, that cluster's spec.updateStrategy, and turning them into one of

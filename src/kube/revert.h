@@ -1,5 +1,5 @@
-// `irsa-webhook reconcile --revert` (docs/reference.md section 7): removes exactly the ServiceAccount
-// annotations this webhook added, for `helm uninstall` and roll-back.
+// `irsa-webhook reconcile --revert` (docs/reference.md section 7): removes exactly the
+// ServiceAccount annotations this webhook added, for `helm uninstall` and roll-back.
 //
 // Owns: listing the ServiceAccounts that carry the marker kManagedRoleArnAnnotation (in the
 // namespaces the bindings cover, or cluster-wide for a "*" binding or without bindings: after an

@@ -1,5 +1,6 @@
-// The ServiceAccount cache of `serve` (docs/reference.md section 7): a list+watch mirror of the cluster's
-// ServiceAccounts, so a Pod CREATE can read its SA's "<prefix>/" annotations without an API call.
+// The ServiceAccount cache of `serve` (docs/reference.md section 7): a list+watch mirror of the
+// cluster's ServiceAccounts, so a Pod CREATE can read its SA's "<prefix>/" annotations without an
+// API call.
 //
 // Owns: one background thread that lists (paginated) then watches from the list's
 // resourceVersion with bookmarks; relists on 410 Gone (an HTTP 410 or an ERROR event with code

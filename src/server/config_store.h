@@ -1,5 +1,5 @@
-// The injection config a running server uses, and its reload (docs/reference.md section 3: "a running server
-// keeps its last good config when a reload is invalid").
+// The injection config a running server uses, and its reload (docs/reference.md section 3: "a
+// running server keeps its last good config when a reload is invalid").
 //
 // Owns: the current Config, held as shared_ptr<const Config> and swapped under a mutex (only
 // the pointer copy is locked), so a request keeps the snapshot it started with while a reload

@@ -1,4 +1,5 @@
-// Prometheus metrics of `serve` (docs/reference.md section 7), rendered in the text exposition format 0.0.4.
+// Prometheus metrics of `serve` (docs/reference.md section 7), rendered in the text exposition
+// format 0.0.4.
 //
 // Owns: the admission counters and duration histogram, the config/TLS reload counters, HTTP
 // response counters, build info, gauges sampled at scrape time, and the process metrics read

@@ -1,5 +1,6 @@
-// A TLS handshake against our own webhook listener, for /readyz (docs/reference.md section 7: readiness
-// proves the HTTPS listener answers a TLS handshake, not only that the metrics port is up).
+// A TLS handshake against our own webhook listener, for /readyz (docs/reference.md section 7:
+// readiness proves the HTTPS listener answers a TLS handshake, not only that the metrics port is
+// up).
 //
 // Owns: one client socket and SSL object per call, closed before it returns.
 // Never: sends an HTTP request (the probe is invisible to the request metrics and logs),

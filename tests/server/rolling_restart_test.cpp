@@ -1,4 +1,5 @@
-// A rolling restart under load loses no admission (docs/reference.md section 2, --shutdown-delay-seconds).
+// A rolling restart under load loses no admission (docs/reference.md section 2,
+// --shutdown-delay-seconds).
 //
 // What the kube-apiserver does, modelled here: it sends each admission to a ready endpoint of
 // the webhook's Service over keep-alive connections; a POST it has written is never retried, and
