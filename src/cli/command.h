@@ -17,10 +17,6 @@ struct CommandStatus {
   enum class Kind { kOk, kRuntimeError, kUsageError };
   Kind kind = Kind::kOk;
   std::string message;
-  // Threads of the command are still running (serve after its shutdown grace period): main
-  // flushes and ends the process with _Exit, because static destructors would run under them.
-  bool threads_left_running = false;
-
   static CommandStatus Ok() { return {}; }
   static CommandStatus Runtime(std::string m) { return {Kind::kRuntimeError, std::move(m)}; }
   static CommandStatus Usage(std::string m) { return {Kind::kUsageError, std::move(m)}; }

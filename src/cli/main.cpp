@@ -1,6 +1,11 @@
 // irsa-webhook: the composition root. Picks the subcommand, and is the only place that turns a
 // result into an exit code (0 ok, 1 runtime/input error, 2 usage error). Exceptions that escape
-// a library are caught here and become one line on stderr.
+// a library are caught here and become one line on stderr. Process-wide settings are made here
+// and nowhere else.
+#include <openssl/crypto.h>
+#include <sys/resource.h>
+
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -30,10 +35,26 @@ constexpr const char* kUsage =
     "\n"
     "Run 'irsa-webhook <command> --help' for the flags of a command.\n";
 
+// Process-wide settings, before any other thread or OpenSSL use:
+// - SIGPIPE ignored: a peer that closes its end turns a write into an error, not a dead process;
+// - OpenSSL without its atexit cleanup: `serve` may end with a connection still in OpenSSL;
+// - the soft limit of open files raised to the hard limit, as the Go runtime does for every Go
+//   server (the kube-apiserver included): each connection holds a descriptor, and a soft limit
+//   of 1024 (a common default) would stop `serve` accepting at about a thousand.
+void PrepareProcess() {
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  if (rlimit limit{}; ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using irsa::cli::CommandStatus;
+  PrepareProcess();
   const std::vector<std::string> all(argv + 1, argv + argc);
   if (all.empty()) {
     std::cerr << kUsage;
@@ -69,12 +90,6 @@ int main(int argc, char** argv) {
       std::cerr << "irsa-webhook " << command << ": " << status.message << "\n";
       code = 2;
       break;
-  }
-  if (status.threads_left_running) {
-    std::cout.flush();
-    std::cerr.flush();
-    std::fflush(nullptr);
-    std::_Exit(code);
   }
   return code;
 }

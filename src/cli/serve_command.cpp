@@ -142,7 +142,6 @@ CommandStatus RunServe(const std::vector<std::string>& args) {
   options.shutdown_grace = std::chrono::seconds(*grace);
   options.shutdown_delay = std::chrono::seconds(*delay);
 
-  server::PrepareProcess();
   auto logger = std::make_shared<server::Logger>(*format, *level);
 
   // Kubernetes access (docs/reference.md section 7): --kubeconfig, else in-cluster config when this
@@ -176,16 +175,9 @@ CommandStatus RunServe(const std::vector<std::string>& args) {
 
   auto outcome = server::Serve(options, kubernetes, logger);
   if (!outcome.ok()) return CommandStatus::Runtime(outcome.error());
-  CommandStatus status = CommandStatus::Ok();
-  // Connections outlived the grace period: their threads still use the server (and whatever
-  // Kubernetes access was passed in), so nothing may be destroyed; main exits with _Exit.
-  status.threads_left_running = !outcome->drained;
-  if (cache && outcome->drained) {
-    cache->Stop();
-  } else if (cache) {
-    (void)cache.release();  // threads still running may call Find(): never destroy it
-  }
-  return status;
+  // Serve() has joined every thread that could call the cache.
+  if (cache) cache->Stop();
+  return CommandStatus::Ok();
 }
 
 }  // namespace irsa::cli

@@ -1,16 +1,9 @@
 #include "serve.h"
 
-#include <malloc.h>
-#include <openssl/crypto.h>
-#include <sys/resource.h>
-
 #include <csignal>
-#include <cstdlib>
-#include <cstring>
 
 #include "config_store.h"
 #include "file_watcher.h"
-#include "keep_alive_wait.h"
 #include "metrics.h"
 #include "shutdown_signal.h"
 
@@ -22,8 +15,6 @@ using Clock = std::chrono::steady_clock;
 // Metrics keep answering at least this long after the webhook port drained, so a last scrape
 // and the kubelet's probes see the shutdown.
 constexpr std::chrono::seconds kMinMetricsStopWait{1};
-// malloc arenas for the whole process (see PrepareProcess).
-constexpr int kMallocArenas = 2;
 // How often the drain loop looks for a second signal.
 constexpr std::chrono::milliseconds kDrainSliceMs{100};
 
@@ -31,8 +22,7 @@ const char* SignalName(int signo) {
   return signo == SIGINT ? "SIGINT" : signo == SIGTERM ? "SIGTERM" : "signal";
 }
 
-// Everything the serving threads touch. Heap-allocated so that, if the grace period expires
-// with connections still open, it can be left alive for the threads still using it.
+// Everything the serving threads touch.
 struct Runtime {
   Runtime(const ServeOptions& options, const KubernetesAccess& kubernetes,
           std::shared_ptr<Logger> log)
@@ -49,10 +39,6 @@ struct Runtime {
   Metrics metrics;
   WebhookServer server;
 };
-
-// The runtime left to serving threads after an expired grace period (reachable, so leak
-// checkers do not report it).
-Runtime* abandoned_runtime = nullptr;
 
 void LogLint(Logger& logger, const ConfigStore& config) {
   for (const auto& advice : config.lint())
@@ -88,26 +74,8 @@ void ReloadTls(Runtime& rt) {
 
 }  // namespace
 
-void PrepareProcess() {
-  OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-  // Every connection holds two descriptors (the socket and the tracker's duplicate); a soft
-  // limit of 1024 (a common default) would stop accepting at ~500 connections. Raise it to the
-  // hard limit, as the Go runtime does for every Go server (the kube-apiserver included).
-  if (rlimit limit{}; ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &limit);
-  }
-  // glibc gives busy threads their own malloc arenas (up to 8 per core) and keeps their freed
-  // memory; with a thread per connection that pins tens of MB after a burst. Two arenas served
-  // the same 256-connection load (bench/load.sh) and return to ~16 MB when idle.
-  // MALLOC_ARENA_MAX in the environment still wins.
-  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, kMallocArenas);
-}
-
 Result<ServeOutcome> Serve(const ServeOptions& options, const KubernetesAccess& kubernetes,
                            std::shared_ptr<Logger> logger) {
-  PrepareProcess();
   ShutdownSignal signals;
   if (auto s = signals.Install(); !s.ok()) return s;
 
@@ -132,8 +100,7 @@ Result<ServeOutcome> Serve(const ServeOptions& options, const KubernetesAccess& 
        {"client_ca",
         options.tls.client_ca_file.empty() ? std::string("(none)") : options.tls.client_ca_file},
        {"certificate", rt.tls.Describe()},
-       {"kubernetes", kubernetes.mode},
-       {"keep_alive_wait", KeepAliveWaitInterposed() ? "poll" : "cpp-httplib"}});
+       {"kubernetes", kubernetes.mode}});
 
   FileWatcher watcher;
   if (!options.config_file.empty())
@@ -184,22 +151,17 @@ Result<ServeOutcome> Serve(const ServeOptions& options, const KubernetesAccess& 
       break;
     }
   }
-  const bool metrics_stopped =
-      rt.server.StopMetrics(std::max(deadline, Clock::now() + kMinMetricsStopWait));
-  if (drained && metrics_stopped) {
-    logger->Info("stopped", {{"drained", true}});
-    logger->Flush();
-    runtime.reset();
-    if (!signo) return Status::Error("a listener stopped unexpectedly (see the log)");
-    return ServeOutcome{true};
+  if (!drained) {
+    logger->Warn(interrupted ? "second signal: closing the connections still open"
+                             : "grace period over: closing the connections still open",
+                 {{"open_connections", rt.server.open_connections()}});
   }
-  logger->Warn(interrupted ? "second signal: exiting without waiting for open connections"
-                           : "grace period over: exiting with connections still open",
-               {{"open_connections", rt.server.open_connections()}});
+  rt.server.StopMetrics(std::max(deadline, Clock::now() + kMinMetricsStopWait));
+  logger->Info("stopped", {{"drained", drained}});
   logger->Flush();
-  // Threads still serving those connections use the runtime: leave it to the process exit.
-  abandoned_runtime = runtime.release();
-  return ServeOutcome{false};
+  runtime.reset();
+  if (!signo) return Status::Error("a listener stopped unexpectedly (see the log)");
+  return ServeOutcome{drained};
 }
 
 }  // namespace irsa::server

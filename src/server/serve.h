@@ -44,17 +44,10 @@ struct KubernetesAccess {
 };
 
 struct ServeOutcome {
-  // False when the grace period ended with connections still open: their threads still use
-  // the server, the logger and the lookup, so the caller must destroy nothing and end the
-  // process without running static destructors (std::_Exit after flushing).
+  // False when the grace period ended with connections still open (they were closed). Serve()
+  // has joined every thread it started either way.
   bool drained = true;
 };
-
-// Process-wide settings `serve` needs before any other thread or OpenSSL use: SIGPIPE ignored,
-// OpenSSL without its atexit cleanup (threads abandoned after the grace period may still be in
-// OpenSSL when the process exits), two malloc arenas (idle memory after bursts), the soft limit
-// of open files raised to the hard limit. Call first in the composition root.
-void PrepareProcess();
 
 // Serves until SIGTERM/SIGINT. Returns an error for startup failures (bad config, bad
 // certificate, port in use; the message names the file or address) and when a listener stops

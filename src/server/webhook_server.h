@@ -1,15 +1,14 @@
 // The two listeners of `serve` (docs/reference.md sections 2, 6, 7): HTTPS for the kube-apiserver
 // (POST /mutate, GET /healthz) and plain HTTP for operations (GET /metrics, /healthz, /readyz).
 //
-// Owns: cpp-httplib servers and their tuning (TCP_NODELAY, keep-alive, timeouts, listen
-// backlog, worker pools), the transport checks done before the rules run (404 unknown path,
-// 405 wrong method, 415 not JSON, 413 over the limit, 400 not an AdmissionReview), the
-// admission log line and the metrics of each request, and the shutdown order of the
-// listeners.
-// Never: decides what to patch (Admit() does), reads config or certificate files itself, or
-// logs bodies: only names, outcomes and reasons.
-// Thread-safety: Bind/Start/Stop*/Wait* from the owning (main) thread; handlers run on the
-// worker pools; Housekeeping() from the owning thread.
+// Owns: the TLS context of the webhook port (the credentials' settings, buffers released while
+// idle), the endpoints and the event-driven transport (event_server.h), readiness (a TLS
+// self-probe of the webhook port, the certificate, the ServiceAccount cache) and health, and
+// the metrics gauges of the listeners.
+// Never: decides what to patch (the endpoints and the rules do), reads config or certificate
+// files itself, or logs bodies: only names, outcomes and reasons.
+// Thread-safety: Bind/Start/Stop*/Wait*/Housekeeping from the owning (main) thread; Ready() and
+// open_connections() from any thread.
 #pragma once
 
 #include <chrono>
@@ -38,10 +37,6 @@ struct ListenerOptions {
   std::chrono::seconds request_read_timeout{10};
 };
 
-// True for "application/json", with any parameters ("application/json; charset=utf-8"),
-// case-insensitive.
-bool IsJsonContentType(std::string_view content_type);
-
 class WebhookServer {
  public:
   WebhookServer(ListenerOptions options, TlsCredentials& tls, const ConfigStore& config,
@@ -53,15 +48,14 @@ class WebhookServer {
 
   // Binds both ports. Errors name the address and port.
   Status Bind();
-  // Starts the accept loops (one thread per listener), the webhook's first, then its first TLS
-  // self-probe, then the metrics listener (so /readyz answers with a probe result).
+  // Starts the event loops, then the first TLS self-probe of the webhook port.
   void Start();
   // False once a listener stopped without being asked to.
   bool Healthy() const;
   bool Ready() const;
 
   // Periodic work from the owning thread: probes the webhook listener with a TLS handshake
-  // (readiness), closes connections whose request stalled.
+  // (readiness).
   void Housekeeping();
 
   // Shutdown, step 1: /readyz turns 503 and every answer carries "Connection: close"; the
@@ -73,7 +67,8 @@ class WebhookServer {
   // Step 3: waits until every webhook connection has finished, or `deadline`. Idle connections
   // that appear meanwhile (a response just sent) are closed as well.
   bool WaitWebhookDrained(std::chrono::steady_clock::time_point deadline);
-  // Step 4: stops the metrics listener and waits for it, or `deadline`.
+  // Step 4: stops the metrics listener (answers being written get until `deadline`), then the
+  // event loops; every connection still open is closed.
   bool StopMetrics(std::chrono::steady_clock::time_point deadline);
 
   std::size_t open_connections() const;

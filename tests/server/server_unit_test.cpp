@@ -1,5 +1,5 @@
 // Unit tests of the server's small modules (no sockets): content-type matching, metrics
-// rendering, log escaping, the symlink-swap file watcher, the worker pool.
+// rendering, log escaping, the symlink-swap file watcher, the TLS self-probe.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -14,35 +14,13 @@
 #include "irsa/admission.h"
 #include "server/config_store.h"
 #include "server/file_watcher.h"
-#include "server/keep_alive_wait.h"
+#include "server/http_message.h"
 #include "server/logging.h"
 #include "server/metrics.h"
 #include "server/tls_probe.h"
-#include "server/webhook_server.h"
-#include "server/worker_pool.h"
 
 namespace irsa::server {
 namespace {
-
-TEST(KeepAliveWait, ReplacesCppHttplibsAndKeepsItsContract) {
-  // Bound by the dynamic linker in place of the library's own (what the server logs at start).
-  EXPECT_TRUE(KeepAliveWaitInterposed());
-  int fds[2];
-  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-  // Nothing to read: false once the timeout passed (1 s; the hang guard is the test timeout).
-  const auto start = std::chrono::steady_clock::now();
-  EXPECT_FALSE(httplib::detail::keep_alive(fds[0], 1));
-  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(900));
-  // A request arriving: true at once, without consuming it.
-  ASSERT_EQ(::write(fds[1], "G", 1), 1);
-  EXPECT_TRUE(httplib::detail::keep_alive(fds[0], 10));
-  char byte = 0;
-  EXPECT_EQ(::read(fds[0], &byte, 1), 1);
-  // The peer going away (or our shutdown on drain) is readable too: the caller reads EOF.
-  ::close(fds[1]);
-  EXPECT_TRUE(httplib::detail::keep_alive(fds[0], 10));
-  ::close(fds[0]);
-}
 
 namespace fs = std::filesystem;
 
@@ -232,10 +210,8 @@ TEST_F(TempDirTest, ConfigStoreRefusesAnotherAnnotationPrefixOnReload) {
 
 // The state a request handler shares with other requests and with the housekeeping thread —
 // the config snapshot, an AdmissionReviewer per request, the metrics — driven from several
-// threads at once while the config is reloaded and the metrics scraped. In the server, the
-// handlers run under cpp-httplib, a Debian library built without ThreadSanitizer whose reports
-// the tsan preset suppresses (tests/tsan.supp); this test checks the same code with no library
-// frame on the stack, so TSan reports any race in it.
+// threads at once while the config is reloaded and the metrics scraped, with no event loop or
+// OpenSSL frame on the stack, so TSan reports any race in it directly.
 TEST_F(TempDirTest, HandlerStateIsSafeUnderConcurrentRequestsReloadsAndScrapes) {
   const std::string role_a = "arn:aws:iam::111122223333:role/a";
   const std::string role_b = "arn:aws:iam::111122223333:role/b";
@@ -314,43 +290,6 @@ TEST_F(TempDirTest, HandlerStateIsSafeUnderConcurrentRequestsReloadsAndScrapes) 
   EXPECT_EQ(answered_a.load() + answered_b.load(), kRequestThreads * kRequestsPerThread);
   EXPECT_EQ(metrics.AdmissionCount("", "Pod", "CREATE", Outcome::kMutated),
             static_cast<std::uint64_t>(kRequestThreads * kRequestsPerThread));
-}
-
-TEST(WorkerPool, GrowsPastBlockedJobsAndRetiresIdleThreads) {
-  WorkerPoolOptions options;
-  options.max_threads = 64;
-  options.warm_threads = 1;
-  options.idle_timeout = std::chrono::milliseconds(100);
-  WorkerPool pool(options);
-  // 32 jobs that each wait until all 32 run at once: only possible with 32 threads.
-  constexpr int kJobs = 32;
-  std::atomic<int> started{0};
-  std::atomic<int> finished{0};
-  for (int i = 0; i < kJobs; ++i) {
-    pool.Enqueue([&] {
-      ++started;
-      const auto give_up =
-          std::chrono::steady_clock::now() + std::chrono::seconds(30);  // hang guard
-      while (started.load() < kJobs && std::chrono::steady_clock::now() < give_up)
-        std::this_thread::yield();
-      ++finished;
-    });
-  }
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (finished.load() < kJobs && std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  EXPECT_EQ(started.load(), kJobs);
-  EXPECT_EQ(finished.load(), kJobs);
-  EXPECT_GE(pool.peak_threads(), static_cast<std::size_t>(kJobs));
-  // Idle threads beyond warm_threads exit.
-  const auto retire_by = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (pool.threads() > options.warm_threads && std::chrono::steady_clock::now() < retire_by) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_EQ(pool.threads(), options.warm_threads);
-  pool.Shutdown();
-  EXPECT_EQ(pool.threads(), 0U);
 }
 
 }  // namespace

@@ -1,0 +1,85 @@
+// What the two ports answer, as functions of the request: the webhook port's POST /mutate and
+// GET /healthz (docs/reference.md sections 5 and 6), and the operations port's /metrics,
+// /healthz and /readyz. The seam between the transport and the rules, tested without sockets.
+//
+// Owns: every check an HTTP request gets before the rules run, each with its status and an
+// actionable message: 404 unknown path, 405 wrong method (with Allow), 411 a POST without a
+// length, 413 over --max-request-bytes, 415 not JSON or a compressed body, 400 a malformed
+// Content-Length or a body that is not an AdmissionReview, 501 a transfer coding other than
+// chunked; the review itself (through a pool of AdmissionReviewers), the admission metrics and
+// the admission log line.
+// Never: touches a socket, reads the body itself, decides when a connection ends or counts
+// HTTP responses (the transport does, once written), or logs bodies.
+// Thread-safety: all methods from any number of threads at once.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http_message.h"
+#include "irsa/admission.h"
+#include "irsa/service_account.h"
+
+namespace irsa::server {
+
+class ConfigStore;
+class Logger;
+class Metrics;
+
+class WebhookEndpoint {
+ public:
+  WebhookEndpoint(std::size_t max_request_bytes, const ConfigStore& config,
+                  const ServiceAccountLookup* lookup, Metrics& metrics, Logger& logger);
+  ~WebhookEndpoint();
+  WebhookEndpoint(const WebhookEndpoint&) = delete;
+  WebhookEndpoint& operator=(const WebhookEndpoint&) = delete;
+
+  // The answer the head alone decides, or nullopt: read the body (at most
+  // max_request_bytes()) and call Handle().
+  std::optional<Response> Screen(const RequestHead& head) const;
+  // The answer to a whole request; Screen() first.
+  Response Handle(const RequestHead& head, std::string_view body);
+  // A body that turned out larger than the limit while it arrived (chunked).
+  Response BodyTooLarge() const;
+  // The request could not be parsed as HTTP/1.1 (`reason` says where).
+  static Response Malformed(std::string_view reason);
+  // The request line and headers exceeded `limit` bytes.
+  static Response HeadTooLarge(std::size_t limit);
+
+  std::size_t max_request_bytes() const { return max_request_bytes_; }
+  // True when a review may wait on the Kubernetes API (a ServiceAccount cache miss), so the
+  // transport runs reviews where waiting blocks no other connection.
+  bool ReviewMayWait() const { return lookup_ != nullptr; }
+
+ private:
+  Response Refuse(const RequestHead& head, int status, std::string message,
+                  std::string allow = {}) const;
+  Response Review(const RequestHead& head, std::string_view body);
+
+  std::size_t max_request_bytes_;
+  const ConfigStore& config_;
+  const ServiceAccountLookup* lookup_;
+  Metrics& metrics_;
+  Logger& logger_;
+  // AdmissionReviewers (each keeps a parser's buffers) for the reviews running at this moment.
+  std::mutex reviewers_mutex_;
+  std::vector<std::unique_ptr<AdmissionReviewer>> idle_reviewers_;
+};
+
+// The plain operations port: GET/HEAD /metrics, /healthz, /readyz.
+struct OperationsState {
+  const Metrics* metrics = nullptr;
+  std::function<bool()> healthy;                        // false: a listener stopped
+  std::function<std::optional<std::string>()> unready;  // why /readyz fails; nullopt: ready
+};
+
+// The answer of the operations port to a head (it takes no bodies: one is a 405).
+Response AnswerOperations(const OperationsState& state, const RequestHead& head);
+
+}  // namespace irsa::server
