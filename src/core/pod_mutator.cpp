@@ -6,6 +6,7 @@
 #include "irsa/constants.h"
 #include "irsa/kube_names.h"
 #include "irsa/mutation.h"
+#include "json_dom.h"
 #include "mutation_support.h"
 #include "pod_view.h"
 
@@ -179,7 +180,10 @@ std::optional<RoleChoice> ResolveRole(const Config& config, const PodView& pod, 
 
 Result<Mutation> MutatePod(const Config& config, const json& pod, std::string_view ns,
                            const ServiceAccountLookup* service_accounts) {
-  auto view = internal::ReadPod(pod);
+  internal::JsonDom dom;
+  auto parsed = internal::ParseJsonValue(dom, pod);
+  if (!parsed.ok()) return parsed.status();
+  auto view = internal::ReadPod(*parsed);
   if (!view.ok()) return view.status();
   return internal::MutatePodView(config, *view, ns, service_accounts);
 }
