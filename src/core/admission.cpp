@@ -13,10 +13,10 @@ using nlohmann::json;
 using simdjson::dom::element;
 using simdjson::dom::object;
 
-Status ReadString(object obj, std::string_view key, std::string_view path, bool required,
-                  std::string& out) {
+Status ReadString(const internal::Members& members, std::size_t key, std::string_view path,
+                  bool required, std::string& out) {
   element value;
-  if (!internal::FindMember(obj, key, value)) {
+  if (!members.Find(key, value)) {
     if (required) return Status::Error(std::string(path) + ": required");
     return Status::Ok();
   }
@@ -28,20 +28,35 @@ Status ReadString(object obj, std::string_view key, std::string_view path, bool 
   return Status::Ok();
 }
 
-// metadata.<field> of an object, if it is a string.
-std::string_view MetadataString(element value, std::string_view field) {
+// metadata.name, metadata.generateName and metadata.namespace of an object, where strings.
+struct ObjectIdentity {
+  std::string_view name;
+  std::string_view generate_name;
+  std::string_view ns;
+};
+
+ObjectIdentity IdentityOf(element value) {
+  ObjectIdentity id;
   object obj;
   element metadata_element;
   object metadata;
-  element e;
-  std::string_view text;
-  if (value.get_object().get(obj) == simdjson::SUCCESS &&
-      internal::FindMember(obj, "metadata", metadata_element) &&
-      metadata_element.get_object().get(metadata) == simdjson::SUCCESS &&
-      internal::FindMember(metadata, field, e) && e.get_string().get(text) == simdjson::SUCCESS) {
-    return text;
+  if (value.get_object().get(obj) != simdjson::SUCCESS ||
+      !internal::FindMember(obj, "metadata", metadata_element) ||
+      metadata_element.get_object().get(metadata) != simdjson::SUCCESS) {
+    return id;
   }
-  return {};
+  const internal::Members members(metadata, {"name", "generateName", "namespace"});
+  const auto string_at = [&](std::size_t key) {
+    element e;
+    std::string_view text;
+    return members.Find(key, e) && e.get_string().get(text) == simdjson::SUCCESS
+               ? text
+               : std::string_view();
+  };
+  id.name = string_at(0);
+  id.generate_name = string_at(1);
+  id.ns = string_at(2);
+  return id;
 }
 
 // metadata.<field> of a manifest, if it is a string.
@@ -73,51 +88,56 @@ Status DecodeEnvelope(element root, AdmissionRequest& r, std::optional<element>&
   object review;
   if (root.get_object().get(review) != simdjson::SUCCESS)
     return Status::Error("body: must be an AdmissionReview object");
-  if (auto s = ReadString(review, "apiVersion", "apiVersion", true, r.api_version); !s.ok())
+  enum { kApiVersion, kKind, kRequest };
+  const Members review_members(review, {"apiVersion", "kind", "request"});
+  if (auto s = ReadString(review_members, kApiVersion, "apiVersion", true, r.api_version); !s.ok())
     return s;
   if (r.api_version != kAdmissionV1 && r.api_version != kAdmissionV1beta1) {
     return Status::Error("apiVersion: \"" + r.api_version + "\" is not " +
                          std::string(kAdmissionV1) + " or " + std::string(kAdmissionV1beta1));
   }
   std::string kind;
-  if (auto s = ReadString(review, "kind", "kind", true, kind); !s.ok()) return s;
+  if (auto s = ReadString(review_members, kKind, "kind", true, kind); !s.ok()) return s;
   if (kind != kAdmissionReviewKind)
     return Status::Error("kind: \"" + kind + "\" is not AdmissionReview");
 
   element request_element;
-  if (!FindMember(review, "request", request_element)) return Status::Error("request: required");
+  if (!review_members.Find(kRequest, request_element)) return Status::Error("request: required");
   object request;
   if (request_element.get_object().get(request) != simdjson::SUCCESS)
     return Status::Error("request: must be an object");
-  if (auto s = ReadString(request, "uid", "request.uid", true, r.uid); !s.ok()) return s;
-  if (auto s = ReadString(request, "operation", "request.operation", true, r.operation); !s.ok())
+  enum { kUid, kOperation, kSubResource, kNamespace, kName, kGvk, kDryRun, kObject };
+  const Members members(request, {"uid", "operation", "subResource", "namespace", "name", "kind",
+                                  "dryRun", "object"});
+  if (auto s = ReadString(members, kUid, "request.uid", true, r.uid); !s.ok()) return s;
+  if (auto s = ReadString(members, kOperation, "request.operation", true, r.operation); !s.ok())
     return s;
-  if (auto s = ReadString(request, "subResource", "request.subResource", false, r.sub_resource);
+  if (auto s = ReadString(members, kSubResource, "request.subResource", false, r.sub_resource);
       !s.ok())
     return s;
-  if (auto s = ReadString(request, "namespace", "request.namespace", false, r.ns); !s.ok())
-    return s;
-  if (auto s = ReadString(request, "name", "request.name", false, r.name); !s.ok()) return s;
+  if (auto s = ReadString(members, kNamespace, "request.namespace", false, r.ns); !s.ok()) return s;
+  if (auto s = ReadString(members, kName, "request.name", false, r.name); !s.ok()) return s;
 
   element gvk_element;
   object gvk;
-  if (!FindMember(request, "kind", gvk_element) ||
-      gvk_element.get_object().get(gvk) != simdjson::SUCCESS)
+  if (!members.Find(kGvk, gvk_element) || gvk_element.get_object().get(gvk) != simdjson::SUCCESS)
     return Status::Error("request.kind: must be an object");
-  if (auto s = ReadString(gvk, "group", "request.kind.group", false, r.group); !s.ok()) return s;
-  if (auto s = ReadString(gvk, "version", "request.kind.version", false, r.version); !s.ok())
+  enum { kGroup, kVersion, kResourceKind };
+  const Members gvk_members(gvk, {"group", "version", "kind"});
+  if (auto s = ReadString(gvk_members, kGroup, "request.kind.group", false, r.group); !s.ok())
     return s;
-  if (auto s = ReadString(gvk, "kind", "request.kind.kind", true, r.kind); !s.ok()) return s;
+  if (auto s = ReadString(gvk_members, kVersion, "request.kind.version", false, r.version); !s.ok())
+    return s;
+  if (auto s = ReadString(gvk_members, kResourceKind, "request.kind.kind", true, r.kind); !s.ok())
+    return s;
 
-  if (element dry_run; FindMember(request, "dryRun", dry_run)) {
+  if (element dry_run; members.Find(kDryRun, dry_run)) {
     if (dry_run.get_bool().get(r.dry_run) != simdjson::SUCCESS)
       return Status::Error("request.dryRun: must be true or false");
   }
-  // Present but null is kept: the rules treat it as absent and say so.
+  // A null object is absent: the rules say so for the kinds that need one.
   object_out.reset();
-  for (const auto field : request) {
-    if (field.key == "object") object_out = field.value;
-  }
+  if (element e; members.Find(kObject, e)) object_out = e;
   return Status::Ok();
 }
 
@@ -125,15 +145,11 @@ AdmissionResult AdmitObject(const Config& config, const AdmissionRequest& reques
                             std::optional<element> object, const ServiceAccountLookup* lookup) {
   if (object && object->is_null()) object.reset();
   AdmissionResult result;
-  if (object) {
-    result.object_name = MetadataString(*object, "name");
-    if (result.object_name.empty()) result.object_name = MetadataString(*object, "generateName");
-  }
+  const ObjectIdentity id = object ? IdentityOf(*object) : ObjectIdentity();
+  result.object_name = !id.name.empty() ? id.name : id.generate_name;
   if (result.object_name.empty()) result.object_name = request.name;
   // request.namespace is where the object is created; metadata.namespace may be empty.
-  result.ns = !request.ns.empty() ? request.ns
-              : object            ? std::string(MetadataString(*object, "namespace"))
-                                  : std::string();
+  result.ns = !request.ns.empty() ? std::string_view(request.ns) : id.ns;
   if (result.ns.empty()) result.ns = "default";
 
   Mutation& m = result.mutation;

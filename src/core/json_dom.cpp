@@ -1,5 +1,6 @@
 #include "json_dom.h"
 
+#include <algorithm>
 #include <string>
 
 #include "irsa/constants.h"
@@ -61,17 +62,41 @@ bool FindMember(simdjson::dom::object obj, std::string_view key, element& out) {
   return found;
 }
 
+Members::Members(simdjson::dom::object obj, std::initializer_list<std::string_view> keys) {
+  const std::size_t count = std::min(keys.size(), kMaxKeys);
+  const std::string_view* key = keys.begin();
+  for (const auto field : obj) {
+    for (std::size_t i = 0; i < count; ++i) {
+      if (field.key != key[i]) continue;
+      found_[i] = !field.value.is_null();  // the last one wins; a null one means absent
+      if (found_[i]) values_[i] = field.value;
+      break;
+    }
+  }
+}
+
+bool Members::Find(std::size_t key, element& out) const {
+  if (key >= kMaxKeys || !found_[key]) return false;
+  out = values_[key];
+  return true;
+}
+
 nlohmann::json ToJson(element value) {
   switch (value.type()) {
     case element_type::ARRAY: {
       nlohmann::json out = nlohmann::json::array();
-      for (const element item : value.get_array().value_unsafe()) out.push_back(ToJson(item));
+      simdjson::dom::array items;
+      if (value.get_array().get(items) == simdjson::SUCCESS) {
+        for (const element item : items) out.push_back(ToJson(item));
+      }
       return out;
     }
     case element_type::OBJECT: {
       nlohmann::json out = nlohmann::json::object();
-      for (const auto field : value.get_object().value_unsafe())
-        out[std::string(field.key)] = ToJson(field.value);
+      simdjson::dom::object members;
+      if (value.get_object().get(members) == simdjson::SUCCESS) {
+        for (const auto field : members) out[std::string(field.key)] = ToJson(field.value);
+      }
       return out;
     }
     case element_type::INT64: {

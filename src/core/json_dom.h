@@ -13,7 +13,9 @@
 
 #include <simdjson.h>
 
+#include <array>
 #include <cstddef>
+#include <initializer_list>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string_view>
@@ -47,6 +49,20 @@ class JsonDom {
 
 // The last member named `key` of `obj`; false when there is none or the last one is null.
 bool FindMember(simdjson::dom::object obj, std::string_view key, simdjson::dom::element& out);
+
+// FindMember for several keys in one pass over `obj` (the readers look up most keys of an
+// object, and each FindMember walks all of it): Find(i) is FindMember(obj, keys[i]).
+class Members {
+ public:
+  static constexpr std::size_t kMaxKeys = 8;
+  // At most kMaxKeys keys.
+  Members(simdjson::dom::object obj, std::initializer_list<std::string_view> keys);
+  bool Find(std::size_t key, simdjson::dom::element& out) const;
+
+ private:
+  std::array<simdjson::dom::element, kMaxKeys> values_;
+  std::array<bool, kMaxKeys> found_{};
+};
 
 // The same value as nlohmann::json::parse of the element's text gives (duplicate keys collapse
 // to the last one).

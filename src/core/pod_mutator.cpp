@@ -19,6 +19,12 @@ using internal::PodView;
 using internal::TokenVolume;
 using nlohmann::json;
 
+// What the patch text of one pod takes, to size its buffer once: the volume operation (about
+// 300 bytes), and per container its env and mount operations (about 700 bytes with a 60-byte
+// role ARN and a region).
+constexpr std::size_t kPatchBytesPerPod = 512;
+constexpr std::size_t kPatchBytesPerContainer = 1024;
+
 // Settings in force for one pod after precedence (pod > ServiceAccount > config).
 struct TokenSettings {
   std::string_view audience;
@@ -115,6 +121,12 @@ std::string EnvVar(std::string_view name, std::string_view value) {
   AppendJsonString(out, value);
   out.push_back('}');
   return out;
+}
+
+// AWS_ROLE_SESSION_NAME from the pod's metadata.name (a fieldRef, resolved by the kubelet).
+std::string RoleSessionNameEnv() {
+  return R"({"name":")" + std::string(kEnvRoleSessionName) +
+         R"(","valueFrom":{"fieldRef":{"fieldPath":"metadata.name"}}})";
 }
 
 std::string TokenMount(std::string_view mount_dir) {
@@ -217,9 +229,30 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
   const std::vector<std::string_view> skipped = SkippedContainers(view, config.keys);
   const std::string_view mount_dir = TrimTrailingSlashes(config.token_mount_path);
   const std::string default_token_file = TokenFilePath(mount_dir, view.windows);
-  const std::vector<std::string> mount = {TokenMount(mount_dir)};
+  const std::string mount_text = TokenMount(mount_dir);
+  const std::string_view mount[] = {mount_text};
+  // The env entries are the same for every container (but the token file of a container that
+  // already mounts the token elsewhere): written once per pod.
+  const std::string sts_env =
+      settings.sts_regional ? EnvVar(kEnvStsRegionalEndpoints, kStsRegionalValue) : "";
+  const std::string default_region_env =
+      config.region.empty() ? "" : EnvVar(kEnvDefaultRegion, config.region);
+  const std::string region_env = config.region.empty() ? "" : EnvVar(kEnvRegion, config.region);
+  const std::string role_env = EnvVar(kEnvRoleArn, role->role_arn);
+  const std::string default_token_env = EnvVar(kEnvWebIdentityTokenFile, default_token_file);
+  const std::string session_env = config.role_session_name ? RoleSessionNameEnv() : "";
+  std::string own_token_env;  // for a container with its own token mount
+  std::vector<std::string_view> env;
+  const JsonPointer init_containers = JsonPointer().Child("spec").Child("initContainers");
+  const JsonPointer containers = JsonPointer().Child("spec").Child("containers");
 
-  JsonPatch container_ops;
+  // The volume comes first; the patch is dropped below if no container is eligible.
+  if (view.token_volume == TokenVolume::kAbsent) {
+    const std::string volume = TokenVolumeSource(settings);
+    const std::string_view volumes[] = {volume};
+    AppendAll(m.patch, JsonPointer().Child("spec").Child("volumes"), view.has_volume_list, volumes);
+  }
+  m.patch.Reserve(kPatchBytesPerPod + view.containers.size() * kPatchBytesPerContainer);
   std::size_t eligible = 0;
   for (const ContainerView& c : view.containers) {
     if (std::find(skipped.begin(), skipped.end(), c.name) != skipped.end()) continue;
@@ -242,30 +275,26 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
     }
     ++eligible;
 
-    const JsonPointer base =
-        JsonPointer().Child("spec").Child(c.init ? "initContainers" : "containers").Index(c.index);
-    std::vector<std::string> env;
-    if (settings.sts_regional && !c.HasEnv(kEnvStsRegionalEndpoints)) {
-      env.push_back(EnvVar(kEnvStsRegionalEndpoints, kStsRegionalValue));
-    }
+    const JsonPointer base = (c.init ? init_containers : containers).Index(c.index);
+    env.clear();
+    if (settings.sts_regional && !c.HasEnv(kEnvStsRegionalEndpoints)) env.push_back(sts_env);
     if (!config.region.empty() && !c.HasEnv(kEnvDefaultRegion) && !c.HasEnv(kEnvRegion)) {
-      env.push_back(EnvVar(kEnvDefaultRegion, config.region));
-      env.push_back(EnvVar(kEnvRegion, config.region));
+      env.push_back(default_region_env);
+      env.push_back(region_env);
     }
     if (!c.HasEnv(kEnvRoleArn) && !c.HasEnv(kEnvWebIdentityTokenFile)) {
-      env.push_back(EnvVar(kEnvRoleArn, role->role_arn));
-      env.push_back(EnvVar(
-          kEnvWebIdentityTokenFile,
-          existing_mount ? TokenFilePath(*existing_mount, view.windows) : default_token_file));
+      env.push_back(role_env);
+      if (existing_mount) {
+        own_token_env =
+            EnvVar(kEnvWebIdentityTokenFile, TokenFilePath(*existing_mount, view.windows));
+        env.push_back(own_token_env);
+      } else {
+        env.push_back(default_token_env);
+      }
     }
-    if (config.role_session_name && !c.HasEnv(kEnvRoleSessionName)) {
-      env.push_back(R"({"name":")" + std::string(kEnvRoleSessionName) +
-                    R"(","valueFrom":{"fieldRef":{"fieldPath":"metadata.name"}}})");
-    }
-    AppendAll(container_ops, base.Child("env"), c.has_env_list, env);
-    if (!existing_mount) {
-      AppendAll(container_ops, base.Child("volumeMounts"), c.has_mount_list, mount);
-    }
+    if (config.role_session_name && !c.HasEnv(kEnvRoleSessionName)) env.push_back(session_env);
+    AppendAll(m.patch, base.Child("env"), c.has_env_list, env);
+    if (!existing_mount) AppendAll(m.patch, base.Child("volumeMounts"), c.has_mount_list, mount);
     if (c.HasEnv(kEnvAccessKeyId)) {
       m.warnings.Add("container \"" + std::string(c.name) + "\" sets " +
                      std::string(kEnvAccessKeyId) +
@@ -274,14 +303,10 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
   }
 
   if (eligible == 0) {
+    m.patch = JsonPatch();
     m.reason = "no eligible container";
     return m;
   }
-  if (view.token_volume == TokenVolume::kAbsent) {
-    AppendAll(m.patch, JsonPointer().Child("spec").Child("volumes"), view.has_volume_list,
-              {TokenVolumeSource(settings)});
-  }
-  m.patch.Append(std::move(container_ops));
   m.outcome = m.patch.empty() ? Outcome::kUnchanged : Outcome::kMutated;
   m.reason = m.patch.empty() ? "already injected" : "injected";
   return m;

@@ -1,4 +1,5 @@
 // ReadPod: the one pod reader (see pod_view.h for the contract).
+#include <array>
 #include <set>
 #include <string>
 
@@ -20,10 +21,10 @@ bool IsString(element e, std::string_view& out) {
 }
 
 // Optional string member: absent or null leaves `out`; another type is an error naming `path`.
-Status ReadOptionalString(object obj, std::string_view key, std::string_view path,
+Status ReadOptionalString(const Members& members, std::size_t key, std::string_view path,
                           std::string_view& out) {
   element value;
-  if (!FindMember(obj, key, value)) return Status::Ok();
+  if (!members.Find(key, value)) return Status::Ok();
   if (!IsString(value, out)) return Status::Error(std::string(path) + ": must be a string");
   return Status::Ok();
 }
@@ -45,12 +46,14 @@ Status ReadContainer(element item, std::string_view list, std::size_t index, Con
   };
   object container;
   if (!IsObject(item, container)) return error("", "must be an object");
+  enum { kName, kEnv, kVolumeMounts };
+  const Members members(container, {"name", "env", "volumeMounts"});
   element name;
-  if (!FindMember(container, "name", name) || !IsString(name, c.name))
+  if (!members.Find(kName, name) || !IsString(name, c.name))
     return error(".name", "must be a string");
 
   element env;
-  if (FindMember(container, "env", env)) {
+  if (members.Find(kEnv, env)) {
     array vars;
     if (!IsArray(env, vars)) return error(".env", "must be a list");
     c.has_env_list = true;
@@ -67,7 +70,7 @@ Status ReadContainer(element item, std::string_view list, std::size_t index, Con
     }
   }
   element mounts;
-  if (FindMember(container, "volumeMounts", mounts)) {
+  if (members.Find(kVolumeMounts, mounts)) {
     array mount_list;
     if (!IsArray(mounts, mount_list)) return error(".volumeMounts", "must be a list");
     c.has_mount_list = true;
@@ -77,12 +80,12 @@ Status ReadContainer(element item, std::string_view list, std::size_t index, Con
       if (!IsObject(mount, mount_object))
         return error(ItemPath(".volumeMounts", i), "must be an object");
       MountView view;
-      for (const auto& [key, out] :
-           {std::pair{"name", &view.name}, std::pair{"mountPath", &view.mount_path}}) {
-        element value;
-        if (FindMember(mount_object, key, value) && !IsString(value, *out))
-          return error(ItemPath(".volumeMounts", i) + "." + key, "must be a string");
-      }
+      const Members mount_members(mount_object, {"name", "mountPath"});
+      element value;
+      if (mount_members.Find(0, value) && !IsString(value, view.name))
+        return error(ItemPath(".volumeMounts", i) + ".name", "must be a string");
+      if (mount_members.Find(1, value) && !IsString(value, view.mount_path))
+        return error(ItemPath(".volumeMounts", i) + ".mountPath", "must be a string");
       c.mounts.push_back(view);
       ++i;
     }
@@ -90,12 +93,12 @@ Status ReadContainer(element item, std::string_view list, std::size_t index, Con
   return Status::Ok();
 }
 
-Status ReadContainerList(object spec, bool init, PodView& pod) {
+// spec.initContainers or spec.containers (`list_element`, when present).
+Status ReadContainerList(const element* list_element, bool init, PodView& pod) {
   const std::string_view path = init ? "spec.initContainers" : "spec.containers";
-  element list_element;
-  if (!FindMember(spec, init ? "initContainers" : "containers", list_element)) return Status::Ok();
+  if (list_element == nullptr) return Status::Ok();
   array list;
-  if (!IsArray(list_element, list)) return Status::Error(std::string(path) + ": must be a list");
+  if (!IsArray(*list_element, list)) return Status::Error(std::string(path) + ": must be a list");
   std::size_t index = 0;
   for (const element item : list) {
     ContainerView c;
@@ -131,17 +134,16 @@ TokenVolume ReadTokenVolume(array volumes) {
   return TokenVolume::kAbsent;
 }
 
-bool IsWindows(object spec) {
-  element e;
+bool IsWindows(const element* node_selector, const element* os_element) {
   object selector;
-  if (FindMember(spec, "nodeSelector", e) && IsObject(e, selector) &&
+  if (node_selector != nullptr && IsObject(*node_selector, selector) &&
       (HasString(selector, kNodeSelectorOs, kWindowsOs) ||
        HasString(selector, kNodeSelectorOsBeta, kWindowsOs))) {
     return true;
   }
   // spec.os.name (Kubernetes 1.25+) says the same thing more directly.
   object os;
-  return FindMember(spec, "os", e) && IsObject(e, os) && HasString(os, "name", kWindowsOs);
+  return os_element != nullptr && IsObject(*os_element, os) && HasString(os, "name", kWindowsOs);
 }
 
 // metadata.labels: every value must be a string. With duplicate keys the last one counts, and
@@ -167,19 +169,21 @@ Status ReadLabels(object labels, PodView& view) {
 Status ReadMetadata(element metadata_element, PodView& view) {
   object metadata;
   if (!IsObject(metadata_element, metadata)) return Status::Error("metadata: must be an object");
-  if (auto s = ReadOptionalString(metadata, "name", "metadata.name", view.name); !s.ok()) return s;
+  enum { kName, kGenerateName, kLabels, kAnnotations };
+  const Members members(metadata, {"name", "generateName", "labels", "annotations"});
+  if (auto s = ReadOptionalString(members, kName, "metadata.name", view.name); !s.ok()) return s;
   if (auto s =
-          ReadOptionalString(metadata, "generateName", "metadata.generateName", view.generate_name);
+          ReadOptionalString(members, kGenerateName, "metadata.generateName", view.generate_name);
       !s.ok()) {
     return s;
   }
   element e;
-  if (FindMember(metadata, "labels", e)) {
+  if (members.Find(kLabels, e)) {
     object labels;
     if (!IsObject(e, labels)) return Status::Error("metadata.labels: must be a mapping of strings");
     if (auto s = ReadLabels(labels, view); !s.ok()) return s;
   }
-  if (FindMember(metadata, "annotations", e)) {
+  if (members.Find(kAnnotations, e)) {
     object annotations;
     if (!IsObject(e, annotations))
       return Status::Error("metadata.annotations: must be a mapping of strings");
@@ -203,39 +207,58 @@ Result<PodView> ReadPod(element pod_element) {
   object pod;
   if (!IsObject(pod_element, pod)) return Status::Error("the Pod must be an object");
   PodView view;
+  enum { kMetadata, kSpec };
+  const Members pod_members(pod, {"metadata", "spec"});
   element e;
-  if (FindMember(pod, "metadata", e)) {
+  if (pod_members.Find(kMetadata, e)) {
     if (auto s = ReadMetadata(e, view); !s.ok()) return s;
   }
-  if (!FindMember(pod, "spec", e)) return Status::Error("spec: required (the Pod has no spec)");
+  if (!pod_members.Find(kSpec, e)) return Status::Error("spec: required (the Pod has no spec)");
   object spec;
   if (!IsObject(e, spec)) return Status::Error("spec: must be an object");
+  enum {
+    kServiceAccount,
+    kServiceAccountName,
+    kInitContainers,
+    kContainers,
+    kVolumes,
+    kNodeSelector,
+    kOs,
+    kSpecKeys
+  };
+  const Members members(spec, {"serviceAccount", "serviceAccountName", "initContainers",
+                               "containers", "volumes", "nodeSelector", "os"});
+  std::array<element, kSpecKeys> values;
+  std::array<const element*, kSpecKeys> present{};
+  for (std::size_t i = 0; i < kSpecKeys; ++i) {
+    if (members.Find(i, values[i])) present[i] = &values[i];
+  }
 
   view.service_account = "default";
   std::string_view deprecated;
-  if (auto s = ReadOptionalString(spec, "serviceAccount", "spec.serviceAccount", deprecated);
+  if (auto s = ReadOptionalString(members, kServiceAccount, "spec.serviceAccount", deprecated);
       !s.ok())
     return s;
   if (!deprecated.empty()) view.service_account = deprecated;
   std::string_view name;
-  if (auto s = ReadOptionalString(spec, "serviceAccountName", "spec.serviceAccountName", name);
+  if (auto s = ReadOptionalString(members, kServiceAccountName, "spec.serviceAccountName", name);
       !s.ok())
     return s;
   if (!name.empty()) view.service_account = name;
 
-  if (auto s = ReadContainerList(spec, true, view); !s.ok()) return s;
+  if (auto s = ReadContainerList(present[kInitContainers], true, view); !s.ok()) return s;
   const std::size_t init_count = view.containers.size();
-  if (auto s = ReadContainerList(spec, false, view); !s.ok()) return s;
+  if (auto s = ReadContainerList(present[kContainers], false, view); !s.ok()) return s;
   if (view.containers.size() == init_count) {
     return Status::Error("spec.containers: required (a Pod needs at least one container)");
   }
-  if (FindMember(spec, "volumes", e)) {
+  if (present[kVolumes] != nullptr) {
     array volumes;
-    if (!IsArray(e, volumes)) return Status::Error("spec.volumes: must be a list");
+    if (!IsArray(*present[kVolumes], volumes)) return Status::Error("spec.volumes: must be a list");
     view.has_volume_list = true;
     view.token_volume = ReadTokenVolume(volumes);
   }
-  view.windows = IsWindows(spec);
+  view.windows = IsWindows(present[kNodeSelector], present[kOs]);
   return view;
 }
 
