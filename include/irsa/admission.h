@@ -8,7 +8,8 @@
 // routing, the response envelope (apiVersion/kind/uid echo, base64 JSONPatch, warnings).
 // Never: denies (allowed is always true), has side effects (dryRun gets the same answer), or
 // logs. Performs I/O only through the ServiceAccountLookup it is given.
-// Thread-safety: pure functions; safe from any number of threads.
+// Thread-safety: the functions are pure and safe from any number of threads; an
+// AdmissionReviewer keeps buffers and is used by one thread at a time.
 #pragma once
 
 #include <memory>

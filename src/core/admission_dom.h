@@ -2,7 +2,8 @@
 // and the one routing of a request to the rules, shared by AdmissionReviewer::Review (`serve`)
 // and by DecodeAdmissionReview / Admit (`mutate`, previews, golden cases).
 //
-// Never: used outside src/core. Thread-safety: pure functions.
+// Never: part of the public headers (include/irsa); only the core and its benchmark include this.
+// Thread-safety: pure functions.
 #pragma once
 
 #include <optional>
