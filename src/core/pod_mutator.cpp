@@ -228,19 +228,14 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
   const TokenSettings settings = ResolveSettings(config, view, service_account);
   const std::vector<std::string_view> skipped = SkippedContainers(view, config.keys);
   const std::string_view mount_dir = TrimTrailingSlashes(config.token_mount_path);
-  const std::string default_token_file = TokenFilePath(mount_dir, view.windows);
-  const std::string mount_text = TokenMount(mount_dir);
-  const std::string_view mount[] = {mount_text};
-  // The env entries are the same for every container (but the token file of a container that
-  // already mounts the token elsewhere): written once per pod.
-  const std::string sts_env =
-      settings.sts_regional ? EnvVar(kEnvStsRegionalEndpoints, kStsRegionalValue) : "";
-  const std::string default_region_env =
-      config.region.empty() ? "" : EnvVar(kEnvDefaultRegion, config.region);
-  const std::string region_env = config.region.empty() ? "" : EnvVar(kEnvRegion, config.region);
-  const std::string role_env = EnvVar(kEnvRoleArn, role->role_arn);
-  const std::string default_token_env = EnvVar(kEnvWebIdentityTokenFile, default_token_file);
-  const std::string session_env = config.role_session_name ? RoleSessionNameEnv() : "";
+  // The operations' JSON is the same for every container (but the token file of a container
+  // that already mounts the token elsewhere): written on first use, then shared.
+  const auto once = [](std::string& text, const auto& write) -> std::string_view {
+    if (text.empty()) text = write();
+    return text;
+  };
+  std::string mount_text, sts_env, default_region_env, region_env, role_env, default_token_env,
+      session_env;
   std::string own_token_env;  // for a container with its own token mount
   std::vector<std::string_view> env;
   const JsonPointer init_containers = JsonPointer().Child("spec").Child("initContainers");
@@ -250,9 +245,9 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
   if (view.token_volume == TokenVolume::kAbsent) {
     const std::string volume = TokenVolumeSource(settings);
     const std::string_view volumes[] = {volume};
+    m.patch.Reserve(kPatchBytesPerPod + view.containers.size() * kPatchBytesPerContainer);
     AppendAll(m.patch, JsonPointer().Child("spec").Child("volumes"), view.has_volume_list, volumes);
   }
-  m.patch.Reserve(kPatchBytesPerPod + view.containers.size() * kPatchBytesPerContainer);
   std::size_t eligible = 0;
   for (const ContainerView& c : view.containers) {
     if (std::find(skipped.begin(), skipped.end(), c.name) != skipped.end()) continue;
@@ -275,26 +270,40 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
     }
     ++eligible;
 
-    const JsonPointer base = (c.init ? init_containers : containers).Index(c.index);
     env.clear();
-    if (settings.sts_regional && !c.HasEnv(kEnvStsRegionalEndpoints)) env.push_back(sts_env);
+    if (settings.sts_regional && !c.HasEnv(kEnvStsRegionalEndpoints)) {
+      env.push_back(
+          once(sts_env, [&] { return EnvVar(kEnvStsRegionalEndpoints, kStsRegionalValue); }));
+    }
     if (!config.region.empty() && !c.HasEnv(kEnvDefaultRegion) && !c.HasEnv(kEnvRegion)) {
-      env.push_back(default_region_env);
-      env.push_back(region_env);
+      env.push_back(
+          once(default_region_env, [&] { return EnvVar(kEnvDefaultRegion, config.region); }));
+      env.push_back(once(region_env, [&] { return EnvVar(kEnvRegion, config.region); }));
     }
     if (!c.HasEnv(kEnvRoleArn) && !c.HasEnv(kEnvWebIdentityTokenFile)) {
-      env.push_back(role_env);
+      env.push_back(once(role_env, [&] { return EnvVar(kEnvRoleArn, role->role_arn); }));
       if (existing_mount) {
         own_token_env =
             EnvVar(kEnvWebIdentityTokenFile, TokenFilePath(*existing_mount, view.windows));
         env.push_back(own_token_env);
       } else {
-        env.push_back(default_token_env);
+        env.push_back(once(default_token_env, [&] {
+          return EnvVar(kEnvWebIdentityTokenFile, TokenFilePath(mount_dir, view.windows));
+        }));
       }
     }
-    if (config.role_session_name && !c.HasEnv(kEnvRoleSessionName)) env.push_back(session_env);
-    AppendAll(m.patch, base.Child("env"), c.has_env_list, env);
-    if (!existing_mount) AppendAll(m.patch, base.Child("volumeMounts"), c.has_mount_list, mount);
+    if (config.role_session_name && !c.HasEnv(kEnvRoleSessionName))
+      env.push_back(once(session_env, RoleSessionNameEnv));
+    if (!env.empty() || !existing_mount) {
+      if (m.patch.empty())
+        m.patch.Reserve(kPatchBytesPerPod + view.containers.size() * kPatchBytesPerContainer);
+      const JsonPointer base = (c.init ? init_containers : containers).Index(c.index);
+      AppendAll(m.patch, base.Child("env"), c.has_env_list, env);
+      if (!existing_mount) {
+        const std::string_view mount[] = {once(mount_text, [&] { return TokenMount(mount_dir); })};
+        AppendAll(m.patch, base.Child("volumeMounts"), c.has_mount_list, mount);
+      }
+    }
     if (c.HasEnv(kEnvAccessKeyId)) {
       m.warnings.Add("container \"" + std::string(c.name) + "\" sets " +
                      std::string(kEnvAccessKeyId) +
