@@ -1,4 +1,5 @@
 // ReadPod: the one pod reader (see pod_view.h for the contract).
+#include <algorithm>
 #include <array>
 #include <set>
 #include <string>
@@ -13,6 +14,11 @@ namespace {
 using simdjson::dom::array;
 using simdjson::dom::element;
 using simdjson::dom::object;
+
+// A container's env and volumeMounts lists are sized from the DOM (which knows their length)
+// up to this many items; a longer (or hostile) list grows as it is read, so nothing is reserved
+// for items that were never checked.
+constexpr std::size_t kMaxPresizedItems = 64;
 
 bool IsObject(element e, object& out) { return e.get_object().get(out) == simdjson::SUCCESS; }
 bool IsArray(element e, array& out) { return e.get_array().get(out) == simdjson::SUCCESS; }
@@ -57,6 +63,7 @@ Status ReadContainer(element item, std::string_view list, std::size_t index, Con
     array vars;
     if (!IsArray(env, vars)) return error(".env", "must be a list");
     c.has_env_list = true;
+    c.env_names.reserve(std::min(vars.size(), kMaxPresizedItems));
     std::size_t i = 0;
     for (const element var : vars) {
       object var_object;
@@ -74,6 +81,7 @@ Status ReadContainer(element item, std::string_view list, std::size_t index, Con
     array mount_list;
     if (!IsArray(mounts, mount_list)) return error(".volumeMounts", "must be a list");
     c.has_mount_list = true;
+    c.mounts.reserve(std::min(mount_list.size(), kMaxPresizedItems));
     std::size_t i = 0;
     for (const element mount : mount_list) {
       object mount_object;
