@@ -2,7 +2,6 @@
 
 #include "admission_dom.h"
 #include "irsa/constants.h"
-#include "irsa/document.h"
 #include "mutation_support.h"
 #include "pod_view.h"
 
@@ -188,9 +187,10 @@ AdmissionResult AdmitObject(const Config& config, const AdmissionRequest& reques
 
 }  // namespace internal
 
-Result<AdmissionRequest> DecodeAdmissionReview(std::string_view body) {
-  internal::JsonDom dom;
-  auto root = dom.Parse(body);
+namespace {
+
+// The request of a parsed review, its object converted to nlohmann::json for the caller.
+Result<AdmissionRequest> RequestOf(const Result<element>& root) {
   if (!root.ok()) return root.status();
   AdmissionRequest r;
   std::optional<element> object;
@@ -199,15 +199,16 @@ Result<AdmissionRequest> DecodeAdmissionReview(std::string_view body) {
   return r;
 }
 
+}  // namespace
+
+Result<AdmissionRequest> DecodeAdmissionReview(std::string_view body) {
+  internal::JsonDom dom;
+  return RequestOf(dom.Parse(body));
+}
+
 Result<AdmissionRequest> DecodeParsedAdmissionReview(const json& review) {
   internal::JsonDom dom;
-  auto root = internal::ParseJsonValue(dom, review);
-  if (!root.ok()) return root.status();
-  AdmissionRequest r;
-  std::optional<element> object;
-  if (auto s = internal::DecodeEnvelope(*root, r, object); !s.ok()) return s;
-  if (object) r.object = internal::ToJson(*object);
-  return r;
+  return RequestOf(internal::ParseJsonValue(dom, review));
 }
 
 Result<AdmissionRequest> RequestFromManifest(json manifest, std::string_view ns) {
@@ -251,7 +252,7 @@ AdmissionResult Admit(const Config& config, const AdmissionRequest& request,
   internal::JsonDom dom;
   auto object = internal::ParseJsonValue(dom, request.object);
   if (object.ok()) return internal::AdmitObject(config, request, *object, lookup);
-  // Only a value nested deeper than any parsed input may be gets here.
+  // Reached only by a value nested deeper than kMaxNestingDepth (parsed input never is).
   AdmissionResult result;
   result.ns = request.ns.empty() ? "default" : request.ns;
   result.object_name = request.name;

@@ -11,9 +11,10 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-// What a parser is sized for when created: a typical AdmissionReview is 2-70 KB, and the
-// buffers grow on demand for larger ones.
-constexpr std::size_t kInitialCapacity = 64 * 1024;
+// A parser is sized for the first document it reads, at least this many bytes (a typical
+// AdmissionReview is 2-70 KB); its buffers grow on demand for larger ones. Sized lazily: the
+// one-shot parsers of Admit and MutatePod then allocate for their object only.
+constexpr std::size_t kMinCapacity = 16 * 1024;
 // RFC 8259 section 8.1: a parser may ignore a leading byte order mark (nlohmann::json, which
 // reads `mutate`'s files, does; simdjson does not).
 constexpr std::string_view kUtf8ByteOrderMark = "\xef\xbb\xbf";
@@ -28,8 +29,7 @@ std::size_t JsonDom::capacity() const { return parser_->capacity(); }
 
 void JsonDom::Reset() {
   parser_ = std::make_unique<simdjson::dom::parser>();
-  // Without its depth limit the parser is never used: Parse retries a failed allocation.
-  ready_ = parser_->allocate(kInitialCapacity, kMaxNestingDepth) == simdjson::SUCCESS;
+  ready_ = false;
 }
 
 void JsonDom::ReleaseIfOver(std::size_t bytes) {
@@ -37,14 +37,21 @@ void JsonDom::ReleaseIfOver(std::size_t bytes) {
 }
 
 Result<element> JsonDom::Parse(std::string_view text) {
-  if (!ready_) Reset();
-  if (!ready_) return Status::Error("parse error: out of memory");
   if (text.starts_with(kUtf8ByteOrderMark)) text.remove_prefix(kUtf8ByteOrderMark.size());
+  // Without its depth limit the parser is never used.
+  if (!ready_) {
+    ready_ = parser_->allocate(std::max(text.size(), kMinCapacity), kMaxNestingDepth) ==
+             simdjson::SUCCESS;
+    if (!ready_) {
+      Reset();
+      return Status::Error("parse error: out of memory");
+    }
+  }
   element root;
   // Growing the buffers keeps the depth limit (simdjson reallocates with max_depth()).
   const simdjson::error_code error = parser_->parse(text.data(), text.size(), true).get(root);
   if (error == simdjson::SUCCESS) return root;
-  if (error == simdjson::MEMALLOC) ready_ = false;  // a failed growth: start afresh next time
+  if (error == simdjson::MEMALLOC) Reset();  // a failed growth: start afresh next time
   if (error == simdjson::DEPTH_ERROR) {
     return Status::Error("JSON nests deeper than " + std::to_string(kMaxNestingDepth) + " levels");
   }

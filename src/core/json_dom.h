@@ -45,7 +45,7 @@ class JsonDom {
   void Reset();
 
   std::unique_ptr<simdjson::dom::parser> parser_;
-  bool ready_ = false;  // allocated with the depth limit
+  bool ready_ = false;  // allocated, with the depth limit
 };
 
 // The last member named `key` of `obj`; false when there is none or the last one is null.
