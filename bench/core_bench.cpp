@@ -1,9 +1,12 @@
 // Core admission cost against the floor. Run: build/release/bench/core_bench
 //   BM_Floor/<input>      json::parse(body).dump(): reading and writing the bytes, nothing else
-//   BM_Admission/<input>  DecodeAdmissionReview + Admit + EncodeAdmissionResponse: the reference
-//                         path (`mutate`, and the server's fallback for non-pod kinds)
-//   BM_Reviewer/<input>   AdmissionReviewer::Review: what `serve` runs per request (minus HTTP);
-//                         simdjson for Pod CREATE
+//   BM_Admission/<input>  DecodeAdmissionReview + Admit + EncodeAdmissionResponse: `mutate`'s
+//                         path (request.object held as nlohmann::json between the two)
+//   BM_Reviewer/<input>   AdmissionReviewer::Review: what `serve` runs per request (minus HTTP)
+//   BM_Stage/<stage>/rs0  the reviewer's stages on the rs0 review, one at a time: parse (the
+//                         body into a DOM), read (envelope + pod view), rules (MutatePodView:
+//                         the patch as text), base64 (the patch), response (the whole response
+//                         body: patch serialized, base64, envelope)
 // Inputs: the ~10 KB rs0 Percona review (bench/data), the operator pod, a 50-container pod, an
 // already-mutated rs0 pod (empty patch), and a ServiceAccount.
 #include <benchmark/benchmark.h>
@@ -12,8 +15,11 @@
 #include <iostream>
 #include <map>
 
+#include "admission_dom.h"
 #include "irsa/admission.h"
 #include "irsa/document.h"
+#include "json_dom.h"
+#include "pod_view.h"
 
 namespace {
 
@@ -109,6 +115,44 @@ void BM_Reviewer(benchmark::State& state, const std::string& input) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * body.size()));
 }
 
+// The reviewer's stages on the rs0 review (internal core APIs: src/core is on the include path).
+void BM_Stage(benchmark::State& state, const std::string& stage) {
+  const Fixtures& f = GetFixtures();
+  const std::string& body = f.bodies.at("rs0");
+  irsa::internal::JsonDom dom;
+  const auto read = [&](irsa::AdmissionRequest& request) {
+    auto root = dom.Parse(body);
+    std::optional<simdjson::dom::element> object;
+    if (!root.ok() || !irsa::internal::DecodeEnvelope(*root, request, object).ok() || !object)
+      std::exit(1);
+    auto view = irsa::internal::ReadPod(*object);
+    if (!view.ok()) std::exit(1);
+    return std::move(view).value();
+  };
+  irsa::AdmissionRequest request;
+  const irsa::internal::PodView view = read(request);
+  const irsa::Mutation mutation = irsa::internal::MutatePodView(f.config, view, "psmdb", nullptr);
+  for (auto _ : state) {
+    if (stage == "parse") {
+      auto root = dom.Parse(body);
+      benchmark::DoNotOptimize(root);
+    } else if (stage == "read") {
+      irsa::AdmissionRequest r;
+      auto v = read(r);
+      benchmark::DoNotOptimize(v);
+    } else if (stage == "rules") {
+      auto m = irsa::internal::MutatePodView(f.config, view, "psmdb", nullptr);
+      benchmark::DoNotOptimize(m);
+    } else if (stage == "base64") {
+      auto text = irsa::Base64Encode(mutation.patch.Serialize());
+      benchmark::DoNotOptimize(text);
+    } else {
+      auto text = irsa::EncodeAdmissionResponse(request, mutation);
+      benchmark::DoNotOptimize(text);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -120,6 +164,10 @@ int main(int argc, char** argv) {
                                  std::string(input));
     benchmark::RegisterBenchmark((std::string("BM_Reviewer/") + input).c_str(), BM_Reviewer,
                                  std::string(input));
+  }
+  for (const char* stage : {"parse", "read", "rules", "base64", "response"}) {
+    benchmark::RegisterBenchmark((std::string("BM_Stage/") + stage + "/rs0").c_str(), BM_Stage,
+                                 std::string(stage));
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -1,6 +1,9 @@
-// Differential fuzzing of the admission path: for any bytes, the server's AdmissionReviewer
-// (simdjson fast path) and the reference path (DecodeAdmissionReview + Admit + Encode) must give
-// the same answer, never crash, and every response must be valid JSON with allowed: true.
+// Differential fuzzing of the admission path: for any bytes, the server's AdmissionReviewer and
+// the path `mutate` takes (DecodeAdmissionReview + Admit + Encode) must give the same answer,
+// never crash, and every response must be valid JSON with allowed: true. Both share the parser,
+// the envelope validation and the pod reader; what differs is that `mutate`'s path carries
+// request.object through nlohmann::json and its JSON text back to the reader, which must change
+// nothing the rules see (duplicate keys, nulls, numbers, escapes, nesting).
 #include <cstdint>
 #include <cstdlib>
 #include <iostream>

@@ -33,7 +33,7 @@ if [ ! -d "$corpus" ]; then
   for f in tests/testdata/*/input.yaml; do
     grep -q "kind: AdmissionReview" "$f" && cp "$f" "$corpus/fuzz_admission_review/$(echo "$f" | tr '/' '_')"
   done
-  # Every golden pod as a Pod CREATE review too (the server's fast path).
+  # Every golden pod as a Pod CREATE review too.
   for f in "$corpus"/fuzz_pod_mutation/*.json; do
     printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"group":"","version":"v1","kind":"Pod"},"operation":"CREATE","namespace":"psmdb","object":%s}}' \
       "$(cat "$f")" >"$corpus/fuzz_admission_review/review-$(basename "$f")"

@@ -1,12 +1,15 @@
 // The AdmissionReview protocol (docs/reference.md section 6): decode a request, route it to the
-// mutation rules, encode the response. The server and `irsa-webhook mutate` both go through
-// Admit(), so the offline preview is exactly what the cluster gets.
+// mutation rules, encode the response. `serve` runs AdmissionReviewer::Review on the body;
+// `irsa-webhook mutate` runs DecodeParsedAdmissionReview (or RequestFromManifest) and Admit.
+// Both parse with the same reader (simdjson), validate the envelope with the same function and
+// read a pod with the same pod reader, so the offline preview is exactly what the cluster gets.
 //
 // Owns: envelope validation (errors here are transport errors: HTTP 400), kind/operation
 // routing, the response envelope (apiVersion/kind/uid echo, base64 JSONPatch, warnings).
 // Never: denies (allowed is always true), has side effects (dryRun gets the same answer), or
 // logs. Performs I/O only through the ServiceAccountLookup it is given.
-// Thread-safety: pure functions; safe from any number of threads.
+// Thread-safety: the functions are pure and safe from any number of threads; an
+// AdmissionReviewer keeps buffers and is used by one thread at a time.
 #pragma once
 
 #include <memory>
@@ -36,9 +39,9 @@ struct AdmissionRequest {
 };
 
 // Parses and validates an AdmissionReview (admission.k8s.io/v1 or v1beta1). The error message
-// is meant for an HTTP 400 body.
+// is meant for an HTTP 400 body. The parsed form is validated as its JSON text would be.
 Result<AdmissionRequest> DecodeAdmissionReview(std::string_view body);
-Result<AdmissionRequest> DecodeParsedAdmissionReview(nlohmann::json review);
+Result<AdmissionRequest> DecodeParsedAdmissionReview(const nlohmann::json& review);
 
 // Wraps a bare Pod / ServiceAccount / PerconaServerMongoDB manifest as the CREATE request the
 // API server would send (`mutate -f pod.yaml`). Namespace: `ns` if non-empty, else
@@ -52,7 +55,8 @@ struct AdmissionResult {
 };
 
 // Applies the rules of docs/reference.md sections 4-6 to one request. `lookup` may be nullptr
-// (config only).
+// (config only). request.object is read as its JSON text would be (the pod reader is the one
+// AdmissionReviewer uses).
 AdmissionResult Admit(const Config& config, const AdmissionRequest& request,
                       const ServiceAccountLookup* lookup);
 
@@ -60,11 +64,11 @@ AdmissionResult Admit(const Config& config, const AdmissionRequest& request,
 nlohmann::json AdmissionResponseJson(const AdmissionRequest& request, const Mutation& mutation);
 std::string EncodeAdmissionResponse(const AdmissionRequest& request, const Mutation& mutation);
 
-// The server's path: AdmissionReview bytes in, response bytes out, parsed once. Pod CREATE (the
-// hot path) is read with simdjson straight from the request; every other kind, and anything
-// simdjson or the fast pod reader will not take, goes through DecodeAdmissionReview + Admit, so
-// both paths give the same answer (tests/core/review_parity_test.cpp runs every golden case
-// through both, and fuzz/ compares them on arbitrary input).
+// The server's path: AdmissionReview bytes in, response bytes out, parsed once: the same
+// envelope validation and routing as DecodeAdmissionReview + Admit, on the request's own parse
+// (a pod is read straight from it; a ServiceAccount or PerconaServerMongoDB is converted to
+// nlohmann::json for its rules). tests/core/review_parity_test.cpp runs every golden case
+// through both, and fuzz/fuzz_admission_review.cpp compares them on arbitrary input.
 // Thread-safety: not thread-safe; keep one per thread (it reuses the parser's buffers).
 class AdmissionReviewer {
  public:
@@ -72,7 +76,6 @@ class AdmissionReviewer {
     std::string response;      // the AdmissionReview response body
     AdmissionRequest request;  // envelope fields; `object` is left null
     AdmissionResult result;
-    bool fast_path = false;  // answered without the nlohmann fallback
   };
 
   AdmissionReviewer();

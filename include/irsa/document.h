@@ -1,8 +1,10 @@
 // Reading and writing Kubernetes documents: JSON or YAML text <-> nlohmann::json.
 //
-// Owns: the one place where user-supplied text becomes a JSON value (with a nesting limit, so
-// no recursive code downstream can be driven into a stack overflow), YAML 1.2 core-schema
-// scalar typing (quoted "true" stays a string), and YAML output that round-trips.
+// Owns: turning user-supplied files (config, manifests, `mutate` input) into nlohmann::json
+// values, with a nesting limit so no recursive code downstream can be driven into a stack
+// overflow; YAML 1.2 core-schema scalar typing (quoted "true" stays a string); YAML output that
+// round-trips. (AdmissionReview bodies, and the objects the rules read, are parsed by the core's
+// DOM reader, src/core/json_dom.h, with the same limit.)
 // Never: interprets Kubernetes semantics.
 // Thread-safety: stateless functions.
 #pragma once

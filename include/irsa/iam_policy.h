@@ -1,5 +1,5 @@
-// Least-privilege IAM documents for the configured bindings (docs/reference.md section 2 `policy`,
-// issue 6): the trust policy of each role (which ServiceAccounts may call
+// Least-privilege IAM documents for the configured bindings (docs/reference.md section 2 `policy`):
+// the trust policy of each role (which ServiceAccounts may call
 // sts:AssumeRoleWithWebIdentity) and the S3/KMS permission policy Percona Backup for MongoDB needs
 // for its bucket. The justification of every action is in docs/iam-policies.md.
 //

@@ -44,6 +44,8 @@ class JsonPatch {
   void Add(const JsonPointer& path, const nlohmann::json& value);
   // Adds a value given as JSON text (built with AppendJsonString and friends).
   void AddSerialized(const JsonPointer& path, std::string_view value_json);
+  // Sizes the buffer for `bytes` of operations (the admission path knows roughly how many).
+  void Reserve(std::size_t bytes);
   // Moves every operation of `other` to the end of this patch.
   void Append(JsonPatch&& other);
 

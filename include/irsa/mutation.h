@@ -1,5 +1,5 @@
 // The mutation rules: what a Pod (docs/reference.md section 4) or ServiceAccount (section 5) gets,
-// and the warnings a PerconaServerMongoDB gets (issue 6). The heart of the product.
+// and the warnings a PerconaServerMongoDB gets. The heart of the product.
 //
 // Owns: role resolution (bindings, then the ServiceAccount annotation), settings precedence,
 // container eligibility, presence and conflict rules, and the add-only JSON Patch.
@@ -39,7 +39,8 @@ struct Mutation {
   Warnings warnings;  // at most kMaxWarnings lines; the last says how many more were due
 };
 
-// Pod CREATE. `ns` is the namespace the pod is created in. The pod's ServiceAccount
+// Pod CREATE. `ns` is the namespace the pod is created in. The pod is read from its JSON text by
+// the reader `serve` uses on the request (src/core/pod_view.h). The pod's ServiceAccount
 // (spec.serviceAccountName, else the deprecated spec.serviceAccount, else "default") is looked
 // up in `service_accounts` when the rules need it; nullptr or a miss means only bindings apply.
 Result<Mutation> MutatePod(const Config& config, const nlohmann::json& pod, std::string_view ns,

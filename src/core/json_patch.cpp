@@ -1,5 +1,10 @@
 #include "irsa/json_patch.h"
 
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <iterator>
+
 namespace irsa {
 
 std::string EscapeJsonPointerToken(std::string_view token) {
@@ -23,14 +28,43 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+namespace {
+
+// Whether any of the eight bytes in `word` is a control character, '"' or '\\' (bytes of
+// multi-byte UTF-8 sequences are >= 0x80 and never match). Exact: no false positives.
+bool AnyNeedsEscape(std::uint64_t word) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
+  const auto any_zero = [&](std::uint64_t v) { return ((v - kOnes) & ~v & kHighBits) != 0; };
+  return ((word - kOnes * 0x20U) & ~word & kHighBits) != 0 || any_zero(word ^ (kOnes * '"')) ||
+         any_zero(word ^ (kOnes * '\\'));
+}
+
+}  // namespace
+
 void AppendJsonStringBody(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
+  const char* data = s.data();
+  const std::size_t size = s.size();
   std::size_t run = 0;  // start of the current run of characters that need no escaping
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
+  std::size_t i = 0;
+  while (i < size) {
+    // Eight bytes at a time while none needs escaping: most strings are copied in one append.
+    if (i + sizeof(std::uint64_t) <= size) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, data + i, sizeof word);
+      if (!AnyNeedsEscape(word)) {
+        i += sizeof word;
+        continue;
+      }
+    }
+    const auto c = static_cast<unsigned char>(data[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
+    out.append(data + run, i - run);
+    run = ++i;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -59,19 +93,30 @@ void AppendJsonStringBody(std::string& out, std::string_view s) {
         out.push_back(kHex[c & 0xFU]);
     }
   }
-  out.append(s.data() + run, s.size() - run);
+  out.append(data + run, size - run);
 }
 
 JsonPointer JsonPointer::Child(std::string_view token) const {
   std::string path;
   path.reserve(path_.size() + 1 + token.size());
   path.append(path_).push_back('/');
-  path.append(EscapeJsonPointerToken(token));
+  // (find_first_of would search the two-character set once per character of the token.)
+  if (std::none_of(token.begin(), token.end(), [](char c) { return c == '~' || c == '/'; })) {
+    path.append(token);  // nothing to escape: the common case, without a temporary
+  } else {
+    path.append(EscapeJsonPointerToken(token));
+  }
   return JsonPointer(std::move(path));
 }
 
 JsonPointer JsonPointer::Index(std::size_t index) const {
-  return JsonPointer(path_ + "/" + std::to_string(index));
+  char digits[24];
+  const auto [end, ec] = std::to_chars(std::begin(digits), std::end(digits), index);
+  std::string path;
+  path.reserve(path_.size() + 1 + static_cast<std::size_t>(end - digits));
+  path.append(path_).push_back('/');
+  path.append(digits, end);
+  return JsonPointer(std::move(path));
 }
 
 void JsonPatch::Add(const JsonPointer& path, const nlohmann::json& value) {
@@ -86,6 +131,8 @@ void JsonPatch::AddSerialized(const JsonPointer& path, std::string_view value_js
   operations_text_ += value_json;
   operations_text_.push_back('}');
 }
+
+void JsonPatch::Reserve(std::size_t bytes) { operations_text_.reserve(bytes); }
 
 void JsonPatch::Append(JsonPatch&& other) {
   if (other.count_ == 0) return;

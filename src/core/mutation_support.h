@@ -4,9 +4,9 @@
 // Never: used outside src/core. Thread-safety: plain functions.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <span>
 #include <string>
-#include <vector>
+#include <string_view>
 
 #include "irsa/constants.h"
 #include "irsa/json_patch.h"
@@ -17,7 +17,7 @@ namespace irsa::internal {
 // Appends `items` (each one JSON text) to the list at `path`: one "add .../-" per item when the
 // list exists, else one "add" that creates it. Never rewrites an existing list.
 inline void AppendAll(JsonPatch& patch, const JsonPointer& path, bool list_exists,
-                      const std::vector<std::string>& items) {
+                      std::span<const std::string_view> items) {
   if (items.empty()) return;
   if (list_exists) {
     const JsonPointer end = path.End();
@@ -27,7 +27,7 @@ inline void AppendAll(JsonPatch& patch, const JsonPointer& path, bool list_exist
   std::string list = "[";
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (i > 0) list.push_back(',');
-    list += items[i];
+    list.append(items[i]);
   }
   list.push_back(']');
   patch.AddSerialized(path, list);

@@ -1,4 +1,4 @@
-// PerconaServerMongoDB CREATE/UPDATE: warnings only (issue 6). With PBM 2.10+ (operator 1.21+)
+// PerconaServerMongoDB CREATE/UPDATE: warnings only. With PBM 2.10+ (operator 1.21+)
 // injected web-identity credentials take precedence over a storage's credentialsSecret, which
 // silently breaks S3-compatible (MinIO, Ceph) backups that rely on static keys.
 #include "irsa/mutation.h"

@@ -6,6 +6,7 @@
 #include "irsa/constants.h"
 #include "irsa/kube_names.h"
 #include "irsa/mutation.h"
+#include "json_dom.h"
 #include "mutation_support.h"
 #include "pod_view.h"
 
@@ -17,6 +18,12 @@ using internal::ContainerView;
 using internal::PodView;
 using internal::TokenVolume;
 using nlohmann::json;
+
+// What the patch text of one pod takes, to size its buffer once: the volume operation (about
+// 300 bytes), and per container its env and mount operations (about 700 bytes with a 60-byte
+// role ARN and a region).
+constexpr std::size_t kPatchBytesPerPod = 512;
+constexpr std::size_t kPatchBytesPerContainer = 1024;
 
 // Settings in force for one pod after precedence (pod > ServiceAccount > config).
 struct TokenSettings {
@@ -116,6 +123,12 @@ std::string EnvVar(std::string_view name, std::string_view value) {
   return out;
 }
 
+// AWS_ROLE_SESSION_NAME from the pod's metadata.name (a fieldRef, resolved by the kubelet).
+std::string RoleSessionNameEnv() {
+  return R"({"name":")" + std::string(kEnvRoleSessionName) +
+         R"(","valueFrom":{"fieldRef":{"fieldPath":"metadata.name"}}})";
+}
+
 std::string TokenMount(std::string_view mount_dir) {
   std::string out = R"({"name":)";
   AppendJsonString(out, kTokenVolumeName);
@@ -179,7 +192,10 @@ std::optional<RoleChoice> ResolveRole(const Config& config, const PodView& pod, 
 
 Result<Mutation> MutatePod(const Config& config, const json& pod, std::string_view ns,
                            const ServiceAccountLookup* service_accounts) {
-  auto view = internal::ReadPod(pod);
+  internal::JsonDom dom;
+  auto parsed = internal::ParseJsonValue(dom, pod);
+  if (!parsed.ok()) return parsed.status();
+  auto view = internal::ReadPod(*parsed);
   if (!view.ok()) return view.status();
   return internal::MutatePodView(config, *view, ns, service_accounts);
 }
@@ -212,10 +228,26 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
   const TokenSettings settings = ResolveSettings(config, view, service_account);
   const std::vector<std::string_view> skipped = SkippedContainers(view, config.keys);
   const std::string_view mount_dir = TrimTrailingSlashes(config.token_mount_path);
-  const std::string default_token_file = TokenFilePath(mount_dir, view.windows);
-  const std::vector<std::string> mount = {TokenMount(mount_dir)};
+  // The operations' JSON is the same for every container (but the token file of a container
+  // that already mounts the token elsewhere): written on first use, then shared.
+  const auto once = [](std::string& text, const auto& write) -> std::string_view {
+    if (text.empty()) text = write();
+    return text;
+  };
+  std::string mount_text, sts_env, default_region_env, region_env, role_env, default_token_env,
+      session_env;
+  std::string own_token_env;  // for a container with its own token mount
+  std::vector<std::string_view> env;
+  const JsonPointer init_containers = JsonPointer().Child("spec").Child("initContainers");
+  const JsonPointer containers = JsonPointer().Child("spec").Child("containers");
 
-  JsonPatch container_ops;
+  // The volume comes first; the patch is dropped below if no container is eligible.
+  if (view.token_volume == TokenVolume::kAbsent) {
+    const std::string volume = TokenVolumeSource(settings);
+    const std::string_view volumes[] = {volume};
+    m.patch.Reserve(kPatchBytesPerPod + view.containers.size() * kPatchBytesPerContainer);
+    AppendAll(m.patch, JsonPointer().Child("spec").Child("volumes"), view.has_volume_list, volumes);
+  }
   std::size_t eligible = 0;
   for (const ContainerView& c : view.containers) {
     if (std::find(skipped.begin(), skipped.end(), c.name) != skipped.end()) continue;
@@ -238,29 +270,39 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
     }
     ++eligible;
 
-    const JsonPointer base =
-        JsonPointer().Child("spec").Child(c.init ? "initContainers" : "containers").Index(c.index);
-    std::vector<std::string> env;
+    env.clear();
     if (settings.sts_regional && !c.HasEnv(kEnvStsRegionalEndpoints)) {
-      env.push_back(EnvVar(kEnvStsRegionalEndpoints, kStsRegionalValue));
+      env.push_back(
+          once(sts_env, [&] { return EnvVar(kEnvStsRegionalEndpoints, kStsRegionalValue); }));
     }
     if (!config.region.empty() && !c.HasEnv(kEnvDefaultRegion) && !c.HasEnv(kEnvRegion)) {
-      env.push_back(EnvVar(kEnvDefaultRegion, config.region));
-      env.push_back(EnvVar(kEnvRegion, config.region));
+      env.push_back(
+          once(default_region_env, [&] { return EnvVar(kEnvDefaultRegion, config.region); }));
+      env.push_back(once(region_env, [&] { return EnvVar(kEnvRegion, config.region); }));
     }
     if (!c.HasEnv(kEnvRoleArn) && !c.HasEnv(kEnvWebIdentityTokenFile)) {
-      env.push_back(EnvVar(kEnvRoleArn, role->role_arn));
-      env.push_back(EnvVar(
-          kEnvWebIdentityTokenFile,
-          existing_mount ? TokenFilePath(*existing_mount, view.windows) : default_token_file));
+      env.push_back(once(role_env, [&] { return EnvVar(kEnvRoleArn, role->role_arn); }));
+      if (existing_mount) {
+        own_token_env =
+            EnvVar(kEnvWebIdentityTokenFile, TokenFilePath(*existing_mount, view.windows));
+        env.push_back(own_token_env);
+      } else {
+        env.push_back(once(default_token_env, [&] {
+          return EnvVar(kEnvWebIdentityTokenFile, TokenFilePath(mount_dir, view.windows));
+        }));
+      }
     }
-    if (config.role_session_name && !c.HasEnv(kEnvRoleSessionName)) {
-      env.push_back(R"({"name":")" + std::string(kEnvRoleSessionName) +
-                    R"(","valueFrom":{"fieldRef":{"fieldPath":"metadata.name"}}})");
-    }
-    AppendAll(container_ops, base.Child("env"), c.has_env_list, env);
-    if (!existing_mount) {
-      AppendAll(container_ops, base.Child("volumeMounts"), c.has_mount_list, mount);
+    if (config.role_session_name && !c.HasEnv(kEnvRoleSessionName))
+      env.push_back(once(session_env, RoleSessionNameEnv));
+    if (!env.empty() || !existing_mount) {
+      if (m.patch.empty())
+        m.patch.Reserve(kPatchBytesPerPod + view.containers.size() * kPatchBytesPerContainer);
+      const JsonPointer base = (c.init ? init_containers : containers).Index(c.index);
+      AppendAll(m.patch, base.Child("env"), c.has_env_list, env);
+      if (!existing_mount) {
+        const std::string_view mount[] = {once(mount_text, [&] { return TokenMount(mount_dir); })};
+        AppendAll(m.patch, base.Child("volumeMounts"), c.has_mount_list, mount);
+      }
     }
     if (c.HasEnv(kEnvAccessKeyId)) {
       m.warnings.Add("container \"" + std::string(c.name) + "\" sets " +
@@ -270,14 +312,10 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
   }
 
   if (eligible == 0) {
+    m.patch = JsonPatch();
     m.reason = "no eligible container";
     return m;
   }
-  if (view.token_volume == TokenVolume::kAbsent) {
-    AppendAll(m.patch, JsonPointer().Child("spec").Child("volumes"), view.has_volume_list,
-              {TokenVolumeSource(settings)});
-  }
-  m.patch.Append(std::move(container_ops));
   m.outcome = m.patch.empty() ? Outcome::kUnchanged : Outcome::kMutated;
   m.reason = m.patch.empty() ? "already injected" : "injected";
   return m;

@@ -1,17 +1,18 @@
-// PodView: the Pod fields the mutation rules read, independent of the JSON library that parsed
-// them, so the rules exist once while the server reads pods with simdjson and the CLI and tests
-// with nlohmann::json.
+// PodView: the Pod fields the mutation rules read, and the one reader that fills it from a
+// parsed pod (json_dom.h), whoever parsed it: `serve` from the AdmissionReview body, `mutate`,
+// the golden cases and the reconciler from their nlohmann::json values (MutatePod).
 //
-// Owns: the view types and the two readers' contract: every field MutatePod touches is type
+// Owns: the view types and the reader's contract: every field MutatePodView touches is type
 // checked, and an error names its JSON path ("spec.containers[1].env[0].name: must be a
-// string"), so hostile or broken objects become a clear error instead of an exception. Both
-// readers must produce the same view and the same errors (tests/core/review_parity_test.cpp).
+// string"), so hostile or broken objects become a clear error instead of an exception.
+// Duplicate keys resolve as nlohmann::json resolves them (the last one wins; null is absent).
 // Never: owns the pod's text: string_views point into the parsed document, which must outlive
 // the view.
 // Thread-safety: plain values.
 #pragma once
 
-#include <nlohmann/json.hpp>
+#include <simdjson.h>
+
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -58,8 +59,8 @@ struct PodView {
   std::optional<std::string_view> Annotation(std::string_view key) const;
 };
 
-// The readers. Errors are identical for identical input whatever the parser.
-Result<PodView> ReadPod(const nlohmann::json& pod);
+// Reads request.object of a Pod CREATE (any JSON value; errors as above).
+Result<PodView> ReadPod(simdjson::dom::element pod);
 
 // The Pod rules of docs/reference.md section 4 on a view (MutatePod is ReadPod + this).
 Mutation MutatePodView(const Config& config, const PodView& view, std::string_view ns,

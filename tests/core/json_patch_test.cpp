@@ -55,5 +55,27 @@ TEST(JsonPatchTest, AppendMovesOperations) {
   EXPECT_EQ(a.operations()[1]["path"], "/y");
 }
 
+TEST(JsonStringTest, SameTextAsNlohmannAtEveryLengthAndPosition) {
+  // Escapes before, inside and after each 8-byte block the writer skips at once, next to
+  // multi-byte UTF-8 and the bytes just around the escaped ranges (0x1f/0x20, '!'/'#', '['/']').
+  const std::vector<std::string> pieces = {"a", "\"", "\\", "\n",       "\x01", "\x1f", " ", "!",
+                                           "#", "[",  "]",  "\xc3\xa9", "\x7f", "\t",   "/"};
+  std::uint32_t state = 12345;
+  for (int round = 0; round < 4000; ++round) {
+    state = state * 1103515245U + 12345U;
+    const std::size_t length = (state >> 8U) % 40U;
+    std::string s;
+    for (std::size_t i = 0; i < length; ++i) {
+      state = state * 1103515245U + 12345U;
+      // Mostly plain letters, so long unescaped runs occur.
+      const std::size_t pick = (state >> 8U) % 64U;
+      s += pick < pieces.size() ? pieces[pick] : std::string(1, static_cast<char>('a' + pick % 26));
+    }
+    std::string out;
+    AppendJsonString(out, s);
+    ASSERT_EQ(out, nlohmann::json(s).dump()) << s;
+  }
+}
+
 }  // namespace
 }  // namespace irsa
