@@ -44,8 +44,8 @@ Result<json> GetSecret(const kube::KubeClient& client, const std::string& ns,
                        const std::string& name) {
   auto got = client.Get(kube::ResourcePath("v1", "secrets", ns, name));
   if (got.ok()) return std::move(got).value();
-  if (got.error().NotFound()) return json(nullptr);
-  return Status::Error(got.error().message);
+  if (got.code() == StatusCode::kNotFound) return json(nullptr);
+  return got.status();
 }
 
 Status ApplySecret(const kube::KubeClient& client, const std::string& ns, const std::string& name,
@@ -208,13 +208,13 @@ CommandStatus RunCertificates(const std::vector<std::string>& args) {
   const std::string path = kube::ResourcePath("admissionregistration.k8s.io/v1",
                                               "mutatingwebhookconfigurations", "", configuration);
   auto current = api.Get(path);
-  if (!current.ok() && current.error().NotFound()) {
+  if (current.code() == StatusCode::kNotFound) {
     // The pre-install run: the configuration is created after the Secrets.
     std::cout << "MutatingWebhookConfiguration " << configuration
               << ": not created yet; its caBundle is set by the next run\n";
     return CommandStatus::Ok();
   }
-  if (!current.ok()) return CommandStatus::Runtime(current.error().message);
+  if (!current.ok()) return CommandStatus::Runtime(current.error());
   const std::string encoded = Base64Encode(bundle);
   json webhooks = json::array();
   for (const auto& webhook : current->value("webhooks", json::array())) {
@@ -235,7 +235,7 @@ CommandStatus RunCertificates(const std::vector<std::string>& args) {
   }
   const auto patched =
       api.Patch(path, json{{"webhooks", webhooks}}, kube::PatchType::kStrategicMerge);
-  if (!patched.ok()) return CommandStatus::Runtime(patched.error().message);
+  if (!patched.ok()) return CommandStatus::Runtime(patched.error());
   std::cout << "MutatingWebhookConfiguration " << configuration << ": caBundle set on "
             << webhooks.size() << " webhook(s)\n";
   return CommandStatus::Ok();

@@ -112,7 +112,7 @@ CommandStatus RunCheck(const std::vector<std::string>& args) {
   // One request first: unusable credentials (a failing exec plugin, a refused token) or an
   // unreachable API server are one line, not a report full of the same error.
   auto version = (*client)->Get("/version");
-  if (!version.ok()) return CommandStatus::Runtime(version.error().message);
+  if (!version.ok()) return CommandStatus::Runtime(version.error());
 
   const kube::CheckReport report = kube::CheckInjection(config, **client);
   if (output == "json") {
