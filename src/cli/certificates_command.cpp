@@ -7,8 +7,7 @@
 #include <iostream>
 
 #include "flags.h"
-#include "irsa/admission.h"
-#include "kube/base64.h"
+#include "irsa/text.h"
 #include "kube/kube_client.h"
 #include "kube/kube_config.h"
 #include "kube/webhook_certificates.h"
@@ -28,7 +27,7 @@ std::optional<std::string> DecodedKey(const json& secret, const char* key) {
   if (data == nullptr || !data->is_object() || !data->contains(key) || !(*data)[key].is_string()) {
     return std::nullopt;
   }
-  return kube::Base64Decode((*data)[key].get<std::string>());
+  return Base64Decode((*data)[key].get<std::string>());
 }
 
 // The certificate and key stored in a Secret, nullopt when the Secret or a key is missing.
@@ -71,8 +70,8 @@ Result<int> ParseDays(const Flags& flags, const std::string& flag) {
   int value = 0;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || ptr != text.data() + text.size() || value < 1 || value > 36500) {
-    return Status::Error("--" + flag + " must be a number of days from 1 to 36500, not \"" + text +
-                         "\"");
+    return Status::Error("--" + flag + " must be a number of days from 1 to 36500, not " +
+                         Quote(text));
   }
   return value;
 }

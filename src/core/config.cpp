@@ -7,6 +7,7 @@
 
 #include "irsa/document.h"
 #include "irsa/kube_names.h"
+#include "irsa/text.h"
 
 namespace irsa {
 namespace {
@@ -14,8 +15,6 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kWildcard = "*";
-
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 // Collects typed fields of one mapping, turning every wrong type into a message that names
 // where it is: "<source>: binding \"psmdb\": roleArn: must be a string".

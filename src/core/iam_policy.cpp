@@ -6,6 +6,7 @@
 #include <set>
 
 #include "irsa/kube_names.h"
+#include "irsa/text.h"
 
 namespace irsa {
 namespace {
@@ -21,8 +22,6 @@ constexpr std::size_t kMaxObjectKeyBytes = 1024;
 // Example issuer for messages (the shape `aws eks describe-cluster` prints).
 constexpr std::string_view kExampleIssuer =
     "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
-
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || IsDigit(c); }

@@ -2,14 +2,13 @@
 #include <algorithm>
 
 #include "irsa/constants.h"
+#include "irsa/text.h"
 #include "pod_view.h"
 
 namespace irsa::internal {
 namespace {
 
 using nlohmann::json;
-
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 // The member `key` of object `obj`, or nullptr when absent or null.
 const json* Member(const json& obj, std::string_view key) {

@@ -10,6 +10,7 @@
 
 #include "irsa/mutation.h"
 #include "irsa/service_account.h"
+#include "irsa/text.h"
 #include "kube/reconciler.h"
 #include "kube/restart_strategy.h"
 
@@ -27,8 +28,6 @@ constexpr int kDefaultWebhookServicePort = 443;
 constexpr std::string_view kServiceNameLabel = "kubernetes.io/service-name";
 // Label StatefulSet pods carry with the revision they were created from.
 constexpr std::string_view kControllerRevisionLabel = "controller-revision-hash";
-
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 const json* Find(const json& object, std::initializer_list<std::string_view> path) {
   const json* at = &object;

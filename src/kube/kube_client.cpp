@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "irsa/document.h"
+#include "irsa/text.h"
 
 namespace irsa::kube {
 namespace {
@@ -173,7 +174,7 @@ Status HttpError(std::string_view method, std::string_view path, int status,
     }
   }
   if (detail.empty() && !body.empty()) detail = body.substr(0, 200);
-  while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
+  detail = std::string(Trim(detail));
   std::string message = std::string(method) + " " + std::string(path) + ": " +
                         DescribeHttpStatus(status) + (detail.empty() ? "" : ": " + detail);
   if (status == 401)

@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "irsa/log_level.h"
 #include "irsa/status.h"
 #include "kube/kube_config.h"
 #include "kube/token_source.h"
@@ -41,7 +42,6 @@ inline constexpr std::size_t kMaxWatchLineBytes = 16 * 1024 * 1024;
 inline constexpr std::string_view kDryRunAll = "dryRun=All";
 
 // Events worth reporting from the Kubernetes code; the server routes them into its logger.
-enum class LogLevel { kDebug, kInfo, kWarn, kError };
 using LogFunction = std::function<void(LogLevel, std::string_view)>;
 
 struct Done {};  // the value of calls that return nothing

@@ -7,6 +7,7 @@
 
 #include "irsa/mutation.h"
 #include "irsa/service_account.h"
+#include "irsa/text.h"
 #include "kube/restart_strategy.h"
 
 namespace irsa::kube {
@@ -192,8 +193,8 @@ class Reconciler {
           }
           if (!any && reported.insert(Key(kWildcard, name)).second) {
             Add("ServiceAccount", std::string(kWildcard), name, "annotate", result::kNotFound,
-                "binding \"" + b.name +
-                    "\" names it, but no namespace has a ServiceAccount of that name; the "
+                "binding " + Quote(b.name) +
+                    " names it, but no namespace has a ServiceAccount of that name; the "
                     "webhook annotates it when it is created");
           }
           continue;
@@ -207,8 +208,8 @@ class Reconciler {
             continue;
           }
           if (ListFailed("ServiceAccount", ns)) continue;  // unknown, already reported as failed
-          std::string message = "binding \"" + b.name +
-                                "\" names it, but it does not exist; the webhook annotates it "
+          std::string message = "binding " + Quote(b.name) +
+                                " names it, but it does not exist; the webhook annotates it "
                                 "when it is created";
           if (empty_namespaces_.count(ns) != 0)
             message += " (namespace " + ns + " has no ServiceAccounts: does it exist?)";
@@ -249,7 +250,7 @@ class Reconciler {
     if (m.outcome != Outcome::kMutated) return;
     // What MutatePod will see once the annotation is there (also in dry-run: same plan).
     if (ServiceAccountInfo* info = lookup_.Mutable(ns, name)) info->annotations[key] = m.role_arn;
-    const std::string what = key + "=" + m.role_arn + " (binding \"" + m.binding + "\")";
+    const std::string what = key + "=" + m.role_arn + " (binding " + Quote(m.binding) + ")";
     if (options_.dry_run) {
       Add("ServiceAccount", ns, name, "annotate", result::kWouldAnnotate, what);
       return;
