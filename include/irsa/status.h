@@ -87,5 +87,5 @@ class Result {
   do {                                                    \
     auto irsa_result_ = (expr);                           \
     if (!irsa_result_.ok()) return irsa_result_.status(); \
-    lhs = std::move(irsa_result_).value();                \
+    (lhs) = std::move(irsa_result_).value();              \
   } while (0)

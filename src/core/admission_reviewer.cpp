@@ -47,7 +47,7 @@ struct AdmissionReviewer::Parser {
   void Reset() {
     dom = std::make_unique<simdjson::dom::parser>();
     // Without its depth limit the parser must not be used (see kFastPathMaxDepth).
-    usable = dom->allocate(64 * 1024, kFastPathMaxDepth) == simdjson::SUCCESS;
+    usable = dom->allocate(std::size_t{64} * 1024, kFastPathMaxDepth) == simdjson::SUCCESS;
   }
   std::unique_ptr<simdjson::dom::parser> dom;
   bool usable = false;

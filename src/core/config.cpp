@@ -20,7 +20,7 @@ constexpr std::string_view kWildcard = "*";
 // where it is: "<source>: binding \"psmdb\": roleArn: must be a string".
 class FieldReader {
  public:
-  FieldReader(std::string where) : where_(std::move(where)) {}
+  explicit FieldReader(std::string where) : where_(std::move(where)) {}
 
   Status Error(std::string_view field, std::string_view problem) const {
     return Status::Error(where_ + std::string(field) + ": " + std::string(problem));

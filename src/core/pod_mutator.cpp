@@ -13,10 +13,7 @@
 namespace irsa {
 namespace {
 
-using internal::AppendAll;
-using internal::ContainerView;
 using internal::PodView;
-using internal::TokenVolume;
 using nlohmann::json;
 
 // Settings in force for one pod after precedence (pod > ServiceAccount > config).

@@ -12,7 +12,6 @@ namespace irsa::internal {
 namespace {
 
 using simdjson::dom::element;
-using simdjson::dom::element_type;
 using simdjson::dom::object;
 
 const Status kUnreadable = Status::Error("pod not readable on the fast path");

@@ -4,7 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): sigaction is POSIX, <csignal> need not declare it
 
 #include <algorithm>
 #include <cctype>
@@ -23,7 +23,7 @@ using nlohmann::json;
 // only certificate-authority-data is trusted, as kubectl does.
 constexpr const char* kNoSystemCaDir = "/nonexistent/irsa-webhook/no-system-ca";
 // Largest error body kept for a message; Status objects are small.
-constexpr std::size_t kMaxErrorBodyBytes = 64 * 1024;
+constexpr std::size_t kMaxErrorBodyBytes = std::size_t{64} * 1024;
 constexpr std::chrono::milliseconds kMaxConnectTimeout{5000};
 
 struct X509Deleter {

@@ -35,7 +35,7 @@ inline constexpr std::chrono::milliseconds kDefaultRequestTimeout{10000};
 // Items per LIST page: large enough for few round trips, small enough to bound one response.
 inline constexpr int kDefaultListPageSize = 500;
 // Longest JSON line accepted in a WATCH stream (one object); Kubernetes caps objects at ~1.5 MiB.
-inline constexpr std::size_t kMaxWatchLineBytes = 16 * 1024 * 1024;
+inline constexpr std::size_t kMaxWatchLineBytes = std::size_t{16} * 1024 * 1024;
 
 // Query parameter of a write the API server must run through admission and validation without
 // persisting anything (server-side dry run).
