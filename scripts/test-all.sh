@@ -12,6 +12,9 @@
 #                check, the hostile-input suite with its memory bounds (which sanitizer allocators
 #                make meaningless), the short soak (test preset `ship`)
 #   fuzz         each libFuzzer target for a short bounded run (FUZZ_SECONDS, default 30)
+#
+# Then clang-tidy (scripts/clang-tidy.sh, .clang-tidy) checks every source file under src/ with
+# the asan-ubsan compile commands; any finding fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${JOBS:-$(nproc)}
@@ -57,5 +60,10 @@ cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$jobs"
 step "fuzz (short bounded runs)"
 scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+
+# Last, so that a finding does not hide any test result; scripts/clang-tidy.sh alone takes a few
+# minutes. It reads the asan-ubsan compile commands (that configuration builds every target).
+step "clang-tidy (src/, asan-ubsan compile commands)"
+JOBS="$jobs" scripts/clang-tidy.sh build/asan-ubsan
 
 step "all tests passed"

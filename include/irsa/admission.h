@@ -97,9 +97,6 @@ class AdmissionReviewer {
   std::unique_ptr<Parser> parser_;
 };
 
-// Standard base64 (RFC 4648, with padding), as the patch field requires.
-std::string Base64Encode(std::string_view data);
-
 // A fixed set of ServiceAccounts: `mutate --service-account` and tests.
 class StaticServiceAccountLookup final : public ServiceAccountLookup {
  public:

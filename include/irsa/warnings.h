@@ -39,7 +39,8 @@ class Warnings {
 // The overflow line, e.g. "... and 2 more warnings not shown".
 std::string OmittedWarningsLine(std::size_t omitted);
 
-// A JSON array of lines().
-void to_json(nlohmann::json& out, const Warnings& warnings);
+// A JSON array of lines(). nlohmann::json finds it by this name (argument-dependent lookup).
+void to_json(  // NOLINT(readability-identifier-naming)
+    nlohmann::json& out, const Warnings& warnings);
 
 }  // namespace irsa

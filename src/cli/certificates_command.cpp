@@ -7,8 +7,7 @@
 #include <iostream>
 
 #include "flags.h"
-#include "irsa/admission.h"
-#include "kube/base64.h"
+#include "irsa/text.h"
 #include "kube/kube_client.h"
 #include "kube/kube_config.h"
 #include "kube/webhook_certificates.h"
@@ -28,7 +27,7 @@ std::optional<std::string> DecodedKey(const json& secret, const char* key) {
   if (data == nullptr || !data->is_object() || !data->contains(key) || !(*data)[key].is_string()) {
     return std::nullopt;
   }
-  return kube::Base64Decode((*data)[key].get<std::string>());
+  return Base64Decode((*data)[key].get<std::string>());
 }
 
 // The certificate and key stored in a Secret, nullopt when the Secret or a key is missing.
@@ -44,8 +43,8 @@ Result<json> GetSecret(const kube::KubeClient& client, const std::string& ns,
                        const std::string& name) {
   auto got = client.Get(kube::ResourcePath("v1", "secrets", ns, name));
   if (got.ok()) return std::move(got).value();
-  if (got.error().NotFound()) return json(nullptr);
-  return Status::Error(got.error().message);
+  if (got.code() == StatusCode::kNotFound) return json(nullptr);
+  return got.status();
 }
 
 Status ApplySecret(const kube::KubeClient& client, const std::string& ns, const std::string& name,
@@ -71,8 +70,8 @@ Result<int> ParseDays(const Flags& flags, const std::string& flag) {
   int value = 0;
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || ptr != text.data() + text.size() || value < 1 || value > 36500) {
-    return Status::Error("--" + flag + " must be a number of days from 1 to 36500, not \"" + text +
-                         "\"");
+    return Status::Error("--" + flag + " must be a number of days from 1 to 36500, not " +
+                         Quote(text));
   }
   return value;
 }
@@ -208,13 +207,13 @@ CommandStatus RunCertificates(const std::vector<std::string>& args) {
   const std::string path = kube::ResourcePath("admissionregistration.k8s.io/v1",
                                               "mutatingwebhookconfigurations", "", configuration);
   auto current = api.Get(path);
-  if (!current.ok() && current.error().NotFound()) {
+  if (current.code() == StatusCode::kNotFound) {
     // The pre-install run: the configuration is created after the Secrets.
     std::cout << "MutatingWebhookConfiguration " << configuration
               << ": not created yet; its caBundle is set by the next run\n";
     return CommandStatus::Ok();
   }
-  if (!current.ok()) return CommandStatus::Runtime(current.error().message);
+  if (!current.ok()) return CommandStatus::Runtime(current.error());
   const std::string encoded = Base64Encode(bundle);
   json webhooks = json::array();
   for (const auto& webhook : current->value("webhooks", json::array())) {
@@ -235,7 +234,7 @@ CommandStatus RunCertificates(const std::vector<std::string>& args) {
   }
   const auto patched =
       api.Patch(path, json{{"webhooks", webhooks}}, kube::PatchType::kStrategicMerge);
-  if (!patched.ok()) return CommandStatus::Runtime(patched.error().message);
+  if (!patched.ok()) return CommandStatus::Runtime(patched.error());
   std::cout << "MutatingWebhookConfiguration " << configuration << ": caBundle set on "
             << webhooks.size() << " webhook(s)\n";
   return CommandStatus::Ok();

@@ -4,6 +4,7 @@
 
 #include "flags.h"
 #include "irsa/config.h"
+#include "irsa/text.h"
 #include "kube/injection_check.h"
 #include "kube/kube_client.h"
 #include "kube/kube_config.h"
@@ -45,8 +46,7 @@ void PrintSection(const kube::CheckReport& report, std::string_view section, std
     out << "  " << Label(i.status) << "  ";
     if (section == sec::kPods) {
       out << i.ns << "/" << i.name << " (" << (i.phase.empty() ? "?" : i.phase)
-          << (i.binding.empty() ? "" : ", binding \"" + i.binding + "\"") << "): " << i.state
-          << ": ";
+          << (i.binding.empty() ? "" : ", binding " + Quote(i.binding)) << "): " << i.state << ": ";
     } else if (section == sec::kDryRun) {
       out << "binding \"" << i.binding << "\": ";
     } else if (!i.ns.empty() || !i.name.empty()) {
@@ -99,7 +99,7 @@ CommandStatus RunCheck(const std::vector<std::string>& args) {
   if (auto done = ParseCommandLine(flags, args)) return *done;
   const std::string output = flags.Get("output");
   if (output != "text" && output != "json") {
-    return CommandStatus::Usage("-o must be text or json, not \"" + output + "\"");
+    return CommandStatus::Usage("-o must be text or json, not " + Quote(output));
   }
   auto loaded = LoadConfigFlag(flags);
   if (!loaded.ok()) return CommandStatus::Runtime(loaded.error());
@@ -112,7 +112,7 @@ CommandStatus RunCheck(const std::vector<std::string>& args) {
   // One request first: unusable credentials (a failing exec plugin, a refused token) or an
   // unreachable API server are one line, not a report full of the same error.
   auto version = (*client)->Get("/version");
-  if (!version.ok()) return CommandStatus::Runtime(version.error().message);
+  if (!version.ok()) return CommandStatus::Runtime(version.error());
 
   const kube::CheckReport report = kube::CheckInjection(config, **client);
   if (output == "json") {

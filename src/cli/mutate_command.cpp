@@ -7,6 +7,7 @@
 #include "irsa/constants.h"
 #include "irsa/document.h"
 #include "irsa/manifest_preview.h"
+#include "irsa/text.h"
 
 namespace irsa::cli {
 namespace {
@@ -111,7 +112,7 @@ CommandStatus RunMutate(const std::vector<std::string>& args) {
   if (!flags.Has("filename")) return CommandStatus::Usage("-f INPUT is required (- for stdin)");
   const std::string output = flags.Get("output");
   if (output != "yaml" && output != "json" && output != "patch" && output != "review") {
-    return CommandStatus::Usage("-o must be yaml, json, patch or review, not \"" + output + "\"");
+    return CommandStatus::Usage("-o must be yaml, json, patch or review, not " + Quote(output));
   }
 
   auto loaded = LoadConfigFlag(flags);
@@ -142,8 +143,8 @@ CommandStatus RunMutate(const std::vector<std::string>& args) {
     auto sa_doc = LoadDocumentFile(sa_file);
     if (!sa_doc.ok()) return CommandStatus::Runtime(sa_doc.error());
     if (StringField(*sa_doc, "kind") != "ServiceAccount") {
-      return CommandStatus::Runtime(sa_file + ": not a ServiceAccount (kind: \"" +
-                                    StringField(*sa_doc, "kind") + "\")");
+      return CommandStatus::Runtime(
+          sa_file + ": not a ServiceAccount (kind: " + Quote(StringField(*sa_doc, "kind")) + ")");
     }
     auto sa = ReadServiceAccount(*sa_doc, config.annotation_prefix);
     if (!sa.ok()) return CommandStatus::Runtime(sa_file + ": " + sa.error());

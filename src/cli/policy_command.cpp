@@ -4,6 +4,7 @@
 
 #include "flags.h"
 #include "irsa/iam_policy.h"
+#include "irsa/text.h"
 
 namespace irsa::cli {
 namespace {
@@ -115,8 +116,8 @@ CommandStatus RunS3(const std::vector<std::string>& args, std::ostream& out, std
     bool known = false;
     for (const auto p : kKnownPartitions) known = known || options.partition == p;
     if (!known) {
-      return CommandStatus::Usage("--partition must be aws, aws-cn or aws-us-gov, not \"" +
-                                  options.partition + "\"");
+      return CommandStatus::Usage("--partition must be aws, aws-cn or aws-us-gov, not " +
+                                  Quote(options.partition));
     }
   }
   if (flags.Has("kms-key-arn") && options.kms_key_arn.empty())
@@ -142,7 +143,7 @@ CommandStatus RunPolicy(const std::vector<std::string>& args, std::ostream& out,
   }
   if (command == "trust") return RunTrust(rest, out, err);
   if (command == "s3") return RunS3(rest, out, err);
-  return CommandStatus::Usage("unknown command \"" + command + "\" (expected trust or s3)\n\n" +
+  return CommandStatus::Usage("unknown command " + Quote(command) + " (expected trust or s3)\n\n" +
                               std::string(kPolicyUsage));
 }
 

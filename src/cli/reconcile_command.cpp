@@ -5,6 +5,7 @@
 
 #include "flags.h"
 #include "irsa/config.h"
+#include "irsa/text.h"
 #include "kube/injection_check.h"
 #include "kube/kube_client.h"
 #include "kube/kube_config.h"
@@ -139,7 +140,7 @@ CommandStatus RunReconcile(const std::vector<std::string>& args) {
   if (auto done = ParseCommandLine(flags, args)) return *done;
   const std::string output = flags.Get("output");
   if (output != "text" && output != "json") {
-    return CommandStatus::Usage("-o must be text or json, not \"" + output + "\"");
+    return CommandStatus::Usage("-o must be text or json, not " + Quote(output));
   }
 
   auto loaded = LoadConfigFlag(flags);

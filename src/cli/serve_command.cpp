@@ -9,6 +9,7 @@
 #include "flags.h"
 #include "irsa/config.h"
 #include "irsa/constants.h"
+#include "irsa/text.h"
 #include "kube/kube_config.h"
 #include "kube/service_account_cache.h"
 #include "server/serve.h"
@@ -32,7 +33,7 @@ Result<long long> ParseInteger(const std::string& flag, const std::string& text,
   const auto [ptr, ec] = std::from_chars(text.data(), end, value);
   if (ec != std::errc() || ptr != end || value < min || value > max) {
     return Status::Error("--" + flag + " must be an integer from " + std::to_string(min) + " to " +
-                         std::to_string(max) + ", not \"" + text + "\"");
+                         std::to_string(max) + ", not " + Quote(text));
   }
   return value;
 }
@@ -76,21 +77,6 @@ Flags ServeFlags() {
         "a request (or TLS handshake) must arrive within this time of its first byte; slower "
         "connections are closed",
         kDefaultRequestReadTimeoutSeconds}});
-}
-
-// The server's level for an event of the Kubernetes code (same four levels).
-server::LogLevel ServerLogLevel(kube::LogLevel level) {
-  switch (level) {
-    case kube::LogLevel::kDebug:
-      return server::LogLevel::kDebug;
-    case kube::LogLevel::kInfo:
-      return server::LogLevel::kInfo;
-    case kube::LogLevel::kWarn:
-      return server::LogLevel::kWarn;
-    case kube::LogLevel::kError:
-      return server::LogLevel::kError;
-  }
-  return server::LogLevel::kError;
 }
 
 }  // namespace
@@ -158,9 +144,8 @@ CommandStatus RunServe(const std::vector<std::string>& args) {
     if (!config.ok()) return CommandStatus::Runtime(config.error());
     auto created = kube::ServiceAccountCache::Create(
         **kube_config, config->annotation_prefix,
-        [logger](kube::LogLevel cache_level, std::string_view message) {
-          logger->Log(ServerLogLevel(cache_level), message,
-                      {{"component", "serviceaccount-cache"}});
+        [logger](LogLevel cache_level, std::string_view message) {
+          logger->Log(cache_level, message, {{"component", "serviceaccount-cache"}});
         });
     if (!created.ok()) return CommandStatus::Runtime(created.error());
     cache = std::move(created).value();

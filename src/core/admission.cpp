@@ -2,6 +2,7 @@
 
 #include "admission_dom.h"
 #include "irsa/constants.h"
+#include "irsa/text.h"
 #include "mutation_support.h"
 #include "pod_view.h"
 
@@ -290,31 +291,6 @@ std::string EncodeAdmissionResponse(const AdmissionRequest& request, const Mutat
 
 json AdmissionResponseJson(const AdmissionRequest& request, const Mutation& mutation) {
   return json::parse(EncodeAdmissionResponse(request, mutation));
-}
-
-std::string Base64Encode(std::string_view data) {
-  // Written into a presized buffer: this encodes every response's patch (a hot spot when built
-  // with push_back, per the profile in docs/benchmarks.md).
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out((data.size() + 2) / 3 * 4, '=');
-  const auto* in = reinterpret_cast<const unsigned char*>(data.data());
-  char* o = out.data();
-  std::size_t i = 0;
-  for (; i + 3 <= data.size(); i += 3) {
-    const unsigned v = (unsigned{in[i]} << 16U) | (unsigned{in[i + 1]} << 8U) | unsigned{in[i + 2]};
-    *o++ = kAlphabet[(v >> 18U) & 63U];
-    *o++ = kAlphabet[(v >> 12U) & 63U];
-    *o++ = kAlphabet[(v >> 6U) & 63U];
-    *o++ = kAlphabet[v & 63U];
-  }
-  if (const std::size_t rest = data.size() - i; rest > 0) {
-    const unsigned v = (unsigned{in[i]} << 16U) | (rest == 2 ? unsigned{in[i + 1]} << 8U : 0U);
-    *o++ = kAlphabet[(v >> 18U) & 63U];
-    *o++ = kAlphabet[(v >> 12U) & 63U];
-    if (rest == 2) *o = kAlphabet[(v >> 6U) & 63U];  // the rest stays '='
-  }
-  return out;
 }
 
 std::optional<ServiceAccountInfo> StaticServiceAccountLookup::Find(std::string_view ns,

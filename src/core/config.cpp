@@ -7,6 +7,7 @@
 
 #include "irsa/document.h"
 #include "irsa/kube_names.h"
+#include "irsa/text.h"
 
 namespace irsa {
 namespace {
@@ -15,13 +16,11 @@ using nlohmann::json;
 
 constexpr std::string_view kWildcard = "*";
 
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
 // Collects typed fields of one mapping, turning every wrong type into a message that names
 // where it is: "<source>: binding \"psmdb\": roleArn: must be a string".
 class FieldReader {
  public:
-  FieldReader(std::string where) : where_(std::move(where)) {}
+  explicit FieldReader(std::string where) : where_(std::move(where)) {}
 
   Status Error(std::string_view field, std::string_view problem) const {
     return Status::Error(where_ + std::string(field) + ": " + std::string(problem));

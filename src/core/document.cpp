@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "irsa/constants.h"
+#include "irsa/text.h"
 #include "yaml_document.h"
 
 namespace irsa {
@@ -26,6 +27,12 @@ std::string CleanJsonError(const std::string& what) {
   if (const auto quote = message.find("; last read: '"); quote != std::string::npos)
     message.erase(quote);
   return message;
+}
+
+// Whether the first character that is not whitespace opens a JSON object or array.
+bool LooksLikeJson(std::string_view text) {
+  const std::string_view body = Trim(text);
+  return !body.empty() && (body.front() == '{' || body.front() == '[');
 }
 
 }  // namespace
@@ -61,10 +68,9 @@ Result<json> ParseJson(std::string_view text) {
 }
 
 Result<json> ParseDocument(std::string_view text) {
-  std::size_t first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return Status::Error("empty document");
+  if (Trim(text).empty()) return Status::Error("empty document");
   Status json_error = Status::Ok();
-  if (text[first] == '{' || text[first] == '[') {
+  if (LooksLikeJson(text)) {
     auto parsed = ParseJson(text);
     if (parsed.ok()) return parsed;
     json_error = parsed.status();
@@ -76,15 +82,15 @@ Result<json> ParseDocument(std::string_view text) {
 }
 
 Result<std::vector<json>> ParseDocuments(std::string_view text) {
-  const std::size_t first = text.find_first_not_of(" \t\r\n");
-  if (first != std::string_view::npos && (text[first] == '{' || text[first] == '[')) {
+  const bool looks_like_json = LooksLikeJson(text);
+  if (looks_like_json) {
     auto parsed = ParseJson(text);
     if (parsed.ok()) return std::vector<json>{std::move(parsed).value()};
   }
   auto documents = internal::ParseYamlStream(text);
   if (!documents.ok()) {
     // Looked like JSON and is not YAML either: the JSON error is clearer.
-    if (first != std::string_view::npos && (text[first] == '{' || text[first] == '[')) {
+    if (looks_like_json) {
       auto parsed = ParseJson(text);
       return parsed.status();
     }

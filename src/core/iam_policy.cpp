@@ -6,6 +6,7 @@
 #include <set>
 
 #include "irsa/kube_names.h"
+#include "irsa/text.h"
 
 namespace irsa {
 namespace {
@@ -21,8 +22,6 @@ constexpr std::size_t kMaxObjectKeyBytes = 1024;
 // Example issuer for messages (the shape `aws eks describe-cluster` prints).
 constexpr std::string_view kExampleIssuer =
     "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
-
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || IsDigit(c); }
@@ -189,6 +188,162 @@ std::string WildcardWarning(std::string_view role_arn, std::string_view ns, std:
          origin + ": any pod in that namespace can take the role";
 }
 
+// Role ARN -> the bindings that give it, in config order; std::map keeps the roles sorted.
+using RoleBindings = std::map<std::string, std::vector<const Binding*>>;
+
+// The roles of the config's bindings, or only `only_role` when it is not empty.
+Result<RoleBindings> BindingsByRole(const Config& config, const std::string& only_role) {
+  RoleBindings roles;
+  for (const auto& b : config.bindings) roles[b.role_arn].push_back(&b);
+  if (roles.empty()) {
+    return Status::Error(
+        "the config has no bindings, so there is no role to write a trust policy for");
+  }
+  if (only_role.empty()) return roles;
+  if (!IsValidRoleArn(only_role)) {
+    return Status::Error(
+        "role ARN " + Quote(only_role) +
+        " is not a valid IAM role ARN (expected arn:aws:iam::<12-digit account>:role/<name>)");
+  }
+  const auto it = roles.find(only_role);
+  if (it == roles.end()) {
+    std::vector<std::string> known;
+    for (const auto& [arn, unused] : roles) known.push_back(arn);
+    return Status::Error(
+        "role " + only_role +
+        " is not the roleArn of any binding (the config's roles: " + Join(known, ", ") + ")");
+  }
+  return RoleBindings{*it};
+}
+
+// The provider `role_arn` trusts: `given` itself when named by ARN (it must be in the role's
+// partition), else the issuer registered in the role's partition. Either way it must be in the
+// role's account.
+Result<OidcProvider> ProviderForRole(const OidcProvider& given, bool by_arn,
+                                     const std::string& role_arn) {
+  const RoleArnParts role = SplitRoleArn(role_arn);
+  OidcProvider provider = given;
+  if (by_arn && provider.partition != role.partition) {
+    return Status::Error("role " + role_arn + " is in partition " + role.partition +
+                         " but OIDC provider " + provider.arn + " is in " + provider.partition +
+                         ": a role can only trust a provider of its own partition");
+  }
+  if (!by_arn) {
+    provider.partition = role.partition;
+    provider.arn = "arn:" + role.partition + ":iam::" + provider.account_id + ":oidc-provider/" +
+                   provider.issuer;
+  }
+  if (provider.account_id != role.account_id) {
+    return Status::Error(
+        "role " + role_arn + " is in account " + role.account_id +
+        " but the OIDC provider is in account " + provider.account_id +
+        ": a role trusts only OIDC providers registered in its own account (register the "
+        "cluster's issuer there with `aws iam create-open-id-connect-provider`, or pick "
+        "another role with --role-arn)");
+  }
+  return provider;
+}
+
+// The `sub` values of one role's trust policy. A subject that a wider pattern already matches
+// adds nothing and is left out (only whole "*" segments occur, so matching the text of a
+// narrower pattern means covering it).
+struct RoleSubjects {
+  // Subject -> the first binding that names it (for the warnings), without covered subjects.
+  std::map<std::string, const Binding*> exact, patterns;
+  // Whether any binding names a "*" (the whole `sub` list is then StringLike).
+  bool wildcards = false;
+  // Every subject kept, sorted.
+  std::vector<std::string> sorted;
+};
+
+RoleSubjects CollectSubjects(const std::vector<const Binding*>& bindings) {
+  RoleSubjects out;
+  for (const Binding* b : bindings) {
+    for (const auto& ns : b->namespaces) {
+      for (const auto& sa : b->service_accounts) {
+        const bool wild = ns == kWildcard || sa == kWildcard;
+        (wild ? out.patterns : out.exact).emplace(Subject(ns, sa), b);
+      }
+    }
+  }
+  out.wildcards = !out.patterns.empty();
+  const std::map<std::string, const Binding*> all_patterns = out.patterns;
+  auto covered = [&](const std::string& subject) {
+    return std::any_of(all_patterns.begin(), all_patterns.end(), [&](const auto& p) {
+      return p.first != subject && GlobMatches(p.first, subject);
+    });
+  };
+  std::erase_if(out.patterns, [&](const auto& entry) { return covered(entry.first); });
+  std::erase_if(out.exact, [&](const auto& entry) { return covered(entry.first); });
+  for (const auto& [subject, unused] : out.patterns) out.sorted.push_back(subject);
+  for (const auto& [subject, unused] : out.exact) out.sorted.push_back(subject);
+  std::sort(out.sorted.begin(), out.sorted.end());
+  return out;
+}
+
+// The trust policy document: `provider` may call sts:AssumeRoleWithWebIdentity for `audience`
+// and the subjects.
+PolicyDocument TrustPolicyDocument(const OidcProvider& provider, const std::string& audience,
+                                   const RoleSubjects& subjects) {
+  PolicyDocument condition;
+  condition["StringEquals"][provider.issuer + ":aud"] = audience;
+  // All subjects under one operator: conditions under different operators are ANDed, so
+  // exact names under StringEquals next to patterns under StringLike would match nothing.
+  condition[subjects.wildcards ? "StringLike" : "StringEquals"][provider.issuer + ":sub"] =
+      subjects.sorted;
+
+  PolicyDocument statement;
+  statement["Effect"] = "Allow";
+  statement["Principal"]["Federated"] = provider.arn;
+  statement["Action"] = kAssumeRoleWithWebIdentity;
+  statement["Condition"] = std::move(condition);
+  PolicyDocument document;
+  document["Version"] = kIamPolicyVersion;
+  document["Statement"] = PolicyDocument::array({std::move(statement)});
+  return document;
+}
+
+// What a user should know about one role's policy: who besides the intended pods can take the
+// role (wildcards, "default" ServiceAccounts, bindings narrower than a ServiceAccount) and
+// whether the document fits IAM's quota.
+void AddRoleWarnings(const std::string& role_arn, const std::string& audience,
+                     const std::vector<const Binding*>& bindings, const RoleSubjects& subjects,
+                     const PolicyDocument& document, std::vector<PolicyNote>& notes) {
+  for (const auto& [subject, b] : subjects.patterns) {
+    const std::vector<std::string_view> parts =
+        Split(std::string_view(subject).substr(kSubjectPrefix.size()), ':');
+    notes.push_back(
+        {PolicyNote::Level::kWarning, WildcardWarning(role_arn, parts[0], parts[1], b->name)});
+  }
+  for (const auto& [subject, b] : subjects.exact) {
+    if (!EndsWith(subject, ":default")) continue;
+    notes.push_back(
+        {PolicyNote::Level::kWarning,
+         role_arn + " is assumable by the \"default\" ServiceAccount (binding " + Quote(b->name) +
+             ": " + subject +
+             "): every pod of that namespace that names no ServiceAccount can take the role; "
+             "prefer a dedicated ServiceAccount (PerconaServerMongoDB: serviceAccountName)"});
+  }
+  for (const Binding* b : bindings) {
+    if (b->preset == Preset::kNone && !b->pod_selector && b->containers.empty()) continue;
+    notes.push_back(
+        {PolicyNote::Level::kNote,
+         "binding " + Quote(b->name) +
+             " narrows which pods get the role injected (preset, podSelector or containers), "
+             "but a trust policy names whole ServiceAccounts: any pod running as one of them "
+             "can mount a token for audience " +
+             Quote(audience) + " and assume " + role_arn});
+  }
+  if (const std::size_t length = QuotaLength(document); length > kTrustPolicyQuotaChars) {
+    notes.push_back({PolicyNote::Level::kWarning,
+                     "the trust policy for " + role_arn + " has " + std::to_string(length) +
+                         " characters without whitespace, over IAM's default quota of " +
+                         std::to_string(kTrustPolicyQuotaChars) +
+                         " for a role trust policy: raise \"Role trust policy length\" in Service "
+                         "Quotas (up to 4096) or name fewer ServiceAccounts"});
+  }
+}
+
 }  // namespace
 
 bool IsValidAccountId(std::string_view account_id) {
@@ -263,139 +418,25 @@ Result<TrustPolicies> BuildTrustPolicies(const Config& config, const TrustPolicy
   OidcProvider given;
   IRSA_ASSIGN_OR_RETURN(given, ResolveProvider(options));
   const bool by_arn = !options.oidc_provider_arn.empty();
-
-  // Role ARN -> its bindings, in config order; std::map keeps the roles sorted.
-  std::map<std::string, std::vector<const Binding*>> roles;
-  for (const auto& b : config.bindings) roles[b.role_arn].push_back(&b);
-  if (roles.empty()) {
-    return Status::Error(
-        "the config has no bindings, so there is no role to write a trust policy for");
-  }
-  if (!options.role_arn.empty()) {
-    if (!IsValidRoleArn(options.role_arn)) {
-      return Status::Error(
-          "role ARN " + Quote(options.role_arn) +
-          " is not a valid IAM role ARN (expected arn:aws:iam::<12-digit account>:role/<name>)");
-    }
-    if (roles.count(options.role_arn) == 0) {
-      std::vector<std::string> known;
-      for (const auto& [arn, unused] : roles) known.push_back(arn);
-      return Status::Error(
-          "role " + options.role_arn +
-          " is not the roleArn of any binding (the config's roles: " + Join(known, ", ") + ")");
-    }
-    for (auto it = roles.begin(); it != roles.end();) {
-      it = it->first == options.role_arn ? std::next(it) : roles.erase(it);
-    }
-  }
+  RoleBindings roles;
+  IRSA_ASSIGN_OR_RETURN(roles, BindingsByRole(config, options.role_arn));
 
   TrustPolicies out;
   for (const auto& [role_arn, bindings] : roles) {
-    const RoleArnParts role = SplitRoleArn(role_arn);
-    OidcProvider provider = given;
-    if (by_arn && provider.partition != role.partition) {
-      return Status::Error("role " + role_arn + " is in partition " + role.partition +
-                           " but OIDC provider " + provider.arn + " is in " + provider.partition +
-                           ": a role can only trust a provider of its own partition");
-    }
-    if (!by_arn) {
-      provider.partition = role.partition;
-      provider.arn = "arn:" + role.partition + ":iam::" + provider.account_id + ":oidc-provider/" +
-                     provider.issuer;
-    }
-    if (provider.account_id != role.account_id) {
-      return Status::Error(
-          "role " + role_arn + " is in account " + role.account_id +
-          " but the OIDC provider is in account " + provider.account_id +
-          ": a role trusts only OIDC providers registered in its own account (register the "
-          "cluster's issuer there with `aws iam create-open-id-connect-provider`, or pick "
-          "another role with --role-arn)");
-    }
+    OidcProvider provider;
+    IRSA_ASSIGN_OR_RETURN(provider, ProviderForRole(given, by_arn, role_arn));
+    const RoleSubjects subjects = CollectSubjects(bindings);
 
     RoleTrustPolicy policy;
     policy.role_arn = role_arn;
-    // Subject -> the first binding that names it, for the warnings.
-    std::map<std::string, const Binding*> exact, patterns;
-    for (const Binding* b : bindings) {
-      policy.bindings.push_back(b->name);
-      for (const auto& ns : b->namespaces) {
-        for (const auto& sa : b->service_accounts) {
-          const bool wild = ns == kWildcard || sa == kWildcard;
-          (wild ? patterns : exact).emplace(Subject(ns, sa), b);
-        }
-      }
-    }
-    // A subject that a wider pattern already matches adds nothing (only whole "*" segments
-    // occur, so matching the text of a narrower pattern means covering it).
-    auto covered = [&](const std::string& subject) {
-      return std::any_of(patterns.begin(), patterns.end(), [&](const auto& p) {
-        return p.first != subject && GlobMatches(p.first, subject);
-      });
-    };
-    std::vector<std::string> subjects;
-    for (const auto& [subject, unused] : patterns) {
-      if (!covered(subject)) subjects.push_back(subject);
-    }
-    for (const auto& [subject, unused] : exact) {
-      if (!covered(subject)) subjects.push_back(subject);
-    }
-    std::sort(subjects.begin(), subjects.end());
-
-    const std::string aud_key = provider.issuer + ":aud";
-    const std::string sub_key = provider.issuer + ":sub";
-    PolicyDocument condition;
-    condition["StringEquals"][aud_key] = config.audience;
-    // All subjects under one operator: conditions under different operators are ANDed, so
-    // exact names under StringEquals next to patterns under StringLike would match nothing.
-    condition[patterns.empty() ? "StringEquals" : "StringLike"][sub_key] = subjects;
-
-    PolicyDocument statement;
-    statement["Effect"] = "Allow";
-    statement["Principal"]["Federated"] = provider.arn;
-    statement["Action"] = kAssumeRoleWithWebIdentity;
-    statement["Condition"] = std::move(condition);
-    policy.document["Version"] = kIamPolicyVersion;
-    policy.document["Statement"] = PolicyDocument::array({std::move(statement)});
+    for (const Binding* b : bindings) policy.bindings.push_back(b->name);
+    policy.document = TrustPolicyDocument(provider, config.audience, subjects);
 
     out.notes.push_back({PolicyNote::Level::kNote, "trust policy for " + role_arn + " (binding" +
                                                        (bindings.size() > 1 ? "s " : " ") +
                                                        Join(policy.bindings, ", ") + "; provider " +
                                                        provider.arn + ")"});
-    for (const auto& [subject, b] : patterns) {
-      if (covered(subject)) continue;
-      const std::vector<std::string_view> parts =
-          Split(std::string_view(subject).substr(kSubjectPrefix.size()), ':');
-      out.notes.push_back(
-          {PolicyNote::Level::kWarning, WildcardWarning(role_arn, parts[0], parts[1], b->name)});
-    }
-    for (const auto& [subject, b] : exact) {
-      if (covered(subject) || !EndsWith(subject, ":default")) continue;
-      out.notes.push_back(
-          {PolicyNote::Level::kWarning,
-           role_arn + " is assumable by the \"default\" ServiceAccount (binding " + Quote(b->name) +
-               ": " + subject +
-               "): every pod of that namespace that names no ServiceAccount can take the role; "
-               "prefer a dedicated ServiceAccount (PerconaServerMongoDB: serviceAccountName)"});
-    }
-    for (const Binding* b : bindings) {
-      if (b->preset == Preset::kNone && !b->pod_selector && b->containers.empty()) continue;
-      out.notes.push_back(
-          {PolicyNote::Level::kNote,
-           "binding " + Quote(b->name) +
-               " narrows which pods get the role injected (preset, podSelector or containers), "
-               "but a trust policy names whole ServiceAccounts: any pod running as one of them "
-               "can mount a token for audience " +
-               Quote(config.audience) + " and assume " + role_arn});
-    }
-    if (const std::size_t length = QuotaLength(policy.document); length > kTrustPolicyQuotaChars) {
-      out.notes.push_back(
-          {PolicyNote::Level::kWarning,
-           "the trust policy for " + role_arn + " has " + std::to_string(length) +
-               " characters without whitespace, over IAM's default quota of " +
-               std::to_string(kTrustPolicyQuotaChars) +
-               " for a role trust policy: raise \"Role trust policy length\" in Service "
-               "Quotas (up to 4096) or name fewer ServiceAccounts"});
-    }
+    AddRoleWarnings(role_arn, config.audience, bindings, subjects, policy.document, out.notes);
     out.roles.push_back(std::move(policy));
   }
   return out;

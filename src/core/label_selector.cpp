@@ -3,13 +3,12 @@
 #include <algorithm>
 
 #include "irsa/kube_names.h"
+#include "irsa/text.h"
 
 namespace irsa {
 namespace {
 
 using nlohmann::json;
-
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 Result<std::vector<std::string>> ReadValues(const json& values, const std::string& where) {
   std::vector<std::string> out;

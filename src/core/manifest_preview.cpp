@@ -1,6 +1,7 @@
 #include "irsa/manifest_preview.h"
 
 #include "irsa/constants.h"
+#include "irsa/text.h"
 
 namespace irsa {
 namespace {
@@ -123,7 +124,7 @@ std::string PreviewSummary(const ObjectPreview& p) {
   if (p.pod_template) line += " (pod template)";
   line += ": " + std::string(OutcomeName(m.outcome)) + " (" + m.reason + ")";
   if (!m.role_arn.empty()) line += ", role " + m.role_arn;
-  if (!m.binding.empty()) line += ", binding \"" + m.binding + "\"";
+  if (!m.binding.empty()) line += ", binding " + Quote(m.binding);
   return line;
 }
 

@@ -2,6 +2,7 @@
 // injected web-identity credentials take precedence over a storage's credentialsSecret, which
 // silently breaks S3-compatible (MinIO, Ceph) backups that rely on static keys.
 #include "irsa/mutation.h"
+#include "irsa/text.h"
 #include "mutation_support.h"
 
 namespace irsa {
@@ -67,16 +68,16 @@ Result<Mutation> CheckPerconaServerMongoDB(const Config& config, const json& clu
     if (s3 == nullptr) continue;
     if (const std::string* secret = StringMember(*s3, "credentialsSecret");
         secret && !secret->empty()) {
-      m.warnings.Add("backup storage \"" + name + "\" sets credentialsSecret \"" + *secret +
-                     "\", but binding \"" + binding->name + "\" injects " + binding->role_arn +
+      m.warnings.Add("backup storage " + Quote(name) + " sets credentialsSecret " + Quote(*secret) +
+                     ", but binding " + Quote(binding->name) + " injects " + binding->role_arn +
                      " in namespace " + std::string(ns) +
                      ": PBM 2.10+ uses the injected web identity instead of the secret's keys");
     }
     if (const std::string* url = StringMember(*s3, "endpointUrl");
         url && !url->empty() && !IsAwsEndpoint(*url)) {
-      m.warnings.Add("backup storage \"" + name + "\" uses endpointUrl " + *url +
-                     ", which is not AWS S3: the IAM role injected by binding \"" + binding->name +
-                     "\" cannot authenticate there");
+      m.warnings.Add("backup storage " + Quote(name) + " uses endpointUrl " + *url +
+                     ", which is not AWS S3: the IAM role injected by binding " +
+                     Quote(binding->name) + " cannot authenticate there");
     }
   }
   return m;

@@ -7,16 +7,14 @@
 #include "irsa/kube_names.h"
 #include "irsa/mutation.h"
 #include "json_dom.h"
+#include "irsa/text.h"
 #include "mutation_support.h"
 #include "pod_view.h"
 
 namespace irsa {
 namespace {
 
-using internal::AppendAll;
-using internal::ContainerView;
 using internal::PodView;
-using internal::TokenVolume;
 using nlohmann::json;
 
 // What the patch text of one pod takes, to size its buffer once: the volume operation (about
@@ -87,9 +85,7 @@ std::vector<std::string_view> SkippedContainers(const PodView& pod, const Annota
   std::string_view rest = *list;
   while (!rest.empty()) {
     const std::size_t comma = rest.find(',');
-    std::string_view item = rest.substr(0, comma);
-    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    const std::string_view item = Trim(rest.substr(0, comma));
     if (!item.empty()) names.push_back(item);
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
@@ -170,16 +166,16 @@ std::optional<RoleChoice> ResolveRole(const Config& config, const PodView& pod, 
   if (covering != nullptr) {
     // The bindings alone decide who in this ServiceAccount gets a role; the annotation this
     // webhook adds to the SA must not widen them.
-    m.reason =
-        "binding \"" + covering->name + "\" covers the ServiceAccount but does not select this pod";
+    m.reason = "binding " + Quote(covering->name) +
+               " covers the ServiceAccount but does not select this pod";
     return std::nullopt;
   }
   if (sa != nullptr) {
     if (const std::string* arn = sa->Annotation(config.keys.role_arn); arn != nullptr) {
       if (IsValidRoleArn(*arn)) return RoleChoice{*arn, nullptr};
       m.warnings.Add("ServiceAccount " + std::string(ns) + "/" + std::string(pod.service_account) +
-                     ": annotation " + config.keys.role_arn + " is not a valid IAM role ARN (\"" +
-                     *arn + "\"); no credentials injected");
+                     ": annotation " + config.keys.role_arn + " is not a valid IAM role ARN (" +
+                     Quote(*arn) + "); no credentials injected");
       m.reason = "invalid role-arn annotation on the ServiceAccount";
       return std::nullopt;
     }
@@ -264,7 +260,7 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
       if (TrimTrailingSlashes(mv.mount_path) == mount_dir) path_taken = true;
     }
     if (!existing_mount && path_taken) {
-      m.warnings.Add("container \"" + std::string(c.name) + "\" already mounts another volume at " +
+      m.warnings.Add("container " + Quote(c.name) + " already mounts another volume at " +
                      std::string(mount_dir) + "; no credentials injected into it");
       continue;
     }
@@ -305,8 +301,7 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
       }
     }
     if (c.HasEnv(kEnvAccessKeyId)) {
-      m.warnings.Add("container \"" + std::string(c.name) + "\" sets " +
-                     std::string(kEnvAccessKeyId) +
+      m.warnings.Add("container " + Quote(c.name) + " sets " + std::string(kEnvAccessKeyId) +
                      ": AWS SDKs use these static keys before the injected role");
     }
   }

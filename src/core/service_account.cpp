@@ -1,5 +1,7 @@
 #include "irsa/service_account.h"
 
+#include "irsa/text.h"
+
 namespace irsa {
 
 const std::string* ServiceAccountInfo::Annotation(std::string_view key) const {
@@ -35,7 +37,7 @@ Result<ServiceAccountInfo> ReadServiceAccount(const nlohmann::json& service_acco
       continue;
     }
     if (!value.is_string())
-      return Status::Error("metadata.annotations[\"" + key + "\"]: must be a string");
+      return Status::Error("metadata.annotations[" + Quote(key) + "]: must be a string");
     info.annotations.emplace(key, value.get<std::string>());
   }
   return info;

@@ -1,5 +1,6 @@
 // ServiceAccount CREATE/UPDATE mutation (docs/reference.md section 5).
 #include "irsa/mutation.h"
+#include "irsa/text.h"
 #include "mutation_support.h"
 
 namespace irsa {
@@ -32,8 +33,8 @@ Result<Mutation> MutateServiceAccount(const Config& config, const nlohmann::json
       m.role_arn = *existing;
       m.reason = "conflicting role-arn annotation kept";
       m.warnings.Add("ServiceAccount " + std::string(ns) + "/" + sa.name +
-                     " keeps its annotation " + key + "=" + *existing + "; binding \"" +
-                     binding->name + "\" would set " + binding->role_arn);
+                     " keeps its annotation " + key + "=" + *existing + "; binding " +
+                     Quote(binding->name) + " would set " + binding->role_arn);
     }
     return m;
   }

@@ -12,6 +12,7 @@
 
 #include "irsa/constants.h"
 #include "irsa/json_patch.h"
+#include "irsa/text.h"
 
 namespace irsa::internal {
 namespace {
@@ -144,7 +145,8 @@ Result<json> ScalarValue(const yaml_event_t& event) {
   } else {
     return json(text);  // local tags (!foo): keep the text, as Kubernetes tools do
   }
-  return Status::Error(At(event.start_mark) + ": \"" + text + "\" does not match its tag " + tag);
+  return Status::Error(At(event.start_mark) + ": " + Quote(text) + " does not match its tag " +
+                       tag);
 }
 
 struct Anchored {

@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): sigaction is POSIX, <csignal> need not declare it
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,7 +13,7 @@
 #include <set>
 
 #include "irsa/document.h"
-#include "kube/base64.h"
+#include "irsa/text.h"
 #include "kube/rfc3339.h"
 
 extern char** environ;
@@ -22,8 +22,6 @@ namespace irsa::kube {
 namespace {
 
 using nlohmann::json;
-
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 Result<std::string> StringField(const json& object, std::string_view key, std::string_view where) {
   const auto it = object.find(key);
@@ -45,9 +43,8 @@ std::string Prefix(const ExecPluginConfig& config) {
 }
 
 // The last kExecStderrTailChars characters of `text` on one line.
-std::string Tail(std::string text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0)
-    text.pop_back();
+std::string Tail(std::string_view raw) {
+  std::string text(Trim(raw));
   if (text.size() > kExecStderrTailChars)
     text = "..." + text.substr(text.size() - kExecStderrTailChars);
   for (char& c : text) {

@@ -10,6 +10,7 @@
 
 #include "irsa/mutation.h"
 #include "irsa/service_account.h"
+#include "irsa/text.h"
 #include "kube/reconciler.h"
 #include "kube/restart_strategy.h"
 
@@ -27,8 +28,6 @@ constexpr int kDefaultWebhookServicePort = 443;
 constexpr std::string_view kServiceNameLabel = "kubernetes.io/service-name";
 // Label StatefulSet pods carry with the revision they were created from.
 constexpr std::string_view kControllerRevisionLabel = "controller-revision-hash";
-
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 const json* Find(const json& object, std::initializer_list<std::string_view> path) {
   const json* at = &object;
@@ -268,7 +267,7 @@ class InjectionChecker {
           lookup_.Put(std::move(info).value());
         service_accounts_.emplace(Key(ns, name), std::move(sa));
       });
-      if (!listed.ok()) list_errors_.push_back(listed.error().message);
+      if (!listed.ok()) list_errors_.push_back(listed.error());
     }
   }
 
@@ -320,7 +319,7 @@ class InjectionChecker {
             webhooks_.push_back(std::move(w));
           }
         });
-    if (!listed.ok()) webhooks_error_ = listed.error().message;
+    if (!listed.ok()) webhooks_error_ = listed.error();
     return webhooks_;
   }
 
@@ -385,9 +384,9 @@ class InjectionChecker {
     }
     auto service = client_.Get(ResourcePath("v1", "services", w.service_ns, w.service_name));
     if (!service.ok()) {
-      if (service.error().NotFound())
+      if (service.code() == StatusCode::kNotFound)
         return "its Service " + w.service_ns + "/" + w.service_name + " does not exist";
-      return "cannot read its Service (" + service.error().message + ")";
+      return "cannot read its Service (" + service.error() + ")";
     }
     std::vector<std::string> ports;
     bool port_found = false;
@@ -499,18 +498,18 @@ class InjectionChecker {
         client_.Create(ResourcePath("v1", "pods", ns) + "?" + std::string(kDryRunAll), pod);
     if (!created.ok()) {
       item.status = check_status::kProblem;
-      const ApiError& e = created.error();
-      if (e.message.find("failed calling webhook") != std::string::npos) {
+      const std::string& error = created.error();
+      if (error.find("failed calling webhook") != std::string::npos) {
         item.message = "the API server refused the " + what +
                        " because calling a webhook failed (failurePolicy Fail: no pod can be "
                        "created in " +
-                       ns + " until it is fixed): " + e.message + "." + Diagnose(ns, true, &labels);
-      } else if (e.http_status == 403) {
-        item.message = "cannot create a " + what + ": " + e.message +
+                       ns + " until it is fixed): " + error + "." + Diagnose(ns, true, &labels);
+      } else if (created.code() == StatusCode::kForbidden) {
+        item.message = "cannot create a " + what + ": " + error +
                        " (check needs create on pods, used only with dryRun=All: see "
                        "docs/check.md)";
       } else {
-        item.message = "cannot create a " + what + ": " + e.message;
+        item.message = "cannot create a " + what + ": " + error;
       }
       return item;
     }
@@ -597,28 +596,26 @@ class InjectionChecker {
     auto expected = MutateServiceAccount(config_, bare, ns);
     if (!expected.ok() || expected->outcome != Outcome::kMutated) return std::nullopt;
     const bool exists = ServiceAccountExists(ns, name);
-    std::string what;
-    ApiResult<json> answer = ApiError{};
-    if (exists) {
-      // An update that drops the annotation: the webhook must put it back.
-      what = "dry-run update of ServiceAccount " + ns + "/" + name + " without " + key;
-      answer = client_.Patch(
-          ResourcePath("v1", "serviceaccounts", ns, name) + "?" + std::string(kDryRunAll),
-          json{{"metadata", {{"annotations", {{key, nullptr}}}}}}, PatchType::kMerge);
-    } else {
-      what = "dry-run ServiceAccount " + ns + "/" + name;
-      answer = client_.Create(
-          ResourcePath("v1", "serviceaccounts", ns) + "?" + std::string(kDryRunAll), bare);
-    }
+    // An update that drops the annotation (the webhook must put it back), or a create.
+    const std::string what =
+        exists ? "dry-run update of ServiceAccount " + ns + "/" + name + " without " + key
+               : "dry-run ServiceAccount " + ns + "/" + name;
+    const Result<json> answer =
+        exists
+            ? client_.Patch(
+                  ResourcePath("v1", "serviceaccounts", ns, name) + "?" + std::string(kDryRunAll),
+                  json{{"metadata", {{"annotations", {{key, nullptr}}}}}}, PatchType::kMerge)
+            : client_.Create(
+                  ResourcePath("v1", "serviceaccounts", ns) + "?" + std::string(kDryRunAll), bare);
     if (!answer.ok()) {
-      const ApiError& e = answer.error();
-      if (e.NotFound() && !exists) {
+      if (answer.code() == StatusCode::kNotFound && !exists) {
         item.status = check_status::kUnproven;
-        item.message = "namespace " + ns + " does not exist: " + e.message;
+        item.message = "namespace " + ns + " does not exist: " + answer.error();
       } else {
         item.status = check_status::kProblem;
-        item.message = "cannot send a " + what + ": " + e.message +
-                       (e.http_status == 403 ? " (check's RBAC: see docs/check.md)" : "");
+        item.message =
+            "cannot send a " + what + ": " + answer.error() +
+            (answer.code() == StatusCode::kForbidden ? " (check's RBAC: see docs/check.md)" : "");
       }
       return item;
     }
@@ -786,7 +783,7 @@ class InjectionChecker {
       if (!listed.ok()) {
         items.push_back(CheckItem{std::string(check_section::kPods), "Pod", scope, "",
                                   std::string(check_status::kProblem), "", "", "",
-                                  "cannot list pods: " + listed.error().message});
+                                  "cannot list pods: " + listed.error()});
       }
     }
   }
@@ -873,11 +870,10 @@ class InjectionChecker {
             }
           });
       // 404: the CRD is not installed (no Percona operator): nothing to check.
-      if (!listed.ok() && !listed.error().NotFound()) {
-        items.push_back(
-            CheckItem{std::string(check_section::kPercona), std::string(kPerconaKind), scope, "",
-                      std::string(check_status::kWarning), "", "", "",
-                      "cannot list PerconaServerMongoDB objects: " + listed.error().message});
+      if (!listed.ok() && listed.code() != StatusCode::kNotFound) {
+        items.push_back(CheckItem{std::string(check_section::kPercona), std::string(kPerconaKind),
+                                  scope, "", std::string(check_status::kWarning), "", "", "",
+                                  "cannot list PerconaServerMongoDB objects: " + listed.error()});
       }
     }
   }

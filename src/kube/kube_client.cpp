@@ -4,13 +4,14 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): sigaction is POSIX, <csignal> need not declare it
 
 #include <algorithm>
 #include <cctype>
 #include <vector>
 
 #include "irsa/document.h"
+#include "irsa/text.h"
 
 namespace irsa::kube {
 namespace {
@@ -22,7 +23,7 @@ using nlohmann::json;
 // only certificate-authority-data is trusted, as kubectl does.
 constexpr const char* kNoSystemCaDir = "/nonexistent/irsa-webhook/no-system-ca";
 // Largest error body kept for a message; Status objects are small.
-constexpr std::size_t kMaxErrorBodyBytes = 64 * 1024;
+constexpr std::size_t kMaxErrorBodyBytes = std::size_t{64} * 1024;
 constexpr std::chrono::milliseconds kMaxConnectTimeout{5000};
 
 struct X509Deleter {
@@ -143,35 +144,53 @@ std::string DescribeHttpStatus(int status) {
   return std::to_string(status) + text;
 }
 
+// The code of a non-2xx answer. The API server's Status object repeats the HTTP status in its
+// `code`, so the HTTP status alone decides.
+StatusCode CodeOfHttpStatus(int status) {
+  switch (status) {
+    case 401:
+      return StatusCode::kUnauthorized;
+    case 403:
+      return StatusCode::kForbidden;
+    case 404:
+      return StatusCode::kNotFound;
+    case 409:
+      return StatusCode::kConflict;
+    case 410:
+      return StatusCode::kGone;
+    default:
+      return StatusCode::kFailed;
+  }
+}
+
 // A non-2xx answer: the Status object's message when there is one, else the start of the body.
-ApiError HttpError(std::string_view method, std::string_view path, int status,
-                   const std::string& body) {
-  ApiError error;
-  error.http_status = status;
+Status HttpError(std::string_view method, std::string_view path, int status,
+                 const std::string& body) {
   std::string detail;
   if (auto parsed = ParseJson(body); parsed.ok() && parsed->is_object()) {
     const json& s = *parsed;
-    if (const auto reason = s.find("reason"); reason != s.end() && reason->is_string()) {
-      error.reason = reason->get<std::string>();
-    }
     if (const auto message = s.find("message"); message != s.end() && message->is_string()) {
       detail = message->get<std::string>();
     }
   }
   if (detail.empty() && !body.empty()) detail = body.substr(0, 200);
-  while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
-  error.message = std::string(method) + " " + std::string(path) + ": " +
-                  DescribeHttpStatus(status) + (detail.empty() ? "" : ": " + detail);
+  detail = std::string(Trim(detail));
+  std::string message = std::string(method) + " " + std::string(path) + ": " +
+                        DescribeHttpStatus(status) + (detail.empty() ? "" : ": " + detail);
   if (status == 401)
-    error.message += " (the credentials were refused: check the token or client certificate)";
-  return error;
+    message += " (the credentials were refused: check the token or client certificate)";
+  return Status::Error(CodeOfHttpStatus(status), std::move(message));
 }
 
-ApiError TransportError(std::string_view method, std::string_view url, httplib::Error error) {
-  ApiError e;
-  e.message = std::string(method) + " " + std::string(url) + ": " + httplib::to_string(error) +
-              ErrorHint(error);
-  return e;
+// No HTTP answer: connection, TLS or timeout.
+Status TransportError(std::string_view method, std::string_view url, httplib::Error error) {
+  return Status::Error(StatusCode::kUnavailable, std::string(method) + " " + std::string(url) +
+                                                     ": " + httplib::to_string(error) +
+                                                     ErrorHint(error));
+}
+
+Status Cancelled(std::string_view what) {
+  return Status::Error(StatusCode::kCancelled, std::string(what) + " cancelled");
 }
 
 }  // namespace
@@ -310,7 +329,7 @@ void KubeClient::NoteStatus(const Call& call, int http_status) const {
 
 // One connection per call: calls from different threads never share a socket, and the token is
 // read afresh for each.
-ApiResult<KubeClient::Call> KubeClient::NewCall(std::chrono::milliseconds timeout) const {
+Result<KubeClient::Call> KubeClient::NewCall(std::chrono::milliseconds timeout) const {
   const Endpoint& endpoint = *endpoint_;
   const KubeConfig& config = config_;
   const TokenSource& token_source = token_;
@@ -319,7 +338,8 @@ ApiResult<KubeClient::Call> KubeClient::NewCall(std::chrono::milliseconds timeou
     auto ssl = std::make_unique<httplib::SSLClient>(
         endpoint.host, endpoint.port, endpoint.client_cert.get(), endpoint.client_key.get());
     if (!ssl->is_valid())
-      return ApiError{0, "", endpoint.Url("") + ": cannot set up TLS: " + OpenSslError()};
+      return Status::Error(StatusCode::kUnavailable,
+                           endpoint.Url("") + ": cannot set up TLS: " + OpenSslError());
     if (config.insecure_skip_tls_verify) {
       ssl->enable_server_certificate_verification(false);
     } else if (!config.ca_file.empty()) {
@@ -345,7 +365,7 @@ ApiResult<KubeClient::Call> KubeClient::NewCall(std::chrono::milliseconds timeou
   if (auto t = token_source.Token(); t.ok()) {
     token = std::move(t).value();
   } else {
-    return ApiError{0, "", config.source + ": " + t.error()};
+    return Status::Error(config.source + ": " + t.error());
   }
   if (!token.empty()) call.headers.emplace("Authorization", "Bearer " + token);
   call.token = std::move(token);
@@ -354,32 +374,30 @@ ApiResult<KubeClient::Call> KubeClient::NewCall(std::chrono::milliseconds timeou
   return call;
 }
 
-ApiResult<json> KubeClient::Get(std::string_view path, std::chrono::milliseconds timeout,
-                                CancelToken* cancel) const {
+Result<json> KubeClient::Get(std::string_view path, std::chrono::milliseconds timeout,
+                             CancelToken* cancel) const {
   auto call = NewCall(timeout);
-  if (!call.ok()) return call.error();
+  if (!call.ok()) return call.status();
   const std::string full = endpoint_->path_prefix + std::string(path);
   httplib::ClientImpl* http = call->http.get();
-  if (cancel != nullptr && !cancel->Register([http] { http->stop(); }))
-    return ApiError{0, "", "GET cancelled"};
+  if (cancel != nullptr && !cancel->Register([http] { http->stop(); })) return Cancelled("GET");
   const auto res = http->Get(full, call->headers);
   if (cancel != nullptr) {
     cancel->Unregister();
-    if (cancel->cancelled()) return ApiError{0, "", "GET cancelled"};
+    if (cancel->cancelled()) return Cancelled("GET");
   }
   if (!res) return TransportError("GET", endpoint_->Url(path), res.error());
   NoteStatus(*call, res->status);
   if (res->status < 200 || res->status > 299) return HttpError("GET", path, res->status, res->body);
   auto parsed = ParseJson(res->body);
   if (!parsed.ok())
-    return ApiError{res->status, "",
-                    "GET " + std::string(path) + ": invalid JSON: " + parsed.error()};
+    return Status::Error("GET " + std::string(path) + ": invalid JSON: " + parsed.error());
   return std::move(parsed).value();
 }
 
-ApiResult<std::string> KubeClient::List(std::string_view path,
-                                        const std::function<void(json&& item)>& on_item,
-                                        const ListOptions& options, CancelToken* cancel) const {
+Result<std::string> KubeClient::List(std::string_view path,
+                                     const std::function<void(json&& item)>& on_item,
+                                     const ListOptions& options, CancelToken* cancel) const {
   std::string continue_token;
   std::string resource_version;
   const char separator = path.find('?') == std::string_view::npos ? '?' : '&';
@@ -390,9 +408,9 @@ ApiResult<std::string> KubeClient::List(std::string_view path,
       page_path += "&labelSelector=" + QueryEscape(options.label_selector);
     if (!continue_token.empty()) page_path += "&continue=" + QueryEscape(continue_token);
     auto page = Get(page_path, options.timeout, cancel);
-    if (!page.ok()) return page.error();
+    if (!page.ok()) return page.status();
     json& list = page.value();
-    if (!list.is_object()) return ApiError{200, "", "GET " + page_path + ": not a list"};
+    if (!list.is_object()) return Status::Error("GET " + page_path + ": not a list");
     continue_token.clear();
     if (const auto metadata = list.find("metadata");
         metadata != list.end() && metadata->is_object()) {
@@ -414,11 +432,11 @@ ApiResult<std::string> KubeClient::List(std::string_view path,
   return resource_version;
 }
 
-ApiResult<Done> KubeClient::Watch(std::string_view path, const WatchOptions& options,
-                                  const std::function<bool(json&& event)>& on_event,
-                                  CancelToken* cancel) const {
+Result<Done> KubeClient::Watch(std::string_view path, const WatchOptions& options,
+                               const std::function<bool(json&& event)>& on_event,
+                               CancelToken* cancel) const {
   auto call = NewCall(std::chrono::duration_cast<std::chrono::milliseconds>(options.idle_timeout));
-  if (!call.ok()) return call.error();
+  if (!call.ok()) return call.status();
   std::string watch_path =
       std::string(path) + (path.find('?') == std::string_view::npos ? '?' : '&') + "watch=1";
   if (!options.resource_version.empty())
@@ -428,8 +446,7 @@ ApiResult<Done> KubeClient::Watch(std::string_view path, const WatchOptions& opt
     watch_path += "&timeoutSeconds=" + std::to_string(options.timeout_seconds);
 
   httplib::ClientImpl* http = call->http.get();
-  if (cancel != nullptr && !cancel->Register([http] { http->stop(); }))
-    return ApiError{0, "", "watch cancelled"};
+  if (cancel != nullptr && !cancel->Register([http] { http->stop(); })) return Cancelled("watch");
   int status = 0;
   std::string buffer;   // a partial line, or the error body
   std::string failure;  // a malformed stream
@@ -476,8 +493,8 @@ ApiResult<Done> KubeClient::Watch(std::string_view path, const WatchOptions& opt
       });
   if (cancel != nullptr) cancel->Unregister();
   if (stopped_by_caller) return Done{};
-  if (cancel != nullptr && cancel->cancelled()) return ApiError{0, "", "watch cancelled"};
-  if (!failure.empty()) return ApiError{status, "", "WATCH " + watch_path + ": " + failure};
+  if (cancel != nullptr && cancel->cancelled()) return Cancelled("watch");
+  if (!failure.empty()) return Status::Error("WATCH " + watch_path + ": " + failure);
   NoteStatus(*call, status);
   if (status != 0 && (status < 200 || status > 299))
     return HttpError("WATCH", watch_path, status, buffer);
@@ -485,24 +502,23 @@ ApiResult<Done> KubeClient::Watch(std::string_view path, const WatchOptions& opt
   return Done{};
 }
 
-ApiResult<json> KubeClient::Patch(std::string_view path, const json& body, PatchType type,
-                                  std::chrono::milliseconds timeout) const {
+Result<json> KubeClient::Patch(std::string_view path, const json& body, PatchType type,
+                               std::chrono::milliseconds timeout) const {
   const char* content_type = type == PatchType::kMerge   ? "application/merge-patch+json"
                              : type == PatchType::kApply ? "application/apply-patch+yaml"
                                                          : "application/strategic-merge-patch+json";
   return Send("PATCH", path, body, content_type, timeout);
 }
 
-ApiResult<json> KubeClient::Create(std::string_view path, const json& body,
-                                   std::chrono::milliseconds timeout) const {
+Result<json> KubeClient::Create(std::string_view path, const json& body,
+                                std::chrono::milliseconds timeout) const {
   return Send("POST", path, body, "application/json", timeout);
 }
 
-ApiResult<json> KubeClient::Send(std::string_view method, std::string_view path, const json& body,
-                                 const char* content_type,
-                                 std::chrono::milliseconds timeout) const {
+Result<json> KubeClient::Send(std::string_view method, std::string_view path, const json& body,
+                              const char* content_type, std::chrono::milliseconds timeout) const {
   auto call = NewCall(timeout);
-  if (!call.ok()) return call.error();
+  if (!call.ok()) return call.status();
   const std::string full = endpoint_->path_prefix + std::string(path);
   const auto res = method == "POST"
                        ? call->http->Post(full, call->headers, body.dump(), content_type)
@@ -513,9 +529,8 @@ ApiResult<json> KubeClient::Send(std::string_view method, std::string_view path,
     return HttpError(method, path, res->status, res->body);
   auto parsed = ParseJson(res->body);
   if (!parsed.ok())
-    return ApiError{
-        res->status, "",
-        std::string(method) + " " + std::string(path) + ": invalid JSON: " + parsed.error()};
+    return Status::Error(std::string(method) + " " + std::string(path) +
+                         ": invalid JSON: " + parsed.error());
   return std::move(parsed).value();
 }
 

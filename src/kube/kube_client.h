@@ -5,8 +5,9 @@
 // Owns: TLS setup from a KubeConfig (trust only the configured CA when there is one; client
 // certificates; insecure-skip-tls-verify), the bearer token (through TokenSource: re-read, or
 // from an exec plugin, dropped when the API server answers 401), a
-// timeout on every call, and turning a non-2xx answer into an ApiError that carries the HTTP
-// code and the message of the Kubernetes Status object.
+// timeout on every call, and turning a failed call into a Status: its code from the HTTP status
+// (StatusCode::kNotFound for 404, kGone for 410...; kUnavailable when no answer came), its
+// message naming the method, the path, the HTTP status and the Kubernetes Status object's message.
 // Never: retries (callers decide: the cache backs off, reconcile reports), logs, or exposes
 // httplib or OpenSSL types (the core must never see them; this header neither).
 // Thread-safety: all methods are const and may be called from any number of threads: each call
@@ -21,8 +22,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-#include <variant>
 
+#include "irsa/log_level.h"
 #include "irsa/status.h"
 #include "kube/kube_config.h"
 #include "kube/token_source.h"
@@ -34,45 +35,14 @@ inline constexpr std::chrono::milliseconds kDefaultRequestTimeout{10000};
 // Items per LIST page: large enough for few round trips, small enough to bound one response.
 inline constexpr int kDefaultListPageSize = 500;
 // Longest JSON line accepted in a WATCH stream (one object); Kubernetes caps objects at ~1.5 MiB.
-inline constexpr std::size_t kMaxWatchLineBytes = 16 * 1024 * 1024;
+inline constexpr std::size_t kMaxWatchLineBytes = std::size_t{16} * 1024 * 1024;
 
 // Query parameter of a write the API server must run through admission and validation without
 // persisting anything (server-side dry run).
 inline constexpr std::string_view kDryRunAll = "dryRun=All";
 
 // Events worth reporting from the Kubernetes code; the server routes them into its logger.
-enum class LogLevel { kDebug, kInfo, kWarn, kError };
 using LogFunction = std::function<void(LogLevel, std::string_view)>;
-
-// A failed API call. http_status 0 means no HTTP answer (connection, TLS, timeout, cancel).
-struct ApiError {
-  int http_status = 0;
-  std::string reason;   // Status.reason when the server sent a Status object (NotFound, Gone...)
-  std::string message;  // for people: "GET /api/v1/...: 403 Forbidden: <Status message>"
-
-  bool NotFound() const { return http_status == 404; }
-  bool Gone() const { return http_status == 410; }
-  bool Conflict() const { return http_status == 409; }
-};
-
-// Either a T or an ApiError.
-template <typename T>
-class ApiResult {
- public:
-  ApiResult(T value) : data_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
-  ApiResult(ApiError error) : data_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
-  bool ok() const { return std::holds_alternative<T>(data_); }
-  const T& value() const& { return std::get<T>(data_); }
-  T& value() & { return std::get<T>(data_); }
-  T&& value() && { return std::get<T>(std::move(data_)); }
-  const T* operator->() const { return &value(); }
-  const T& operator*() const& { return value(); }
-  const ApiError& error() const { return std::get<ApiError>(data_); }
-  Status status() const { return ok() ? Status::Ok() : Status::Error(error().message); }
-
- private:
-  std::variant<T, ApiError> data_;
-};
 
 struct Done {};  // the value of calls that return nothing
 
@@ -127,30 +97,29 @@ class KubeClient {
 
   // `path` is an API path with optional query, e.g. "/api/v1/namespaces/x/serviceaccounts/y".
   // `cancel`, when given, interrupts the call from another thread.
-  ApiResult<nlohmann::json> Get(std::string_view path,
-                                std::chrono::milliseconds timeout = kDefaultRequestTimeout,
-                                CancelToken* cancel = nullptr) const;
+  Result<nlohmann::json> Get(std::string_view path,
+                             std::chrono::milliseconds timeout = kDefaultRequestTimeout,
+                             CancelToken* cancel = nullptr) const;
 
   // Lists a collection page by page (limit/continue), calling `on_item` for each item in order.
   // Returns the collection's resourceVersion (where a WATCH continues).
-  ApiResult<std::string> List(std::string_view path,
-                              const std::function<void(nlohmann::json&& item)>& on_item,
-                              const ListOptions& options = {}, CancelToken* cancel = nullptr) const;
+  Result<std::string> List(std::string_view path,
+                           const std::function<void(nlohmann::json&& item)>& on_item,
+                           const ListOptions& options = {}, CancelToken* cancel = nullptr) const;
 
   // Streams watch events ({"type": ..., "object": ...}) to `on_event` until the server ends the
   // stream (ok), `on_event` returns false (ok), `cancel` is cancelled, or an error.
-  ApiResult<Done> Watch(std::string_view path, const WatchOptions& options,
-                        const std::function<bool(nlohmann::json&& event)>& on_event,
-                        CancelToken* cancel = nullptr) const;
+  Result<Done> Watch(std::string_view path, const WatchOptions& options,
+                     const std::function<bool(nlohmann::json&& event)>& on_event,
+                     CancelToken* cancel = nullptr) const;
 
-  ApiResult<nlohmann::json> Patch(std::string_view path, const nlohmann::json& body, PatchType type,
-                                  std::chrono::milliseconds timeout = kDefaultRequestTimeout) const;
+  Result<nlohmann::json> Patch(std::string_view path, const nlohmann::json& body, PatchType type,
+                               std::chrono::milliseconds timeout = kDefaultRequestTimeout) const;
 
   // POSTs `body` to a collection path (create). With "?dryRun=All" in `path` nothing is
   // persisted and the answer is the object as admission left it.
-  ApiResult<nlohmann::json> Create(
-      std::string_view path, const nlohmann::json& body,
-      std::chrono::milliseconds timeout = kDefaultRequestTimeout) const;
+  Result<nlohmann::json> Create(std::string_view path, const nlohmann::json& body,
+                                std::chrono::milliseconds timeout = kDefaultRequestTimeout) const;
 
   const KubeConfig& config() const { return config_; }
   // The credentials in use (tests count exec plugin runs through it).
@@ -161,12 +130,12 @@ class KubeClient {
   struct Call;
   KubeClient(KubeConfig config, std::unique_ptr<Endpoint> endpoint);
 
-  ApiResult<Call> NewCall(std::chrono::milliseconds timeout) const;
+  Result<Call> NewCall(std::chrono::milliseconds timeout) const;
   // Drops a refused token (401) so that the next call fetches a new one.
   void NoteStatus(const Call& call, int http_status) const;
-  ApiResult<nlohmann::json> Send(std::string_view method, std::string_view path,
-                                 const nlohmann::json& body, const char* content_type,
-                                 std::chrono::milliseconds timeout) const;
+  Result<nlohmann::json> Send(std::string_view method, std::string_view path,
+                              const nlohmann::json& body, const char* content_type,
+                              std::chrono::milliseconds timeout) const;
 
   KubeConfig config_;
   std::unique_ptr<Endpoint> endpoint_;

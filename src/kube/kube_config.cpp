@@ -5,16 +5,13 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "irsa/admission.h"
 #include "irsa/document.h"
-#include "kube/base64.h"
+#include "irsa/text.h"
 
 namespace irsa::kube {
 namespace {
 
 using nlohmann::json;
-
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 bool FileExists(const std::string& path) {
   struct stat st {};
@@ -230,9 +227,7 @@ Result<KubeConfig> InClusterConfig(const std::string& root) {
   if (!FileExists(config.ca_file))
     return Status::Error("in-cluster config: " + config.ca_file + ": no such file");
   if (auto ns = ReadFileText(root + "/namespace"); ns.ok()) {
-    config.ns = *ns;
-    while (!config.ns.empty() && (config.ns.back() == '\n' || config.ns.back() == ' '))
-      config.ns.pop_back();
+    config.ns = std::string(Trim(*ns));
   }
   config.source = "in-cluster (" + host + ":" + port + ")";
   return config;

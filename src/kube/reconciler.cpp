@@ -7,6 +7,7 @@
 
 #include "irsa/mutation.h"
 #include "irsa/service_account.h"
+#include "irsa/text.h"
 #include "kube/restart_strategy.h"
 
 namespace irsa::kube {
@@ -147,7 +148,7 @@ class Reconciler {
       });
       if (!listed.ok()) {
         Add(std::string(kind), ns.empty() ? std::string(kWildcard) : ns, "", "list",
-            result::kFailed, listed.error().message);
+            result::kFailed, listed.error());
       } else if (count == 0 && empty_namespaces != nullptr) {
         empty_namespaces->insert(ns);
       }
@@ -192,8 +193,8 @@ class Reconciler {
           }
           if (!any && reported.insert(Key(kWildcard, name)).second) {
             Add("ServiceAccount", std::string(kWildcard), name, "annotate", result::kNotFound,
-                "binding \"" + b.name +
-                    "\" names it, but no namespace has a ServiceAccount of that name; the "
+                "binding " + Quote(b.name) +
+                    " names it, but no namespace has a ServiceAccount of that name; the "
                     "webhook annotates it when it is created");
           }
           continue;
@@ -207,8 +208,8 @@ class Reconciler {
             continue;
           }
           if (ListFailed("ServiceAccount", ns)) continue;  // unknown, already reported as failed
-          std::string message = "binding \"" + b.name +
-                                "\" names it, but it does not exist; the webhook annotates it "
+          std::string message = "binding " + Quote(b.name) +
+                                " names it, but it does not exist; the webhook annotates it "
                                 "when it is created";
           if (empty_namespaces_.count(ns) != 0)
             message += " (namespace " + ns + " has no ServiceAccounts: does it exist?)";
@@ -249,7 +250,7 @@ class Reconciler {
     if (m.outcome != Outcome::kMutated) return;
     // What MutatePod will see once the annotation is there (also in dry-run: same plan).
     if (ServiceAccountInfo* info = lookup_.Mutable(ns, name)) info->annotations[key] = m.role_arn;
-    const std::string what = key + "=" + m.role_arn + " (binding \"" + m.binding + "\")";
+    const std::string what = key + "=" + m.role_arn + " (binding " + Quote(m.binding) + ")";
     if (options_.dry_run) {
       Add("ServiceAccount", ns, name, "annotate", result::kWouldAnnotate, what);
       return;
@@ -266,8 +267,8 @@ class Reconciler {
     auto patched =
         client_.Patch(ResourcePath("v1", "serviceaccounts", ns, name), patch, PatchType::kMerge);
     if (!patched.ok()) {
-      std::string message = patched.error().message;
-      if (patched.error().Conflict())
+      std::string message = patched.error();
+      if (patched.code() == StatusCode::kConflict)
         message += " (it changed while reconciling: run reconcile again)";
       Add("ServiceAccount", ns, name, "annotate", result::kFailed, std::move(message));
       return;
@@ -276,12 +277,12 @@ class Reconciler {
   }
 
   // The Deployment owning a ReplicaSet, read once per ReplicaSet.
-  ApiResult<std::optional<std::pair<std::string, std::string>>> ReplicaSetOwner(
+  Result<std::optional<std::pair<std::string, std::string>>> ReplicaSetOwner(
       const std::string& ns, const std::string& name) {
     const std::string key = Key(ns, name);
     if (const auto it = replica_sets_.find(key); it != replica_sets_.end()) return it->second;
     auto rs = client_.Get(ResourcePath("apps/v1", "replicasets", ns, name));
-    if (!rs.ok()) return rs.error();
+    if (!rs.ok()) return rs.status();
     auto owner = Controller(rs.value());
     replica_sets_.emplace(key, owner);
     return owner;
@@ -321,8 +322,7 @@ class Reconciler {
         auto rs_owner = ReplicaSetOwner(ns, owner->second);
         if (!rs_owner.ok()) {
           if (reported_replica_sets.insert(Key(ns, owner->second)).second) {
-            Add("ReplicaSet", ns, owner->second, "inspect", result::kFailed,
-                rs_owner.error().message);
+            Add("ReplicaSet", ns, owner->second, "inspect", result::kFailed, rs_owner.error());
           }
           return;
         }
@@ -353,7 +353,7 @@ class Reconciler {
     for (const auto& w : workloads) {
       auto plan = DecideRestart(w);
       if (!plan.ok()) {
-        Add(w.kind, w.ns, w.name, "restart", result::kFailed, plan.error().message).pods = w.pods;
+        Add(w.kind, w.ns, w.name, "restart", result::kFailed, plan.error()).pods = w.pods;
         continue;
       }
       Restart(w, *plan, restarted_at);
@@ -362,13 +362,13 @@ class Reconciler {
 
   // Who will restart the pods of `w` once its template changes (restart_strategy.h): reads the
   // workload and, for an OnDelete StatefulSet a PerconaServerMongoDB controls, that cluster.
-  ApiResult<RestartPlan> DecideRestart(const Workload& w) const {
+  Result<RestartPlan> DecideRestart(const Workload& w) const {
     auto workload = client_.Get(ResourcePath("apps/v1", WorkloadResource(w.kind), w.ns, w.name));
-    if (!workload.ok()) return workload.error();
+    if (!workload.ok()) return workload.status();
     if (!NeedsPerconaCluster(w.kind, *workload)) return PlanRestart(w.kind, *workload, nullptr);
     auto cluster = client_.Get(
         ResourcePath(kPerconaGroupVersion, kPerconaResource, w.ns, *PerconaController(*workload)));
-    if (!cluster.ok() && !cluster.error().NotFound()) return cluster.error();
+    if (!cluster.ok() && cluster.code() != StatusCode::kNotFound) return cluster.status();
     return PlanRestart(w.kind, *workload, cluster.ok() ? &cluster.value() : nullptr);
   }
 
@@ -407,7 +407,7 @@ class Reconciler {
     auto patched = client_.Patch(ResourcePath("apps/v1", WorkloadResource(w.kind), w.ns, w.name),
                                  patch, PatchType::kStrategicMerge);
     if (!patched.ok()) {
-      Add(w.kind, w.ns, w.name, "restart", result::kFailed, patched.error().message).pods = w.pods;
+      Add(w.kind, w.ns, w.name, "restart", result::kFailed, patched.error()).pods = w.pods;
       return;
     }
     ReconcileAction& a = Add(

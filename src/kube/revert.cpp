@@ -58,7 +58,7 @@ ReconcileReport Revert(const Config& config, const KubeClient& client,
       if (!AnnotationOf(sa, marker).empty()) marked.push_back(std::move(sa));
     });
     if (!listed.ok()) {
-      add(scope.empty() ? "*" : scope, "", result::kFailed, listed.error().message);
+      add(scope.empty() ? "*" : scope, "", result::kFailed, listed.error());
       continue;
     }
     for (const auto& sa : marked) {
@@ -86,7 +86,7 @@ ReconcileReport Revert(const Config& config, const KubeClient& client,
       auto patched =
           client.Patch(ResourcePath("v1", "serviceaccounts", ns, name), patch, PatchType::kMerge);
       if (!patched.ok()) {
-        add(ns, name, result::kFailed, patched.error().message);
+        add(ns, name, result::kFailed, patched.error());
         continue;
       }
       add(ns, name, unchanged ? result::kReverted : result::kKeptChanged, what);

@@ -146,7 +146,7 @@ void ServiceAccountCache::Run() {
       if (cancel_->cancelled()) return;
       const auto delay = NextBackoff();
       Log(LogLevel::kWarn, "ServiceAccount cache: list failed, retrying in " +
-                               std::to_string(delay.count()) + " ms: " + listed.error().message);
+                               std::to_string(delay.count()) + " ms: " + listed.error());
       if (!Sleep(delay)) return;
       continue;
     }
@@ -170,7 +170,7 @@ void ServiceAccountCache::Run() {
   }
 }
 
-ApiResult<std::string> ServiceAccountCache::Relist() {
+Result<std::string> ServiceAccountCache::Relist() {
   Store fresh;
   std::size_t skipped = 0;
   ListOptions options;
@@ -271,13 +271,13 @@ bool ServiceAccountCache::WatchOnce(std::string& resource_version, bool& progres
       cancel_.get());
   if (gone) return true;
   if (!watched.ok()) {
-    if (watched.error().Gone()) {
+    if (watched.code() == StatusCode::kGone) {
       Log(LogLevel::kInfo, "ServiceAccount cache: resourceVersion " + resource_version +
                                " expired (410 Gone), relisting");
       return true;
     }
     if (!cancel_->cancelled())
-      Log(LogLevel::kWarn, "ServiceAccount cache: watch failed: " + watched.error().message);
+      Log(LogLevel::kWarn, "ServiceAccount cache: watch failed: " + watched.error());
     progressed = false;
     return false;
   }
@@ -342,9 +342,9 @@ std::optional<ServiceAccountInfo> ServiceAccountCache::FetchMiss(const std::stri
   miss_gets_.fetch_add(1, std::memory_order_relaxed);
   auto got = client_->Get(ResourcePath("v1", "serviceaccounts", ns, name), options_.miss_timeout);
   if (!got.ok()) {
-    if (!got.error().NotFound()) {
+    if (got.code() != StatusCode::kNotFound) {
       Log(LogLevel::kWarn, "ServiceAccount cache: miss GET for " + key +
-                               " failed (pod handled from config alone): " + got.error().message);
+                               " failed (pod handled from config alone): " + got.error());
     }
     return std::nullopt;
   }

@@ -113,7 +113,7 @@ class ServiceAccountCache final : public ServiceAccountLookup {
 
   void Run();
   // Lists everything into a new store and swaps it in; the list's resourceVersion.
-  ApiResult<std::string> Relist();
+  Result<std::string> Relist();
   // Watches from `resource_version` (updated as events arrive). True when a relist is needed.
   bool WatchOnce(std::string& resource_version, bool& progressed);
   void ApplyEvent(const nlohmann::json& event, std::string& resource_version, bool& gone);

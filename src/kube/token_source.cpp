@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "irsa/document.h"
+#include "irsa/text.h"
 
 namespace irsa::kube {
 
@@ -91,9 +92,7 @@ Result<std::string> TokenSource::Token() const {
     if (!cached_.empty()) return cached_;
     return Status::Error("token file: " + text.error());
   }
-  std::string token = std::move(text).value();
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
-    token.pop_back();
+  std::string token(Trim(*text));
   if (token.empty()) {
     if (!cached_.empty()) return cached_;
     return Status::Error("token file " + path_ + " is empty");

@@ -1,5 +1,7 @@
 #include "config_store.h"
 
+#include "irsa/text.h"
+
 namespace irsa::server {
 
 ConfigStore::ConfigStore(std::string path)
@@ -10,11 +12,11 @@ Status ConfigStore::Reload() {
   auto loaded = LoadConfigFile(path_);
   if (!loaded.ok()) return loaded.status();
   if (installed_ && loaded->annotation_prefix != Current()->annotation_prefix) {
-    return Status::Error(
-        path_ + ": annotationPrefix: changed from \"" + Current()->annotation_prefix + "\" to \"" +
-        loaded->annotation_prefix +
-        "\"; the ServiceAccount cache keeps only the annotations of the prefix the "
-        "server started with, so a new prefix needs a restart");
+    return Status::Error(path_ + ": annotationPrefix: changed from " +
+                         Quote(Current()->annotation_prefix) + " to " +
+                         Quote(loaded->annotation_prefix) +
+                         "; the ServiceAccount cache keeps only the annotations of the prefix the "
+                         "server started with, so a new prefix needs a restart");
   }
   lint_ = LintConfig(*loaded);
   auto next = std::make_shared<const Config>(std::move(loaded).value());

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "irsa/json_patch.h"
+#include "irsa/text.h"
 
 namespace irsa::server {
 namespace {
@@ -91,7 +92,7 @@ void AppendValue(std::string& out, std::string_view value) {
 Result<LogFormat> ParseLogFormat(std::string_view text) {
   if (text == "json") return LogFormat::kJson;
   if (text == "text") return LogFormat::kText;
-  return Status::Error("--log-format must be json or text, not \"" + std::string(text) + "\"");
+  return Status::Error("--log-format must be json or text, not " + Quote(text));
 }
 
 Result<LogLevel> ParseLogLevel(std::string_view text) {
@@ -99,8 +100,7 @@ Result<LogLevel> ParseLogLevel(std::string_view text) {
   if (text == "info") return LogLevel::kInfo;
   if (text == "warn") return LogLevel::kWarn;
   if (text == "error") return LogLevel::kError;
-  return Status::Error("--log-level must be debug, info, warn or error, not \"" +
-                       std::string(text) + "\"");
+  return Status::Error("--log-level must be debug, info, warn or error, not " + Quote(text));
 }
 
 void AppendJsonEscaped(std::string& out, std::string_view value) {

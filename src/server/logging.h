@@ -16,6 +16,7 @@
 #include <string_view>
 #include <variant>
 
+#include "irsa/log_level.h"
 #include "irsa/status.h"
 
 namespace spdlog {
@@ -25,7 +26,6 @@ class logger;
 namespace irsa::server {
 
 enum class LogFormat { kJson, kText };
-enum class LogLevel { kDebug, kInfo, kWarn, kError };
 
 // "json" | "text"; "debug" | "info" | "warn" | "error". Errors name the accepted values.
 Result<LogFormat> ParseLogFormat(std::string_view text);

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "irsa/text.h"
+
 namespace irsa::server {
 namespace {
 
@@ -74,7 +76,7 @@ struct TlsCredentials::Material {
 Result<TlsMinVersion> ParseTlsMinVersion(std::string_view text) {
   if (text == "1.2") return TlsMinVersion::kTls12;
   if (text == "1.3") return TlsMinVersion::kTls13;
-  return Status::Error("--tls-min-version must be 1.2 or 1.3, not \"" + std::string(text) + "\"");
+  return Status::Error("--tls-min-version must be 1.2 or 1.3, not " + Quote(text));
 }
 
 TlsCredentials::TlsCredentials(TlsFiles files, TlsMinVersion min_version)

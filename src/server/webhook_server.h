@@ -32,7 +32,7 @@ struct ListenerOptions {
   std::string bind_address = "0.0.0.0";
   int port = 8443;
   int metrics_port = 9090;  // 0 = no metrics listener
-  std::size_t max_request_bytes = 8 * 1024 * 1024;
+  std::size_t max_request_bytes = std::size_t{8} * 1024 * 1024;
   // A request (or TLS handshake) must arrive completely within this time of its first byte.
   std::chrono::seconds request_read_timeout{10};
 };

@@ -199,17 +199,6 @@ TEST(AdmissionTest, DuplicateKeysTakeTheLastValue) {
   EXPECT_EQ(request->uid, "b");
 }
 
-TEST(AdmissionTest, Base64MatchesRfc4648Vectors) {
-  EXPECT_EQ(Base64Encode(""), "");
-  EXPECT_EQ(Base64Encode("f"), "Zg==");
-  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
-  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
-  EXPECT_EQ(Base64Encode("foob"), "Zm9vYg==");
-  EXPECT_EQ(Base64Encode("fooba"), "Zm9vYmE=");
-  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
-  EXPECT_EQ(Base64Encode("\xff\xfe"), "//4=");
-}
-
 TEST(AdmissionTest, ManifestWrapping) {
   auto pod = RequestFromManifest(
       json::parse(R"({"apiVersion": "v1", "kind": "Pod", "metadata": {"namespace": "a"}})"), "");

@@ -353,9 +353,9 @@ TEST_F(ExecCredentialTest, KubeClientAuthenticatesWithThePluginsToken) {
   WriteFile(token_file, "from-plugin-2");
   auto refused = (*client)->Get(path);
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.error().http_status, 401);
+  EXPECT_EQ(refused.code(), StatusCode::kUnauthorized);
   auto again = (*client)->Get(path);
-  ASSERT_TRUE(again.ok()) << again.error().message;
+  ASSERT_TRUE(again.ok()) << again.error();
   EXPECT_EQ((*client)->token_source().exec_runs(), 2);
   EXPECT_EQ(api.Requests().back()["token"], "from-plugin-2");
 }
@@ -367,8 +367,7 @@ TEST_F(ExecCredentialTest, APluginFailureIsTheCallsError) {
   ASSERT_TRUE(client.ok()) << client.error();
   auto result = (*client)->Get("/api/v1/namespaces");
   ASSERT_FALSE(result.ok());
-  EXPECT_NE(result.error().message.find("exited with status 3"), std::string::npos)
-      << result.error().message;
+  EXPECT_NE(result.error().find("exited with status 3"), std::string::npos) << result.error();
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ TEST_F(KubeClientTest, GetsAnObjectWithTheTokenOverVerifiedTls) {
   auto client = NewClient(api_.Config());
   ASSERT_NE(client, nullptr);
   auto sa = client->Get(ResourcePath("v1", "serviceaccounts", "apps", "conflicting"));
-  ASSERT_TRUE(sa.ok()) << sa.error().message;
+  ASSERT_TRUE(sa.ok()) << sa.error();
   EXPECT_EQ((*sa)["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
             "arn:aws:iam::999999999999:role/someone-else");
   const json requests = api_.Requests();
@@ -45,10 +45,9 @@ TEST_F(KubeClientTest, NotFoundCarriesTheStatusMessage) {
   auto client = NewClient(api_.Config());
   auto missing = client->Get(ResourcePath("v1", "serviceaccounts", "apps", "nope"));
   ASSERT_FALSE(missing.ok());
-  EXPECT_TRUE(missing.error().NotFound());
-  EXPECT_EQ(missing.error().reason, "NotFound");
-  EXPECT_NE(missing.error().message.find("serviceaccounts \"nope\" not found"), std::string::npos)
-      << missing.error().message;
+  EXPECT_EQ(missing.code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.error().find("serviceaccounts \"nope\" not found"), std::string::npos)
+      << missing.error();
 }
 
 TEST_F(KubeClientTest, WrongTokenIsUnauthorized) {
@@ -56,9 +55,8 @@ TEST_F(KubeClientTest, WrongTokenIsUnauthorized) {
   auto client = NewClient(api_.Config());
   auto sa = client->Get(ResourcePath("v1", "serviceaccounts", "apps", "app"));
   ASSERT_FALSE(sa.ok());
-  EXPECT_EQ(sa.error().http_status, 401);
-  EXPECT_NE(sa.error().message.find("credentials were refused"), std::string::npos)
-      << sa.error().message;
+  EXPECT_EQ(sa.code(), StatusCode::kUnauthorized);
+  EXPECT_NE(sa.error().find("credentials were refused"), std::string::npos) << sa.error();
 }
 
 TEST_F(KubeClientTest, AnInjectedStatusErrorIsSurfacedWithItsMessage) {
@@ -74,13 +72,56 @@ TEST_F(KubeClientTest, AnInjectedStatusErrorIsSurfacedWithItsMessage) {
   auto client = NewClient(api_.Config());
   auto listed = client->List(ResourcePath("v1", "serviceaccounts", "apps"), [](json&&) {});
   ASSERT_FALSE(listed.ok());
-  EXPECT_EQ(listed.error().http_status, 403);
-  EXPECT_EQ(listed.error().reason, "Forbidden");
-  EXPECT_NE(listed.error().message.find("403 Forbidden: serviceaccounts is forbidden: User"),
+  EXPECT_EQ(listed.code(), StatusCode::kForbidden);
+  EXPECT_NE(listed.error().find("403 Forbidden: serviceaccounts is forbidden: User"),
             std::string::npos)
-      << listed.error().message;
+      << listed.error();
   // count 1: the next call goes through.
   EXPECT_TRUE(client->List(ResourcePath("v1", "serviceaccounts", "apps"), [](json&&) {}).ok());
+}
+
+TEST_F(KubeClientTest, EachHttpStatusCallersBranchOnHasItsCode) {
+  struct Case {
+    const char* name;
+    int http_status;
+    StatusCode code;
+  };
+  const Case cases[] = {
+      {"forbidden", 403, StatusCode::kForbidden},
+      {"not found", 404, StatusCode::kNotFound},
+      {"conflict", 409, StatusCode::kConflict},
+      {"expired resourceVersion", 410, StatusCode::kGone},
+      {"invalid object", 422, StatusCode::kFailed},
+      {"server error", 500, StatusCode::kFailed},
+  };
+  auto client = NewClient(api_.Config());
+  const std::string path = ResourcePath("v1", "serviceaccounts", "apps", "app");
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    api_.Control("POST", "/fake/fail",
+                 {{"method", "GET"},
+                  {"path", path},
+                  {"code", c.http_status},
+                  {"count", 1},
+                  {"message", "injected"}});
+    auto got = client->Get(path);
+    ASSERT_FALSE(got.ok());
+    EXPECT_EQ(got.code(), c.code);
+    EXPECT_NE(got.error().find("GET " + path + ": " + std::to_string(c.http_status)),
+              std::string::npos)
+        << got.error();
+  }
+}
+
+TEST_F(KubeClientTest, ACancelledTokenStopsTheCallWithCancelled) {
+  auto client = NewClient(api_.Config());
+  CancelToken cancel;
+  cancel.Cancel();
+  auto got = client->Get(ResourcePath("v1", "serviceaccounts", "apps", "app"),
+                         kDefaultRequestTimeout, &cancel);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.code(), StatusCode::kCancelled);
+  EXPECT_EQ(got.error(), "GET cancelled");
 }
 
 TEST_F(KubeClientTest, UntrustedServerCertificateIsRefused) {
@@ -92,8 +133,8 @@ TEST_F(KubeClientTest, UntrustedServerCertificateIsRefused) {
   auto client = NewClient(config);
   auto sa = client->Get(ResourcePath("v1", "serviceaccounts", "apps", "app"));
   ASSERT_FALSE(sa.ok());
-  EXPECT_EQ(sa.error().http_status, 0);
-  EXPECT_NE(sa.error().message.find("not trusted"), std::string::npos) << sa.error().message;
+  EXPECT_EQ(sa.code(), StatusCode::kUnavailable);
+  EXPECT_NE(sa.error().find("not trusted"), std::string::npos) << sa.error();
 }
 
 TEST_F(KubeClientTest, CaDataIsTrustedAndInsecureSkipsVerification) {
@@ -112,7 +153,7 @@ TEST_F(KubeClientTest, KubeconfigFileWorksEndToEnd) {
   auto config = LoadKubeConfigFile(api_.WriteKubeconfig());
   ASSERT_TRUE(config.ok()) << config.error();
   auto got = NewClient(*config)->Get(ResourcePath("apps/v1", "deployments", "apps", "web"));
-  EXPECT_TRUE(got.ok()) << got.error().message;
+  EXPECT_TRUE(got.ok()) << got.error();
 }
 
 TEST_F(KubeClientTest, ListFollowsContinueTokens) {
@@ -124,7 +165,7 @@ TEST_F(KubeClientTest, ListFollowsContinueTokens) {
   options.page_size = 500;
   auto listed = client->List(
       ResourcePath("v1", "serviceaccounts"), [&](json&&) { ++items; }, options);
-  ASSERT_TRUE(listed.ok()) << listed.error().message;
+  ASSERT_TRUE(listed.ok()) << listed.error();
   EXPECT_EQ(items, 1234u + 7u);  // generated + the fixture's
   EXPECT_FALSE(listed->empty());
   const json requests = api_.Requests();
@@ -139,7 +180,7 @@ TEST_F(KubeClientTest, MergeAndStrategicMergePatches) {
       client->Patch(ResourcePath("v1", "serviceaccounts", "apps", "app"),
                     {{"metadata", {{"annotations", {{"eks.amazonaws.com/role-arn", "arn:x"}}}}}},
                     PatchType::kMerge);
-  ASSERT_TRUE(patched.ok()) << patched.error().message;
+  ASSERT_TRUE(patched.ok()) << patched.error();
   EXPECT_EQ((*patched)["metadata"]["annotations"]["unrelated.example.com/note"], "kept");
   EXPECT_EQ(api_.Object("serviceaccounts", "apps",
                         "app")["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
@@ -149,7 +190,7 @@ TEST_F(KubeClientTest, MergeAndStrategicMergePatches) {
       client->Patch(ResourcePath("apps/v1", "statefulsets", "apps", "db"),
                     {{"spec", {{"template", {{"metadata", {{"annotations", {{"a", "b"}}}}}}}}}},
                     PatchType::kStrategicMerge);
-  ASSERT_TRUE(restarted.ok()) << restarted.error().message;
+  ASSERT_TRUE(restarted.ok()) << restarted.error();
   const json patches = api_.Patches();
   ASSERT_EQ(patches.size(), 2u);
   EXPECT_EQ(patches[0]["patchType"], "merge");
@@ -160,7 +201,7 @@ TEST_F(KubeClientTest, MergeAndStrategicMergePatches) {
       ResourcePath("v1", "serviceaccounts", "apps", "app"),
       {{"metadata", {{"resourceVersion", "1"}, {"annotations", {{"x", "y"}}}}}}, PatchType::kMerge);
   ASSERT_FALSE(stale.ok());
-  EXPECT_TRUE(stale.error().Conflict());
+  EXPECT_EQ(stale.code(), StatusCode::kConflict);
 }
 
 TEST_F(KubeClientTest, WatchStreamsEventsAndCancelStopsIt) {
@@ -173,7 +214,7 @@ TEST_F(KubeClientTest, WatchStreamsEventsAndCancelStopsIt) {
   CancelToken cancel;
   std::vector<json> events;
   std::mutex mu;
-  ApiResult<Done> result = ApiError{};
+  Result<Done> result = Status::Error("not run");
   std::thread watcher([&] {
     WatchOptions options;
     options.resource_version = rv;
@@ -206,7 +247,7 @@ TEST_F(KubeClientTest, WatchStreamsEventsAndCancelStopsIt) {
   EXPECT_EQ(events[0]["type"], "ADDED");
   EXPECT_EQ(events[0]["object"]["metadata"]["name"], "new-sa");
   EXPECT_EQ(events[1]["type"], "DELETED");
-  EXPECT_FALSE(result.ok());  // cancelled
+  EXPECT_EQ(result.code(), StatusCode::kCancelled);
   const json requests = api_.Requests();
   bool saw_watch = false;
   for (const auto& r : requests) {
@@ -229,7 +270,7 @@ TEST(KubeClientClientCertTest, ClientCertificateAuthenticates) {
   config.client_cert_pem = *ReadFileText(api.ca_file());
   config.client_key_pem = *ReadFileText(api.key_file());
   auto got = NewClient(config)->Get(ResourcePath("v1", "namespaces", "", "apps"));
-  EXPECT_TRUE(got.ok()) << got.error().message;
+  EXPECT_TRUE(got.ok()) << got.error();
 
   KubeConfig without = api.Config();
   without.token_file.clear();
@@ -256,8 +297,8 @@ TEST(KubeClientUnreachableTest, ConnectionErrorIsAValueWithAHint) {
   config.insecure_skip_tls_verify = true;
   auto got = NewClient(config)->Get("/api/v1/namespaces", std::chrono::milliseconds(500));
   ASSERT_FALSE(got.ok());
-  EXPECT_EQ(got.error().http_status, 0);
-  EXPECT_NE(got.error().message.find("reachable"), std::string::npos) << got.error().message;
+  EXPECT_EQ(got.code(), StatusCode::kUnavailable);
+  EXPECT_NE(got.error().find("reachable"), std::string::npos) << got.error();
 }
 
 TEST(QueryEscapeTest, EscapesReservedCharacters) {

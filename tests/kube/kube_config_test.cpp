@@ -8,9 +8,8 @@
 #include <fstream>
 
 #include "fake_kube_api_process.h"
-#include "irsa/admission.h"
 #include "irsa/document.h"
-#include "kube/base64.h"
+#include "irsa/text.h"
 #include "kube/token_source.h"
 
 namespace irsa::kube {
@@ -291,16 +290,6 @@ contexts: [{name: c, context: {cluster: k}}]
 
   auto missing = ResolveKubeConfig(root.path() + "/nope", root.path());
   EXPECT_FALSE(missing.ok());
-}
-
-TEST(Base64Test, DecodesWithAndWithoutPaddingAndRejectsGarbage) {
-  EXPECT_EQ(Base64Decode("aGVsbG8="), "hello");
-  EXPECT_EQ(Base64Decode("aGVsbG8"), "hello");
-  EXPECT_EQ(Base64Decode("aGVs\nbG8=\n"), "hello");
-  EXPECT_EQ(Base64Decode(""), "");
-  EXPECT_FALSE(Base64Decode("a$b").has_value());
-  EXPECT_FALSE(Base64Decode("a").has_value());
-  EXPECT_FALSE(Base64Decode("aGVsbG8=x").has_value());
 }
 
 TEST(TokenSourceTest, ReReadsARotatedTokenFile) {

@@ -1,0 +1,69 @@
+// Quote, Trim and base64 (irsa/text.h): the one implementation every module uses.
+#include "irsa/text.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace irsa {
+namespace {
+
+TEST(TextTest, QuoteWrapsTheValueAsWritten) {
+  EXPECT_EQ(Quote("psmdb"), "\"psmdb\"");
+  EXPECT_EQ(Quote(""), "\"\"");
+  EXPECT_EQ(Quote("a \"b\""), "\"a \"b\"\"");  // shown as written, not escaped
+}
+
+struct TrimCase {
+  const char* name;
+  std::string_view in;
+  std::string_view out;
+};
+
+class TrimTest : public ::testing::TestWithParam<TrimCase> {};
+
+TEST_P(TrimTest, RemovesAsciiWhitespaceAtBothEnds) {
+  EXPECT_EQ(Trim(GetParam().in), GetParam().out);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, TrimTest,
+    ::testing::Values(TrimCase{"Empty", "", ""}, TrimCase{"OnlyWhitespace", " \t\r\n\v\f", ""},
+                      TrimCase{"Nothing", "a b", "a b"}, TrimCase{"Both", " \ttoken\r\n", "token"},
+                      TrimCase{"InnerKept", "  a \t b  ", "a \t b"},
+                      TrimCase{"NonAsciiKept", "\xc2\xa0x\xc2\xa0", "\xc2\xa0x\xc2\xa0"}),
+    [](const ::testing::TestParamInfo<TrimCase>& param) { return std::string(param.param.name); });
+
+TEST(TextTest, Base64EncodeMatchesRfc4648Vectors) {
+  EXPECT_EQ(Base64Encode(""), "");
+  EXPECT_EQ(Base64Encode("f"), "Zg==");
+  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(Base64Encode("foo"), "Zm9v");
+  EXPECT_EQ(Base64Encode("foob"), "Zm9vYg==");
+  EXPECT_EQ(Base64Encode("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(Base64Encode("\xff\xfe"), "//4=");
+}
+
+TEST(TextTest, Base64DecodeAcceptsPaddingOrNoneAndRejectsGarbage) {
+  EXPECT_EQ(Base64Decode("aGVsbG8="), "hello");
+  EXPECT_EQ(Base64Decode("aGVsbG8"), "hello");
+  EXPECT_EQ(Base64Decode("aGVs\nbG8=\n"), "hello");
+  EXPECT_EQ(Base64Decode(""), "");
+  EXPECT_FALSE(Base64Decode("a$b").has_value());
+  EXPECT_FALSE(Base64Decode("a").has_value());
+  EXPECT_FALSE(Base64Decode("aGVsbG8=x").has_value());
+  EXPECT_FALSE(Base64Decode("aGVsbG8===").has_value());
+}
+
+TEST(TextTest, Base64RoundTripsEveryByteAndLength) {
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) bytes.push_back(static_cast<char>(i));
+  for (std::size_t n = 0; n <= bytes.size(); ++n) {
+    const std::string data = bytes.substr(bytes.size() - n);
+    EXPECT_EQ(Base64Decode(Base64Encode(data)), data) << n << " bytes";
+  }
+}
+
+}  // namespace
+}  // namespace irsa
