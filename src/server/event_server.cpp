@@ -1,5 +1,6 @@
 #include "event_server.h"
 
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
@@ -53,6 +54,8 @@ constexpr std::uint64_t kMaxDrainBytes = 64ULL * 1024 * 1024;
 // connection before the client has read the answer.
 constexpr std::chrono::seconds kLingerTime{2};
 constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
+// Connections closed on a loop that make it trim the heap once the count settles.
+constexpr std::size_t kTrimAfterClosed = 64;
 // How often each loop checks the deadlines of its connections.
 constexpr std::chrono::milliseconds kSweepInterval{250};
 // Requests arriving on the operations port when it stops get this much more time.
@@ -174,6 +177,9 @@ using ConnectionList =
 struct Shard {
   explicit Shard(std::size_t number) : index(number), io(1), sweeper(io) {}
   std::size_t index;
+  std::size_t connections = 0;      // open on this loop, both ports
+  std::size_t peak_since_trim = 0;  // most connections since the heap was last trimmed
+  std::size_t at_last_sweep = 0;    // connections at the previous sweep
   ConnectionList webhook_connections;
   ConnectionList operations_connections;
   asio::io_context io;
@@ -408,26 +414,44 @@ class EventServer::Impl {
                                                      options_.request_deadline)
                                                      .count())}});
       }
+      TrimAfterClosing(shard);
       Sweep(shard);
     });
   }
 
-  // A counter held for as long as a session runs.
+  // Connections closed in numbers (a burst, a flood of idle ones): once the count has settled,
+  // hand the heap they used back to the kernel, so an idle server returns to its idle size.
+  static void TrimAfterClosing(Shard& shard) {
+    shard.peak_since_trim = std::max(shard.peak_since_trim, shard.connections);
+    if (shard.peak_since_trim >= shard.connections + kTrimAfterClosed &&
+        shard.connections == shard.at_last_sweep) {
+      malloc_trim(0);
+      shard.peak_since_trim = shard.connections;
+    }
+    shard.at_last_sweep = shard.connections;
+  }
+
+  // The counters of a session (process-wide and its loop's), held for as long as it runs.
   class Counted {
    public:
-    explicit Counted(std::atomic<std::size_t>& counter) : counter_(counter) {
+    Counted(std::atomic<std::size_t>& counter, Shard& shard) : counter_(counter), shard_(shard) {
       counter_.fetch_add(1);
+      ++shard_.connections;
     }
-    ~Counted() { counter_.fetch_sub(1); }
+    ~Counted() {
+      --shard_.connections;
+      counter_.fetch_sub(1);
+    }
     Counted(const Counted&) = delete;
     Counted& operator=(const Counted&) = delete;
 
    private:
     std::atomic<std::size_t>& counter_;
+    Shard& shard_;
   };
 
   asio::awaitable<void> ServeWebhook(Shard& shard, tcp::socket socket) {
-    Counted counted(open_webhook_);
+    Counted counted(open_webhook_, shard);
     SSL* ssl = SSL_new(tls_);
     if (ssl == nullptr) {
       logger_.Error("cannot start a TLS session (out of memory?)");
@@ -497,6 +521,8 @@ class EventServer::Impl {
                                                     std::uint64_t keep_limit,
                                                     std::uint64_t drop_limit) {
     parser.get().body().limit = keep_limit;
+    // A chunk announced beyond what is dropped is refused from its size line.
+    parser.body_limit(drop_limit);
     parser.eager(true);
     while (!parser.is_done()) {
       if (!c.input().empty()) {
@@ -507,6 +533,9 @@ class EventServer::Impl {
           co_return Answered(webhook_.BodyTooLarge(), /*close=*/true);
         }
         if (parser.is_done()) break;
+        if (ec == http::error::body_limit) {
+          co_return Answered(webhook_.BodyTooLarge(), /*close=*/true);
+        }
         if (ec && ec != http::error::need_more) co_return Malformed(ec.message());
         if (used > 0) continue;
       }
@@ -595,7 +624,7 @@ class EventServer::Impl {
   }
 
   asio::awaitable<void> ServeOperations(Shard& shard, tcp::socket socket) {
-    Counted counted(open_operations_);
+    Counted counted(open_operations_, shard);
     std::string remote = RemoteOf(socket);
     Connection c(std::move(socket), nullptr, std::move(remote));
     c.Enter(Phase::kReading, Clock::now() + options_.request_deadline);

@@ -2,17 +2,13 @@
 
 #include <cctype>
 
+#include "irsa/text.h"
+
 namespace irsa::server {
 namespace {
 
 // Content-Length values longer than this are refused (2^63 has 19 digits).
 constexpr std::size_t kMaxContentLengthDigits = 19;
-
-std::string_view TrimSpaces(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -34,7 +30,7 @@ void AppendHeader(std::string& out, std::string_view name, std::string_view valu
 }  // namespace
 
 std::optional<std::uint64_t> ParseContentLength(std::string_view value) {
-  value = TrimSpaces(value);
+  value = Trim(value);
   if (value.empty() || value.size() > kMaxContentLengthDigits) return std::nullopt;
   std::uint64_t n = 0;
   for (const char c : value) {
@@ -46,7 +42,7 @@ std::optional<std::uint64_t> ParseContentLength(std::string_view value) {
 
 bool IsJsonContentType(std::string_view content_type) {
   const auto semicolon = content_type.find(';');
-  return EqualsIgnoreCase(TrimSpaces(content_type.substr(0, semicolon)), "application/json");
+  return EqualsIgnoreCase(Trim(content_type.substr(0, semicolon)), "application/json");
 }
 
 std::string_view ReasonPhrase(int status) {

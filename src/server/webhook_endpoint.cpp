@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "config_store.h"
+#include "irsa/text.h"
 #include "logging.h"
 #include "metrics.h"
 
@@ -23,14 +24,8 @@ constexpr const char* kPrometheusText = "text/plain; version=0.0.4; charset=utf-
 // AdmissionReviewers kept between bursts; more are made on demand and freed after use.
 constexpr std::size_t kMaxIdleReviewers = 16;
 
-std::string_view TrimSpaces(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 bool IsToken(std::string_view value, std::string_view token) {
-  value = TrimSpaces(value);
+  value = Trim(value);
   if (value.size() != token.size()) return false;
   for (std::size_t i = 0; i < value.size(); ++i) {
     if (std::tolower(static_cast<unsigned char>(value[i])) != token[i]) return false;
@@ -88,21 +83,21 @@ std::optional<Response> WebhookEndpoint::Screen(const RequestHead& head) const {
   // let a small body inflate into a large one.
   if (head.transfer_encoding && !IsToken(*head.transfer_encoding, "chunked")) {
     return Refuse(head, 501,
-                  "501 Transfer-Encoding \"" + std::string(*head.transfer_encoding) +
-                      "\" not implemented (only chunked)");
+                  "501 Transfer-Encoding " + Quote(*head.transfer_encoding) +
+                      " not implemented (only chunked)");
   }
   if (head.content_encoding && !IsToken(*head.content_encoding, "identity")) {
     return Refuse(head, 415,
-                  "415 Content-Encoding \"" + std::string(*head.content_encoding) +
-                      "\" not supported: send the body uncompressed");
+                  "415 Content-Encoding " + Quote(*head.content_encoding) +
+                      " not supported: send the body uncompressed");
   }
   std::optional<std::uint64_t> length;
   if (head.content_length) {
     length = ParseContentLength(*head.content_length);
     if (!length) {
       return Refuse(head, 400,
-                    "400 malformed Content-Length \"" + std::string(*head.content_length) +
-                        "\" (a decimal number of bytes)");
+                    "400 malformed Content-Length " + Quote(*head.content_length) +
+                        " (a decimal number of bytes)");
     }
   }
   if (!mutate && !healthz) {
@@ -116,9 +111,9 @@ std::optional<Response> WebhookEndpoint::Screen(const RequestHead& head) const {
   }
   if (head.method != "POST") return method_not_allowed();
   if (!head.content_type || !IsJsonContentType(*head.content_type)) {
-    return Refuse(head, 415,
-                  "415 Content-Type must be application/json, not \"" +
-                      std::string(head.content_type.value_or("")) + "\"");
+    return Refuse(
+        head, 415,
+        "415 Content-Type must be application/json, not " + Quote(head.content_type.value_or("")));
   }
   if (!length && !head.transfer_encoding) {
     return Refuse(head, 411, "411 POST /mutate needs a Content-Length or a chunked body");
