@@ -26,6 +26,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       nlohmann-json3-dev libyaml-dev libsimdjson-dev libspdlog-dev libfmt-dev libssl-dev libcpp-httplib-dev \
+      libboost1.81-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -40,7 +41,8 @@ RUN echo "building irsa-webhook for ${TARGETPLATFORM:-the build host} (${TARGETA
 FROM ${LIBS_IMAGE} AS runtime-libs
 ARG DEBIAN_FRONTEND=noninteractive
 # Runtime libraries only (libc6, libstdc++6, libgcc-s1 and zlib1g are already in bookworm-slim;
-# libbrotli1 comes with libcpp-httplib0.11). One per -dev package above; the check keeps them in step.
+# libbrotli1 comes with libcpp-httplib0.11). One per -dev package above (Boost's Asio and Beast are
+# header-only: nothing at run time); the check keeps them in step.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libcpp-httplib0.11 libfmt9 libsimdjson14 libspdlog1.10 libssl3 libyaml-0-2 \

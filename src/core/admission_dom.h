@@ -13,10 +13,11 @@
 
 namespace irsa::internal {
 
-// Validates the envelope of `review` into `out` (its `object` is left alone); `object` receives
-// request.object when present (it may be null). Errors are for an HTTP 400 body.
-Status DecodeEnvelope(simdjson::dom::element review, AdmissionRequest& out,
-                      std::optional<simdjson::dom::element>& object);
+// Validates the AdmissionReview envelope `root` into `r` (its `object` is left alone);
+// `object_out` receives request.object when present (it may be null). Errors are for an HTTP 400
+// body.
+Status DecodeEnvelope(simdjson::dom::element root, AdmissionRequest& r,
+                      std::optional<simdjson::dom::element>& object_out);
 
 // Admit() for a request whose object is `object` (nullopt: absent); request.object is not read.
 AdmissionResult AdmitObject(const Config& config, const AdmissionRequest& request,

@@ -14,7 +14,7 @@ using simdjson::dom::element_type;
 // A parser is sized for the first document it reads, at least this many bytes (a typical
 // AdmissionReview is 2-70 KB); its buffers grow on demand for larger ones. Sized lazily: the
 // one-shot parsers of Admit and MutatePod then allocate for their object only.
-constexpr std::size_t kMinCapacity = 16 * 1024;
+constexpr std::size_t kMinCapacity = std::size_t{16} * 1024;
 // RFC 8259 section 8.1: a parser may ignore a leading byte order mark (nlohmann::json, which
 // reads `mutate`'s files, does; simdjson does not).
 constexpr std::string_view kUtf8ByteOrderMark = "\xef\xbb\xbf";

@@ -45,7 +45,7 @@ constexpr std::chrono::seconds kWriteTimeout{10};
 // Requests per connection; the last answer says "Connection: close".
 constexpr std::size_t kMaxRequestsPerConnection = 1000;
 // Bytes buffered for a request head or a chunk-size line: the head limit plus one read.
-constexpr std::size_t kMaxBufferedBytes = kMaxRequestHeadBytes + 16 * 1024;
+constexpr std::size_t kMaxBufferedBytes = kMaxRequestHeadBytes + std::size_t{16} * 1024;
 // A body refused from its head (404, 405, 413, 415...) up to this size is read and dropped,
 // so the connection can carry the next request; beyond it the connection closes.
 constexpr std::uint64_t kMaxDrainBytes = 64ULL * 1024 * 1024;
@@ -53,7 +53,7 @@ constexpr std::uint64_t kMaxDrainBytes = 64ULL * 1024 * 1024;
 // for this long or this much, so that its unread bytes do not make the kernel reset the
 // connection before the client has read the answer.
 constexpr std::chrono::seconds kLingerTime{2};
-constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
+constexpr std::size_t kMaxLingerBytes = std::size_t{1024} * 1024;
 // Connections closed on a loop that make it trim the heap once the count settles.
 constexpr std::size_t kTrimAfterClosed = 64;
 // How often each loop checks the deadlines of its connections.
@@ -72,13 +72,13 @@ constexpr std::chrono::milliseconds kPollInterval{20};
 
 // A request body kept up to `limit` bytes; the bytes beyond it are counted and dropped.
 struct CappedBody {
-  struct value_type {
+  struct value_type {  // NOLINT(readability-identifier-naming): Beast's Body concept
     std::string data;
     std::uint64_t limit = 0;
     std::uint64_t received = 0;
   };
 
-  class reader {
+  class reader {  // NOLINT(readability-identifier-naming): Beast's Body concept
    public:
     template <bool kIsRequest, class Fields>
     reader(http::header<kIsRequest, Fields>& /*head*/, value_type& body) : body_(body) {}

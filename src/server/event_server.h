@@ -44,9 +44,9 @@ struct EventServerOptions {
 inline constexpr std::size_t kMaxShards = 4;
 // The request line and headers of one request (webhook port). Go's net/http allows 1 MB; the
 // kube-apiserver sends a few hundred bytes.
-inline constexpr std::size_t kMaxRequestHeadBytes = 64 * 1024;
+inline constexpr std::size_t kMaxRequestHeadBytes = std::size_t{64} * 1024;
 // The same for the operations port: a scrape or a kubelet probe sends a few hundred bytes.
-inline constexpr std::size_t kMaxOperationsHeadBytes = 8 * 1024;
+inline constexpr std::size_t kMaxOperationsHeadBytes = std::size_t{8} * 1024;
 // Connections on the operations port at once; beyond it the oldest still reading is closed.
 inline constexpr std::size_t kMaxOperationsConnections = 512;
 

@@ -75,7 +75,7 @@ void ReloadTls(Runtime& rt) {
 }  // namespace
 
 Result<ServeOutcome> Serve(const ServeOptions& options, const KubernetesAccess& kubernetes,
-                           std::shared_ptr<Logger> logger) {
+                           const std::shared_ptr<Logger>& logger) {
   ShutdownSignal signals;
   if (auto s = signals.Install(); !s.ok()) return s;
 

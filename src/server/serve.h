@@ -53,6 +53,6 @@ struct ServeOutcome {
 // certificate, port in use; the message names the file or address) and when a listener stops
 // without being asked to.
 Result<ServeOutcome> Serve(const ServeOptions& options, const KubernetesAccess& kubernetes,
-                           std::shared_ptr<Logger> logger);
+                           const std::shared_ptr<Logger>& logger);
 
 }  // namespace irsa::server
