@@ -328,9 +328,9 @@ TEST_F(HostileServerTest, SlowlorisOneBytePerSecondIsCutOff) {
 // case is about races in accept, deadlines and close, which 300 connections exercise on the same
 // paths in a fraction of the time.
 constexpr int kIdleConnections = kMemoryBoundsApply ? 2000 : 300;
-// Resident-memory bounds (release build only). While they are open: measured MEASURED_OPEN with
-// 2,000 connections in the middle of their handshake (OpenSSL's handshake buffers); the bound
-// leaves over 2x headroom. Once they closed and the heap is trimmed: measured MEASURED_CLOSED
+// Resident-memory bounds (release build only). While they are open: measured 105 MB with 2,000
+// connections in the middle of their handshake (OpenSSL's handshake buffers, about 47 KB each);
+// the bound leaves over 2x headroom. Once they closed and the heap is trimmed: measured 21 MB
 // (idle is 10-11 MB).
 constexpr std::size_t kIdleRssBoundMb = 300;
 constexpr std::size_t kRetiredRssBoundMb = 40;
