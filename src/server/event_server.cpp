@@ -232,12 +232,16 @@ class EventServer::Impl {
     for (auto& shard_ptr : shards_) {
       Shard& shard = *shard_ptr;
       Spawn(shard, AcceptLoop(shard, *shard.webhook, /*tls=*/true));
-      if (shard.operations) Spawn(shard, AcceptLoop(shard, *shard.operations, /*tls=*/false));
       Sweep(shard);
       shard.running.store(true);
       shard.thread = std::thread([this, &shard] { Run(shard); });
     }
     started_ = true;
+  }
+
+  void StartOperations() {
+    Shard& first = *shards_[0];
+    if (first.operations) Spawn(first, AcceptLoop(first, *first.operations, /*tls=*/false));
   }
 
   bool Healthy() const {
@@ -691,6 +695,7 @@ EventServer::EventServer(EventServerOptions options, SSL_CTX* tls, WebhookEndpoi
 EventServer::~EventServer() = default;
 Status EventServer::Bind() { return impl_->Bind(); }
 void EventServer::Start() { impl_->Start(); }
+void EventServer::StartOperations() { impl_->StartOperations(); }
 bool EventServer::Healthy() const { return impl_->Healthy(); }
 void EventServer::BeginShutdown() { impl_->BeginShutdown(); }
 void EventServer::BeginDrain() { impl_->BeginDrain(); }

@@ -62,8 +62,11 @@ class EventServer {
   // Binds both ports. Errors name the address and port (a port in use by any other socket,
   // SO_REUSEPORT or not, is refused).
   Status Bind();
-  // Starts the loop threads.
+  // Starts the loop threads, accepting on the webhook port.
   void Start();
+  // Starts accepting on the operations port (after the first readiness probe, so /readyz
+  // never answers before it).
+  void StartOperations();
   // False once a loop stopped without being asked to.
   bool Healthy() const;
 

@@ -87,6 +87,7 @@ class WebhookServer::Impl {
     server_->Start();
     // The first TLS self-probe before /readyz can be asked: it never reports "not probed yet".
     ProbeHttps();
+    server_->StartOperations();
   }
 
   bool Healthy() const { return server_ && server_->Healthy(); }
