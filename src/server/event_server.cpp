@@ -177,9 +177,8 @@ using ConnectionList =
 struct Shard {
   explicit Shard(std::size_t number) : index(number), io(1), sweeper(io) {}
   std::size_t index;
-  std::size_t connections = 0;      // open on this loop, both ports
-  std::size_t peak_since_trim = 0;  // most connections since the heap was last trimmed
-  std::size_t at_last_sweep = 0;    // connections at the previous sweep
+  std::size_t connections = 0;        // open on this loop, both ports
+  std::size_t closed_since_trim = 0;  // connections ended since the heap was last trimmed
   ConnectionList webhook_connections;
   ConnectionList operations_connections;
   asio::io_context io;
@@ -426,13 +425,9 @@ class EventServer::Impl {
   // Connections closed in numbers (a burst, a flood of idle ones): once the count has settled,
   // hand the heap they used back to the kernel, so an idle server returns to its idle size.
   static void TrimAfterClosing(Shard& shard) {
-    shard.peak_since_trim = std::max(shard.peak_since_trim, shard.connections);
-    if (shard.peak_since_trim >= shard.connections + kTrimAfterClosed &&
-        shard.connections == shard.at_last_sweep) {
-      malloc_trim(0);
-      shard.peak_since_trim = shard.connections;
-    }
-    shard.at_last_sweep = shard.connections;
+    if (shard.closed_since_trim < kTrimAfterClosed) return;
+    malloc_trim(0);
+    shard.closed_since_trim = 0;
   }
 
   // The counters of a session (process-wide and its loop's), held for as long as it runs.
@@ -444,6 +439,7 @@ class EventServer::Impl {
     }
     ~Counted() {
       --shard_.connections;
+      ++shard_.closed_since_trim;
       counter_.fetch_sub(1);
     }
     Counted(const Counted&) = delete;
