@@ -54,7 +54,7 @@ constexpr std::uint64_t kMaxDrainBytes = 64ULL * 1024 * 1024;
 // connection before the client has read the answer.
 constexpr std::chrono::seconds kLingerTime{2};
 constexpr std::size_t kMaxLingerBytes = std::size_t{1024} * 1024;
-// Connections closed on a loop that make it trim the heap once the count settles.
+// Connections ended on a loop after which its next sweep trims the heap.
 constexpr std::size_t kTrimAfterClosed = 64;
 // How often each loop checks the deadlines of its connections.
 constexpr std::chrono::milliseconds kSweepInterval{250};
@@ -422,7 +422,7 @@ class EventServer::Impl {
     });
   }
 
-  // Connections closed in numbers (a burst, a flood of idle ones): once the count has settled,
+  // Connections closed in numbers (a burst, a flood of idle ones): after every kTrimAfterClosed,
   // hand the heap they used back to the kernel, so an idle server returns to its idle size.
   static void TrimAfterClosing(Shard& shard) {
     if (shard.closed_since_trim < kTrimAfterClosed) return;
