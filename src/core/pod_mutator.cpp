@@ -6,8 +6,8 @@
 #include "irsa/constants.h"
 #include "irsa/kube_names.h"
 #include "irsa/mutation.h"
-#include "json_dom.h"
 #include "irsa/text.h"
+#include "json_dom.h"
 #include "mutation_support.h"
 #include "pod_view.h"
 
