@@ -2,8 +2,10 @@
 // result into an exit code (0 ok, 1 runtime/input error, 2 usage error). Exceptions that escape
 // a library are caught here and become one line on stderr. Process-wide settings are made here
 // and nowhere else.
-#include <openssl/crypto.h>
 #include <sys/resource.h>
+#ifdef IRSA_HAVE_OPENSSL
+#include <openssl/crypto.h>
+#endif
 
 #include <csignal>
 #include <cstdio>
@@ -42,7 +44,9 @@ constexpr const char* kUsage =
 //   server (the kube-apiserver included): each connection holds a descriptor, and a soft limit
 //   of 1024 (a common default) would stop `serve` accepting at about a thousand.
 void PrepareProcess() {
+#ifdef IRSA_HAVE_OPENSSL
   OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
+#endif
   std::signal(SIGPIPE, SIG_IGN);
   if (rlimit limit{}; ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
     limit.rlim_cur = limit.rlim_max;
