@@ -1,13 +1,7 @@
 // irsa-webhook: the composition root. Picks the subcommand, and is the only place that turns a
 // result into an exit code (0 ok, 1 runtime/input error, 2 usage error). Exceptions that escape
-// a library are caught here and become one line on stderr. Process-wide settings are made here
-// and nowhere else.
-#include <sys/resource.h>
-#ifdef IRSA_HAVE_OPENSSL
-#include <openssl/crypto.h>
-#endif
-
-#include <csignal>
+// a library are caught here and become one line on stderr. Process-wide settings are made here,
+// first (process_setup.h), and nowhere else in the binary.
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -17,6 +11,7 @@
 
 #include "command.h"
 #include "mutate_command.h"
+#include "process_setup.h"
 #include "subcommands.h"
 
 namespace {
@@ -37,28 +32,11 @@ constexpr const char* kUsage =
     "\n"
     "Run 'irsa-webhook <command> --help' for the flags of a command.\n";
 
-// Process-wide settings, before any other thread or OpenSSL use:
-// - SIGPIPE ignored: a peer that closes its end turns a write into an error, not a dead process;
-// - OpenSSL without its atexit cleanup: `serve` may end with a connection still in OpenSSL;
-// - the soft limit of open files raised to the hard limit, as the Go runtime does for every Go
-//   server (the kube-apiserver included): each connection holds a descriptor, and a soft limit
-//   of 1024 (a common default) would stop `serve` accepting at about a thousand.
-void PrepareProcess() {
-#ifdef IRSA_HAVE_OPENSSL
-  OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
-#endif
-  std::signal(SIGPIPE, SIG_IGN);
-  if (rlimit limit{}; ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &limit);
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   using irsa::cli::CommandStatus;
-  PrepareProcess();
+  irsa::cli::PrepareProcess();
   const std::vector<std::string> all(argv + 1, argv + argc);
   if (all.empty()) {
     std::cerr << kUsage;

@@ -4,7 +4,6 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
-#include <signal.h>  // NOLINT(modernize-deprecated-headers): sigaction is POSIX, <csignal> need not declare it
 
 #include <algorithm>
 #include <cctype>
@@ -62,22 +61,6 @@ Result<PKeyPtr> ParsePrivateKey(const std::string& pem, std::string_view what) {
   if (!key)
     return Status::Error(std::string(what) + ": not a PEM private key (" + OpenSslError() + ")");
   return key;
-}
-
-// OpenSSL writes to sockets with write(2), not send(MSG_NOSIGNAL): a peer that closed its end
-// (a cancelled watch, a server that refused our certificate) would kill the process with SIGPIPE.
-// A server process has no use for SIGPIPE, so it is ignored unless someone installed a handler.
-void IgnoreSigpipe() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    struct sigaction current {};
-    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
-      struct sigaction ignore {};
-      ignore.sa_handler = SIG_IGN;
-      sigemptyset(&ignore.sa_mask);
-      sigaction(SIGPIPE, &ignore, nullptr);
-    }
-  });
 }
 
 std::string ErrorHint(httplib::Error error) {
@@ -243,7 +226,6 @@ void CancelToken::Unregister() {
 // --- KubeClient ---
 
 Result<std::unique_ptr<KubeClient>> KubeClient::Create(const KubeConfig& config) {
-  IgnoreSigpipe();
   auto endpoint = std::make_unique<Endpoint>();
   std::string rest;
   if (config.server.rfind("https://", 0) == 0) {

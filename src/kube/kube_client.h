@@ -87,9 +87,9 @@ struct WatchOptions {
 
 class KubeClient {
  public:
-  // Checks the server URL and parses client certificates; no connection is made. The first call
-  // sets SIGPIPE to ignored (process-wide) unless a handler is installed: OpenSSL writes to
-  // sockets a peer may have closed.
+  // Checks the server URL and parses client certificates; no connection is made. OpenSSL writes to
+  // sockets a peer may have closed, so the process must ignore SIGPIPE: irsa-webhook's main and
+  // the test binaries' main do (src/cli/process_setup.h); this library changes no process state.
   static Result<std::unique_ptr<KubeClient>> Create(const KubeConfig& config);
   ~KubeClient();
   KubeClient(const KubeClient&) = delete;

@@ -44,10 +44,6 @@ Status ShutdownSignal::Install() {
   if (::sigaction(SIGTERM, &action, nullptr) != 0 || ::sigaction(SIGINT, &action, nullptr) != 0) {
     return Status::Error(std::string("sigaction: ") + std::strerror(errno));
   }
-  struct sigaction ignore {};
-  ignore.sa_handler = SIG_IGN;
-  sigemptyset(&ignore.sa_mask);
-  ::sigaction(SIGPIPE, &ignore, nullptr);
   installed_ = true;
   return Status::Ok();
 }

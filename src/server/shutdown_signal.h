@@ -2,8 +2,7 @@
 //
 // Owns: the SIGTERM and SIGINT handlers and a pipe. The handler only write()s the signal number
 // to the pipe (async-signal-safe); Wait() reads it on the main thread, where the shutdown work
-// happens. Also ignores SIGPIPE: a peer that closes mid-response must not kill the process
-// (OpenSSL writes with plain write(2)).
+// happens. SIGPIPE is main's (src/cli/process_setup.h), not this module's.
 // Never: does any work inside a signal handler. At most one instance exists at a time.
 // Thread-safety: Wait() from one thread; the handler may run on any thread.
 #pragma once

@@ -69,6 +69,7 @@
 #include "irsa/document.h"
 #include "irsa/mutation.h"
 #include "irsa/service_account.h"
+#include "process_setup.h"
 
 namespace {
 
@@ -775,6 +776,7 @@ int Usage(const std::string& error) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  irsa::cli::PrepareProcess();  // SIGPIPE ignored: a client may close while it is answered
   std::string token_file, tls_dir, fixture, ready_file;
   int port = 0;
   std::int64_t initial_rv = 1000;
