@@ -83,6 +83,8 @@ step "the JSON Patch (response.patch, base64-decoded)"
 jq -r '.response.patch // empty' "$work/response.json" | base64 -d | jq .
 
 step "server log"
+# Admission lines are batched and written within a second (docs/serve.md, Logs).
+for _ in $(seq 1 30); do grep -q 5f2a9c1e-0000-4000-8000-00000000d3m0 "$work/serve.log" && break; sleep 0.1; done
 cat "$work/serve.log"
 
 step "stopping the server (SIGTERM)"

@@ -1,10 +1,13 @@
 #include "logging.h"
 
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <mutex>
 
 #include "irsa/json_patch.h"
 #include "irsa/text.h"
@@ -15,6 +18,42 @@ namespace {
 // Timestamps in UTC with microseconds, as log collectors (Loki, Cloud Logging) parse them.
 constexpr const char* kJsonPattern = R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})";
 constexpr const char* kTextPattern = "%Y-%m-%dT%H:%M:%S.%fZ %l %v";
+
+// stderr (fd 2) behind a buffer: lines are appended, and written with as few write(2) calls as
+// their size needs when kBatchBytes are pending or on flush. spdlog's base_sink holds the mutex
+// around both. A write that fails (stderr closed, a full disk) drops the batch: logging must
+// never stop the server.
+class BatchedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  BatchedStderrSink() { pending_.reserve(kBatchBytes + 1024); }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    formatter_->format(msg, formatted_);
+    pending_.append(formatted_.data(), formatted_.size());
+    formatted_.clear();
+    if (pending_.size() >= kBatchBytes) flush_();
+  }
+
+  void flush_() override {
+    std::size_t done = 0;
+    while (done < pending_.size()) {
+      const ssize_t n = ::write(STDERR_FILENO, pending_.data() + done, pending_.size() - done);
+      if (n > 0) {
+        done += static_cast<std::size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        break;
+      }
+    }
+    pending_.clear();
+  }
+
+ private:
+  spdlog::memory_buf_t formatted_;
+  std::string pending_;
+};
 
 spdlog::level::level_enum SpdlogLevel(LogLevel level) {
   switch (level) {
@@ -123,17 +162,25 @@ void AppendJsonEscaped(std::string& out, std::string_view value) {
 
 Logger::Logger(LogFormat format, LogLevel level) : format_(format), level_(level) {
   // Not registered in spdlog's global registry: each Logger is independent (tests make several).
-  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto sink = std::make_shared<BatchedStderrSink>();
   logger_ = std::make_shared<spdlog::logger>("irsa-webhook", std::move(sink));
   logger_->set_pattern(format == LogFormat::kJson ? kJsonPattern : kTextPattern,
                        spdlog::pattern_time_type::utc);
   logger_->set_level(SpdlogLevel(level));
-  logger_->flush_on(spdlog::level::warn);
+  logger_->flush_on(spdlog::level::warn);  // warn and above are never held
 }
 
 Logger::~Logger() { Flush(); }
 
 void Logger::Log(LogLevel level, std::string_view message, LogFields fields) {
+  Write(level, message, fields, false);
+}
+
+void Logger::LogPerRequest(LogLevel level, std::string_view message, LogFields fields) {
+  Write(level, message, fields, true);
+}
+
+void Logger::Write(LogLevel level, std::string_view message, LogFields fields, bool batched) {
   if (!Enabled(level)) return;
   std::string line;
   line.reserve(128 + fields.size() * 24);
@@ -177,6 +224,7 @@ void Logger::Log(LogLevel level, std::string_view message, LogFields fields) {
     }
   }
   logger_->log(SpdlogLevel(level), spdlog::string_view_t(line.data(), line.size()));
+  if (!batched) logger_->flush();
 }
 
 void Logger::Flush() { logger_->flush(); }

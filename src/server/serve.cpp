@@ -111,6 +111,7 @@ Result<ServeOutcome> Serve(const ServeOptions& options, const KubernetesAccess& 
 
   std::optional<int> signo;
   while (!(signo = signals.Wait(options.watch_interval))) {
+    logger->Flush();  // the batched per-request lines
     watcher.Poll();
     rt.server.Housekeeping();
     if (!rt.server.Healthy()) {
@@ -136,6 +137,7 @@ Result<ServeOutcome> Serve(const ServeOptions& options, const KubernetesAccess& 
       interrupted = true;
       break;
     }
+    logger->Flush();
     watcher.Poll();
     rt.server.Housekeeping();
   }
@@ -145,6 +147,7 @@ Result<ServeOutcome> Serve(const ServeOptions& options, const KubernetesAccess& 
   bool drained = false;
   while (
       !(drained = rt.server.WaitWebhookDrained(std::min(deadline, Clock::now() + kDrainSliceMs)))) {
+    logger->Flush();
     if (Clock::now() >= deadline) break;
     if (signals.Wait(std::chrono::milliseconds(0))) {
       interrupted = true;

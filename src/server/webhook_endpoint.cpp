@@ -57,11 +57,12 @@ WebhookEndpoint::~WebhookEndpoint() = default;
 
 Response WebhookEndpoint::Refuse(const RequestHead& head, int status, std::string message,
                                  std::string allow) const {
-  logger_.Debug("request refused", {{"status", status},
-                                    {"method", head.method},
-                                    {"path", head.path()},
-                                    {"remote", head.remote},
-                                    {"reason", message}});
+  logger_.LogPerRequest(LogLevel::kDebug, "request refused",
+                        {{"status", status},
+                         {"method", head.method},
+                         {"path", head.path()},
+                         {"remote", head.remote},
+                         {"reason", message}});
   return Plain(status, std::move(message), std::move(allow));
 }
 
@@ -167,8 +168,8 @@ Response WebhookEndpoint::Review(const RequestHead& head, std::string_view body)
     if (idle_reviewers_.size() < kMaxIdleReviewers) idle_reviewers_.push_back(std::move(reviewer));
   }
   if (!reviewed.ok()) {
-    logger_.Warn("invalid AdmissionReview",
-                 {{"status", 400}, {"remote", head.remote}, {"error", reviewed.error()}});
+    logger_.LogPerRequest(LogLevel::kWarn, "invalid AdmissionReview",
+                          {{"status", 400}, {"remote", head.remote}, {"error", reviewed.error()}});
     return Plain(400, "400 not a valid AdmissionReview: " + reviewed.error());
   }
   Response res;
@@ -182,20 +183,20 @@ Response WebhookEndpoint::Review(const RequestHead& head, std::string_view body)
   metrics_.ObserveAdmission(request.group, request.kind, request.operation, m.outcome, seconds);
   const LogLevel level = m.outcome == Outcome::kError ? LogLevel::kWarn : LogLevel::kInfo;
   if (logger_.Enabled(level)) {
-    logger_.Log(level, "admission",
-                {{"uid", request.uid},
-                 {"kind", request.kind},
-                 {"operation", request.operation},
-                 {"namespace", result.ns},
-                 {"name", result.object_name},
-                 {"outcome", OutcomeName(m.outcome)},
-                 {"reason", m.reason},
-                 {"role", m.role_arn},
-                 {"binding", m.binding},
-                 {"patch_operations", m.patch.size()},
-                 {"warnings", m.warnings.size()},
-                 {"dry_run", request.dry_run},
-                 {"duration_ms", seconds * 1e3}});
+    logger_.LogPerRequest(level, "admission",
+                          {{"uid", request.uid},
+                           {"kind", request.kind},
+                           {"operation", request.operation},
+                           {"namespace", result.ns},
+                           {"name", result.object_name},
+                           {"outcome", OutcomeName(m.outcome)},
+                           {"reason", m.reason},
+                           {"role", m.role_arn},
+                           {"binding", m.binding},
+                           {"patch_operations", m.patch.size()},
+                           {"warnings", m.warnings.size()},
+                           {"dry_run", request.dry_run},
+                           {"duration_ms", seconds * 1e3}});
   }
   return res;
 }

@@ -176,7 +176,10 @@ void ServeTest::CheckMutationThroughKubectl(const std::string& api_version) {
   // Fields the server does not know survive untouched.
   EXPECT_EQ(patched["spec"]["affinity"], pod["spec"]["affinity"]);
 
-  // One log line for the admission, with names and outcome but no env values.
+  // One log line for the admission, with names and outcome but no env values. Admission lines
+  // are batched and written within a watch interval (1 s).
+  ASSERT_TRUE(Eventually([&] { return server_.log().find(uid) != std::string::npos; }))
+      << "the admission line never reached the log: " << server_.log();
   const std::string log = server_.log();
   EXPECT_NE(log.find("\"uid\":\"" + uid + "\""), std::string::npos) << log;
   EXPECT_NE(log.find("\"outcome\":\"mutated\""), std::string::npos) << log;
