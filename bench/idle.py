@@ -32,8 +32,9 @@ def rss_mb(pid):
 def still_open(conn):
     """False once the server closed the connection (readable with nothing, or an error)."""
     try:
-        readable, _, _ = select.select([conn], [], [], 0)
-        if not readable:
+        poller = select.poll()
+        poller.register(conn, select.POLLIN)
+        if not poller.poll(0):
             return True
         conn.setblocking(False)
         return conn.recv(1) != b""
