@@ -12,6 +12,7 @@
 #
 # Usage: bench/transport.sh                (builds the release preset's targets first)
 #        DURATION=20 THREADS=2 IDLE_CONNECTIONS=2000 bench/transport.sh
+#        ORDER="asio libevent nginx" bench/transport.sh   (the order of the runs at each concurrency)
 # Needs wrk, nginx, openssl, curl, python3 and libevent-dev (scripts/install-deps.sh).
 # Loopback only; every process it starts is stopped on exit.
 set -euo pipefail
@@ -20,6 +21,7 @@ cd "$root"
 duration=${DURATION:-10}
 threads=${THREADS:-2}
 idle_connections=${IDLE_CONNECTIONS:-2000}
+read -r -a order <<<"${ORDER:-nginx libevent asio}"
 serve_port=${BENCH_SERVE_PORT:-18643}
 serve_metrics_port=${BENCH_SERVE_METRICS_PORT:-19193}
 nginx_port=${BENCH_NGINX_PORT:-18644}
@@ -174,9 +176,14 @@ measure() {
 
 rows=()
 for c in 16 256; do
-  nginx_row=$(measure nginx "$nginx_pid" "https://127.0.0.1:$nginx_port/" "$c" "$nginx_rss_idle")
-  libevent_row=$(measure libevent "$libevent_pid" "https://127.0.0.1:$libevent_port/mutate" "$c" "$libevent_rss_idle")
-  asio_row=$(measure asio "$asio_pid" "https://127.0.0.1:$asio_port/mutate" "$c" "$asio_rss_idle")
+  for server in "${order[@]}"; do
+    case $server in
+      nginx) nginx_row=$(measure nginx "$nginx_pid" "https://127.0.0.1:$nginx_port/" "$c" "$nginx_rss_idle") ;;
+      libevent) libevent_row=$(measure libevent "$libevent_pid" "https://127.0.0.1:$libevent_port/mutate" "$c" "$libevent_rss_idle") ;;
+      asio) asio_row=$(measure asio "$asio_pid" "https://127.0.0.1:$asio_port/mutate" "$c" "$asio_rss_idle") ;;
+      *) echo "ORDER: unknown server $server (nginx, libevent, asio)" >&2; exit 2 ;;
+    esac
+  done
   nginx_rps=$(cut -d' ' -f3 <<<"$nginx_row")
   for row in "$nginx_row" "$libevent_row" "$asio_row"; do
     rows+=("$(awk -v n="$nginx_rps" '{
@@ -200,7 +207,7 @@ for mode in libevent asio; do
 done
 
 echo
-echo "$(nproc) CPUs; load average $load_before before the load runs, $load_after after; wrk: $threads threads, ${duration}s per run;" \
+echo "$(nproc) CPUs; runs in the order ${order[*]}; load average $load_before before the load runs, $load_after after; wrk: $threads threads, ${duration}s per run;" \
   "request $(wc -c <"$review") B, response $(wc -c <"$work/response.json") B; $(sed -n 's/^transport_spike: //p' "$work/libevent.log" | head -n 1);" \
   "$(sed -n 's/^transport_spike: //p' "$work/asio.log" | head -n 1)"
 echo
