@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl unzip openssl jq
   clang libclang-rt-14-dev clang-format clang-tidy ccache
   nlohmann-json3-dev libyaml-dev libsimdjson-dev libspdlog-dev libssl-dev libcpp-httplib-dev
-  libboost1.81-dev
+  libboost1.81-dev libevent-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm
   wrk nginx-light

@@ -193,7 +193,7 @@ struct Shard {
 
 class EventServer::Impl {
  public:
-  Impl(EventServerOptions options, SSL_CTX* tls, WebhookEndpoint& webhook,
+  Impl(EventServerOptions options, SSL_CTX* tls, WebhookHandler& webhook,
        OperationsState operations, Metrics& metrics, Logger& logger)
       : options_(std::move(options)),
         tls_(tls),
@@ -669,7 +669,7 @@ class EventServer::Impl {
 
   EventServerOptions options_;
   SSL_CTX* tls_;
-  WebhookEndpoint& webhook_;
+  WebhookHandler& webhook_;
   OperationsState operations_;
   Metrics& metrics_;
   Logger& logger_;
@@ -684,7 +684,7 @@ class EventServer::Impl {
   bool stopped_ = false;  // owning thread only
 };
 
-EventServer::EventServer(EventServerOptions options, SSL_CTX* tls, WebhookEndpoint& webhook,
+EventServer::EventServer(EventServerOptions options, SSL_CTX* tls, WebhookHandler& webhook,
                          OperationsState operations, Metrics& metrics, Logger& logger)
     : impl_(std::make_unique<Impl>(std::move(options), tls, webhook, std::move(operations), metrics,
                                    logger)) {}

@@ -9,7 +9,7 @@
 // stalled; idle keep-alive and slow answers get their own timeouts), the small thread pool
 // where reviews that may wait on the Kubernetes API run, and the shutdown order (stop
 // accepting, close idle connections, let requests in flight finish, stop the loops).
-// Never: decides an answer (the endpoints do, webhook_endpoint.h), reads files, or touches a
+// Never: decides an answer (a WebhookHandler does, webhook_handler.h), reads files, or touches a
 // connection from a thread other than its loop's.
 // Thread-safety: Bind/Start/Begin*/Wait*/StopOperations from the owning (main) thread; the
 // counters from any thread.
@@ -53,7 +53,7 @@ inline constexpr std::size_t kMaxOperationsConnections = 512;
 class EventServer {
  public:
   // `tls` must outlive the server and be configured for serving (certificate callback, modes).
-  EventServer(EventServerOptions options, SSL_CTX* tls, WebhookEndpoint& webhook,
+  EventServer(EventServerOptions options, SSL_CTX* tls, WebhookHandler& webhook,
               OperationsState operations, Metrics& metrics, Logger& logger);
   ~EventServer();
   EventServer(const EventServer&) = delete;

@@ -25,6 +25,7 @@
 #include "http_message.h"
 #include "irsa/admission.h"
 #include "irsa/service_account.h"
+#include "webhook_handler.h"
 
 namespace irsa::server {
 
@@ -32,30 +33,25 @@ class ConfigStore;
 class Logger;
 class Metrics;
 
-class WebhookEndpoint {
+class WebhookEndpoint : public WebhookHandler {
  public:
   WebhookEndpoint(std::size_t max_request_bytes, const ConfigStore& config,
                   const ServiceAccountLookup* lookup, Metrics& metrics, Logger& logger);
-  ~WebhookEndpoint();
+  ~WebhookEndpoint() override;
   WebhookEndpoint(const WebhookEndpoint&) = delete;
   WebhookEndpoint& operator=(const WebhookEndpoint&) = delete;
 
-  // The answer the head alone decides, or nullopt: read the body (at most
-  // max_request_bytes()) and call Handle().
-  std::optional<Response> Screen(const RequestHead& head) const;
-  // The answer to a whole request; Screen() first.
-  Response Handle(const RequestHead& head, std::string_view body);
-  // A body that turned out larger than the limit while it arrived (chunked).
-  Response BodyTooLarge() const;
+  std::optional<Response> Screen(const RequestHead& head) const override;
+  Response Handle(const RequestHead& head, std::string_view body) override;
+  Response BodyTooLarge() const override;
   // The request could not be parsed as HTTP/1.1 (`reason` says where).
   static Response Malformed(std::string_view reason);
   // The request line and headers exceeded `limit` bytes.
   static Response HeadTooLarge(std::size_t limit);
 
-  std::size_t max_request_bytes() const { return max_request_bytes_; }
-  // True when a review may wait on the Kubernetes API (a ServiceAccount cache miss), so the
-  // transport runs reviews where waiting blocks no other connection.
-  bool ReviewMayWait() const { return lookup_ != nullptr; }
+  std::size_t max_request_bytes() const override { return max_request_bytes_; }
+  // A review may wait on the Kubernetes API (a ServiceAccount cache miss).
+  bool ReviewMayWait() const override { return lookup_ != nullptr; }
 
  private:
   Response Refuse(const RequestHead& head, int status, std::string message,
