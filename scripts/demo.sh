@@ -22,9 +22,9 @@ if [ "${SKIP_DEPS:-0}" != 1 ]; then
   scripts/install-deps.sh
 fi
 
-step "building (cmake --preset release)"
+step "building irsa-webhook (cmake --preset release)"
 cmake --preset release >/dev/null
-cmake --build --preset release -j"$(nproc)"
+cmake --build --preset release -j"$(nproc)" --target irsa-webhook
 bin="$root/build/release/src/cli/irsa-webhook"
 
 work=$(mktemp -d)

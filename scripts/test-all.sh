@@ -49,9 +49,10 @@ cmake --build --preset tsan -j "$jobs" --target server_suites
 step "test tsan"
 ctest --preset tsan -j "$jobs"
 
-step "build release (the shipped binary)"
+step "build release (the shipped binary, the benchmarks)"
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$jobs" --target irsa-webhook irsa_hostile_test
+# The benchmark programs too: the README's measuring commands (bench/*.sh) build them.
+cmake --build --preset release -j "$jobs" --target irsa-webhook irsa_hostile_test core_bench transport_spike
 step "test release (chart, cluster, docker, hostile, soak)"
 ctest --preset ship -j "$jobs"
 
