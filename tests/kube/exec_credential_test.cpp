@@ -41,9 +41,11 @@ std::size_t Lines(const std::string& path) {
 class ExecCredentialTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // A parameterized test's name holds a '/' ("Case/Param"): one directory, not two levels.
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '-');
     dir_ = std::filesystem::temp_directory_path() /
-           ("irsa-exec-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           ("irsa-exec-test-" + std::to_string(::getpid()) + "-" + name);
     std::filesystem::create_directories(dir_);
     log_ = (dir_ / "plugin.log").string();
   }
