@@ -202,7 +202,7 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
                        const ServiceAccountLookup* service_accounts) {
   Mutation m;
   m.outcome = Outcome::kSkipped;
-  if (view.labels.count(config.keys.skip_pod_label) != 0) {
+  if (LabelsView(view.labels).Find(config.keys.skip_pod_label)) {
     m.reason = "pod has the " + config.keys.skip_pod_label + " label";
     return m;
   }
