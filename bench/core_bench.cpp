@@ -18,6 +18,7 @@
 #include "admission_dom.h"
 #include "irsa/admission.h"
 #include "irsa/document.h"
+#include "irsa/text.h"
 #include "json_dom.h"
 #include "pod_view.h"
 
