@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -50,6 +51,10 @@ class JsonPatch {
   // building the pointer.
   void AddSerialized(const JsonPointer& path, std::initializer_list<std::string_view> tail,
                      std::string_view value_json);
+  // One operation per value, in order, all at `path` + `tail` (appends: {"env", "-"}); the path
+  // is escaped once.
+  void AddEachSerialized(const JsonPointer& path, std::initializer_list<std::string_view> tail,
+                         std::span<const std::string_view> values_json);
   // Sizes the buffer for `bytes` of operations (the admission path knows roughly how many).
   void Reserve(std::size_t bytes);
   // Moves every operation of `other` to the end of this patch.

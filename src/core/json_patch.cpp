@@ -11,6 +11,11 @@ namespace {
 // The text of a patch without operations.
 constexpr std::string_view kEmptyPatch = "[]";
 
+// An operation's text around its path and value: {"op":"add","path":"<path>","value":<value>}.
+constexpr std::string_view kOperationHead = R"({"op":"add","path":")";
+constexpr std::string_view kOperationValue = R"(","value":)";
+constexpr std::string_view kOperationEnd = "}]";  // with the array's end
+
 // Whether `token` has a character RFC 6901 escapes in a JSON Pointer ('~' or '/').
 bool NeedsPointerEscape(std::string_view token) {
   // (find_first_of would search the two-character set once per character of the token.)
@@ -140,25 +145,46 @@ void JsonPatch::AddSerialized(const JsonPointer& path, std::string_view value_js
 
 void JsonPatch::AddSerialized(const JsonPointer& path, std::initializer_list<std::string_view> tail,
                               std::string_view value_json) {
-  // The array stays closed: its ']' becomes the ',' before the new operation.
-  if (count_++ > 0) {
-    text_.back() = ',';
-  } else {
-    text_.push_back('[');
-  }
-  text_ += R"({"op":"add","path":")";
-  AppendJsonStringBody(text_, path.str());
-  for (const std::string_view token : tail) {
-    text_.push_back('/');
-    if (NeedsPointerEscape(token)) {
-      AppendJsonStringBody(text_, EscapeJsonPointerToken(token));
+  const std::string_view values[] = {value_json};
+  AddEachSerialized(path, tail, values);
+}
+
+void JsonPatch::AddEachSerialized(const JsonPointer& path,
+                                  std::initializer_list<std::string_view> tail,
+                                  std::span<const std::string_view> values_json) {
+  std::size_t head_start = 0;  // where the first operation's text up to its value starts
+  std::size_t head_size = 0;
+  for (const std::string_view value_json : values_json) {
+    // The array stays closed: its ']' becomes the ',' before the new operation.
+    if (count_++ > 0) {
+      text_.back() = ',';
     } else {
-      AppendJsonStringBody(text_, token);
+      text_.push_back('[');
     }
+    if (head_size == 0) {
+      head_start = text_.size();
+      text_ += kOperationHead;
+      AppendJsonStringBody(text_, path.str());
+      for (const std::string_view token : tail) {
+        text_.push_back('/');
+        if (NeedsPointerEscape(token)) {
+          AppendJsonStringBody(text_, EscapeJsonPointerToken(token));
+        } else {
+          AppendJsonStringBody(text_, token);
+        }
+      }
+      text_ += kOperationValue;
+      head_size = text_.size() - head_start;
+      // Sized for the rest now, so the copies of the head below never reallocate their source.
+      std::size_t rest = 0;
+      for (const std::string_view v : values_json) rest += head_size + v.size() + 3;
+      text_.reserve(text_.size() + rest);
+    } else {
+      text_.append(text_, head_start, head_size);  // the same path: copied, not escaped again
+    }
+    text_ += value_json;
+    text_ += kOperationEnd;
   }
-  text_ += R"(","value":)";
-  text_ += value_json;
-  text_ += "}]";
 }
 
 void JsonPatch::Reserve(std::size_t bytes) { text_.reserve(bytes); }

@@ -21,7 +21,7 @@ inline void AppendAll(JsonPatch& patch, const JsonPointer& parent, std::string_v
                       bool list_exists, std::span<const std::string_view> items) {
   if (items.empty()) return;
   if (list_exists) {
-    for (const auto& item : items) patch.AddSerialized(parent, {field, "-"}, item);
+    patch.AddEachSerialized(parent, {field, "-"}, items);
     return;
   }
   std::string list = "[";

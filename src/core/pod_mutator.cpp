@@ -25,6 +25,9 @@ constexpr std::size_t kPatchBytesPerContainer = 1024;
 // The JSON text around the strings of one env or volumeMounts item (at most 40 bytes), with
 // room for a few escapes: its buffer is sized once.
 constexpr std::size_t kJsonItemBytes = 48;
+// Env vars one container can get: AWS_STS_REGIONAL_ENDPOINTS, AWS_DEFAULT_REGION, AWS_REGION,
+// AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_SESSION_NAME.
+constexpr std::size_t kMaxInjectedEnvVars = 6;
 
 // Settings in force for one pod after precedence (pod > ServiceAccount > config).
 struct TokenSettings {
@@ -241,6 +244,7 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
       session_env;
   std::string own_token_env;  // for a container with its own token mount
   std::vector<std::string_view> env;
+  env.reserve(kMaxInjectedEnvVars);
   const JsonPointer spec = JsonPointer().Child("spec");
   const JsonPointer init_containers = spec.Child("initContainers");
   const JsonPointer containers = spec.Child("containers");

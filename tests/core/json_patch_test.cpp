@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <string_view>
+#include <vector>
+
 namespace irsa {
 namespace {
 
@@ -57,6 +61,24 @@ TEST(JsonPatchTest, TailTokensWriteTheSamePathAsChild) {
   tail.AddSerialized(base, {}, "3");
   EXPECT_EQ(tail.Serialize(), built.Serialize());
   EXPECT_EQ(tail.operations()[1]["path"], "/spec/containers/2/a~1b~0c\"\n");
+}
+
+TEST(JsonPatchTest, AddEachWritesOneOperationPerValueInOrder) {
+  const JsonPointer base = JsonPointer().Child("spec").Child("a~b");
+  JsonPatch one_by_one;
+  JsonPatch each;
+  one_by_one.AddSerialized(JsonPointer().Child("x"), "0");
+  each.AddSerialized(JsonPointer().Child("x"), "0");
+  // Enough values that the buffer grows while the head of the first is copied.
+  std::vector<std::string> values;
+  for (int i = 0; i < 40; ++i) values.push_back(R"({"name":"v)" + std::to_string(i) + R"("})");
+  std::vector<std::string_view> views(values.begin(), values.end());
+  for (const auto& v : views) one_by_one.AddSerialized(base.Child("env/x").End(), v);
+  each.AddEachSerialized(base, {"env/x", "-"}, views);
+  each.AddEachSerialized(base, {"none"}, {});
+  EXPECT_EQ(each.Serialize(), one_by_one.Serialize());
+  EXPECT_EQ(each.size(), 41U);
+  EXPECT_EQ(each.operations()[40]["path"], "/spec/a~0b/env~1x/-");
 }
 
 TEST(JsonPatchTest, TextIsTheSerializedArray) {
