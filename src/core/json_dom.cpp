@@ -62,7 +62,7 @@ Result<element> JsonDom::Parse(std::string_view text) {
 
 bool FindMember(simdjson::dom::object obj, std::string_view key, element& out) {
   bool found = false;
-  for (auto it = obj.begin(); it != obj.end(); ++it) {
+  for (auto it = obj.begin(), end = obj.end(); it != end; ++it) {
     if (it.key() == key) {
       const element value = it.value();
       found = !value.is_null();
@@ -75,7 +75,7 @@ bool FindMember(simdjson::dom::object obj, std::string_view key, element& out) {
 Members::Members(simdjson::dom::object obj, std::initializer_list<std::string_view> keys) {
   const std::size_t count = std::min(keys.size(), kMaxKeys);
   const std::string_view* key = keys.begin();
-  for (auto it = obj.begin(); it != obj.end(); ++it) {
+  for (auto it = obj.begin(), end = obj.end(); it != end; ++it) {
     const std::string_view name = it.key();
     for (std::size_t i = 0; i < count; ++i) {
       if (name != key[i]) continue;
