@@ -40,7 +40,7 @@ struct Binding {
   bool NamesServiceAccount(std::string_view sa) const;
   bool AllowsContainer(std::string_view container) const;
   // Preset and podSelector both match the pod's labels.
-  bool SelectsPod(const Labels& labels) const;
+  bool SelectsPod(LabelsView labels) const;
 };
 
 // The annotation and label keys of one prefix, computed once per config rather than per request.
@@ -80,6 +80,6 @@ Result<Config> ParseConfig(const nlohmann::json& document, std::string_view sour
 Result<Config> LoadConfigFile(const std::string& path);
 
 // Preset predicate, exposed for tests and for reconcile's explanations.
-bool PresetSelectsPod(Preset preset, const Labels& labels);
+bool PresetSelectsPod(Preset preset, LabelsView labels);
 
 }  // namespace irsa

@@ -8,7 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -44,6 +46,15 @@ class JsonPatch {
   void Add(const JsonPointer& path, const nlohmann::json& value);
   // Adds a value given as JSON text (built with AppendJsonString and friends).
   void AddSerialized(const JsonPointer& path, std::string_view value_json);
+  // The same at `path` followed by the reference tokens `tail` (escaped as Child escapes them):
+  // AddSerialized(base, {"env", "-"}, v) is AddSerialized(base.Child("env").End(), v) without
+  // building the pointer.
+  void AddSerialized(const JsonPointer& path, std::initializer_list<std::string_view> tail,
+                     std::string_view value_json);
+  // One operation per value, in order, all at `path` + `tail` (appends: {"env", "-"}); the path
+  // is escaped once.
+  void AddEachSerialized(const JsonPointer& path, std::initializer_list<std::string_view> tail,
+                         std::span<const std::string_view> values_json);
   // Sizes the buffer for `bytes` of operations (the admission path knows roughly how many).
   void Reserve(std::size_t bytes);
   // Moves every operation of `other` to the end of this patch.
@@ -52,10 +63,11 @@ class JsonPatch {
   bool empty() const { return count_ == 0; }
   std::size_t size() const { return count_; }
   std::string Serialize() const;      // the JSON array, compact
+  std::string_view text() const;      // the same without a copy; valid until the next change
   nlohmann::json operations() const;  // the same, parsed (CLI output, tests)
 
  private:
-  std::string operations_text_;  // serialized operations, comma separated
+  std::string text_;  // the JSON array of the operations; empty while there are none
   std::size_t count_ = 0;
 };
 

@@ -8,8 +8,10 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "irsa/status.h"
@@ -18,6 +20,26 @@ namespace irsa {
 
 // Labels of one object, as read from metadata.labels.
 using Labels = std::map<std::string, std::string, std::less<>>;
+
+// Labels read from a parsed document without copying them: (key, value) pairs in document order
+// that point into the document. With duplicate keys the last pair counts, as in Labels.
+using LabelPairs = std::vector<std::pair<std::string_view, std::string_view>>;
+
+// What a selector reads: Labels or LabelPairs, which must outlive the view.
+class LabelsView {
+ public:
+  LabelsView(const Labels& labels)  // NOLINT(google-explicit-constructor): read as Labels
+      : map_(&labels) {}
+  LabelsView(const LabelPairs& pairs)  // NOLINT(google-explicit-constructor): read as Labels
+      : pairs_(&pairs) {}
+
+  // The value of label `key`, if the object has it.
+  std::optional<std::string_view> Find(std::string_view key) const;
+
+ private:
+  const Labels* map_ = nullptr;
+  const LabelPairs* pairs_ = nullptr;
+};
 
 struct LabelSelectorRequirement {
   enum class Operator { kIn, kNotIn, kExists, kDoesNotExist };
@@ -34,7 +56,7 @@ class LabelSelector {
   // podSelector"). Validates operators, value presence and label key/value syntax.
   static Result<LabelSelector> Parse(const nlohmann::json& selector, std::string_view where);
 
-  bool Matches(const Labels& labels) const;
+  bool Matches(LabelsView labels) const;
   bool empty() const { return match_labels_.empty() && requirements_.empty(); }
   const Labels& match_labels() const { return match_labels_; }
   const std::vector<LabelSelectorRequirement>& requirements() const { return requirements_; }

@@ -22,6 +22,8 @@ std::string_view Trim(std::string_view text);
 
 // Standard base64 (RFC 4648, with padding), as the AdmissionReview patch field requires.
 std::string Base64Encode(std::string_view data);
+// The same appended to `out` (a response is written into one buffer).
+void AppendBase64(std::string& out, std::string_view data);
 
 // Decodes standard base64 with or without padding; whitespace (line breaks) is ignored. nullopt
 // when the text is not base64.

@@ -182,25 +182,25 @@ bool Binding::AllowsContainer(std::string_view container) const {
   return containers.empty() || Contains(containers, container);
 }
 
-bool Binding::SelectsPod(const Labels& labels) const {
+bool Binding::SelectsPod(LabelsView labels) const {
   return PresetSelectsPod(preset, labels) && (!pod_selector || pod_selector->Matches(labels));
 }
 
-bool PresetSelectsPod(Preset preset, const Labels& labels) {
+bool PresetSelectsPod(Preset preset, LabelsView labels) {
   if (preset == Preset::kNone) return true;
-  const auto name = labels.find(kLabelAppName);
-  if (name == labels.end()) return false;
+  const std::optional<std::string_view> name = labels.Find(kLabelAppName);
+  if (!name) return false;
   // Operator pods: plain manifests label them percona-server-mongodb-operator, the Percona Helm
   // chart psmdb-operator.
-  if (name->second == kPerconaOperatorName || name->second == kPerconaOperatorHelmName) return true;
-  if (name->second != kPerconaDatabaseName) return false;
+  if (*name == kPerconaOperatorName || *name == kPerconaOperatorHelmName) return true;
+  if (*name != kPerconaDatabaseName) return false;
   // Data-bearing members run PBM (physical restores run it inside mongod): mongod (replica
   // sets), cfg (the config-server replica set of a sharded cluster), nonVoting and hidden.
   // Arbiters, mongos and search pods hold no data.
-  const auto component = labels.find(kLabelAppComponent);
-  if (component == labels.end()) return false;
-  return component->second == kComponentMongod || component->second == kComponentConfigServer ||
-         component->second == kComponentNonVoting || component->second == kComponentHidden;
+  const std::optional<std::string_view> component = labels.Find(kLabelAppComponent);
+  if (!component) return false;
+  return *component == kComponentMongod || *component == kComponentConfigServer ||
+         *component == kComponentNonVoting || *component == kComponentHidden;
 }
 
 AnnotationKeys AnnotationKeys::For(std::string_view prefix) {

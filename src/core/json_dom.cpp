@@ -58,12 +58,15 @@ Result<element> JsonDom::Parse(std::string_view text) {
   return Status::Error(std::string("parse error: ") + simdjson::error_message(error));
 }
 
+// (The loops below read a member's value only when its key matches: most members are skipped.)
+
 bool FindMember(simdjson::dom::object obj, std::string_view key, element& out) {
   bool found = false;
-  for (const auto field : obj) {
-    if (field.key == key) {
-      found = !field.value.is_null();
-      if (found) out = field.value;
+  for (auto it = obj.begin(), end = obj.end(); it != end; ++it) {
+    if (it.key() == key) {
+      const element value = it.value();
+      found = !value.is_null();
+      if (found) out = value;
     }
   }
   return found;
@@ -72,11 +75,13 @@ bool FindMember(simdjson::dom::object obj, std::string_view key, element& out) {
 Members::Members(simdjson::dom::object obj, std::initializer_list<std::string_view> keys) {
   const std::size_t count = std::min(keys.size(), kMaxKeys);
   const std::string_view* key = keys.begin();
-  for (const auto field : obj) {
+  for (auto it = obj.begin(), end = obj.end(); it != end; ++it) {
+    const std::string_view name = it.key();
     for (std::size_t i = 0; i < count; ++i) {
-      if (field.key != key[i]) continue;
-      found_[i] = !field.value.is_null();  // the last one wins; a null one means absent
-      if (found_[i]) values_[i] = field.value;
+      if (name != key[i]) continue;
+      const element value = it.value();
+      found_[i] = !value.is_null();  // the last one wins; a null one means absent
+      if (found_[i]) values_[i] = value;
       break;
     }
   }

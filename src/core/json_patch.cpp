@@ -6,6 +6,23 @@
 #include <iterator>
 
 namespace irsa {
+namespace {
+
+// The text of a patch without operations.
+constexpr std::string_view kEmptyPatch = "[]";
+
+// An operation's text around its path and value: {"op":"add","path":"<path>","value":<value>}.
+constexpr std::string_view kOperationHead = R"({"op":"add","path":")";
+constexpr std::string_view kOperationValue = R"(","value":)";
+constexpr std::string_view kOperationEnd = "}]";  // with the array's end
+
+// Whether `token` has a character RFC 6901 escapes in a JSON Pointer ('~' or '/').
+bool NeedsPointerEscape(std::string_view token) {
+  // (find_first_of would search the two-character set once per character of the token.)
+  return std::any_of(token.begin(), token.end(), [](char c) { return c == '~' || c == '/'; });
+}
+
+}  // namespace
 
 std::string EscapeJsonPointerToken(std::string_view token) {
   std::string out;
@@ -100,11 +117,10 @@ JsonPointer JsonPointer::Child(std::string_view token) const {
   std::string path;
   path.reserve(path_.size() + 1 + token.size());
   path.append(path_).push_back('/');
-  // (find_first_of would search the two-character set once per character of the token.)
-  if (std::none_of(token.begin(), token.end(), [](char c) { return c == '~' || c == '/'; })) {
-    path.append(token);  // nothing to escape: the common case, without a temporary
-  } else {
+  if (NeedsPointerEscape(token)) {
     path.append(EscapeJsonPointerToken(token));
+  } else {
+    path.append(token);  // nothing to escape: the common case, without a temporary
   }
   return JsonPointer(std::move(path));
 }
@@ -124,33 +140,73 @@ void JsonPatch::Add(const JsonPointer& path, const nlohmann::json& value) {
 }
 
 void JsonPatch::AddSerialized(const JsonPointer& path, std::string_view value_json) {
-  if (count_++ > 0) operations_text_.push_back(',');
-  operations_text_ += R"({"op":"add","path":)";
-  AppendJsonString(operations_text_, path.str());
-  operations_text_ += R"(,"value":)";
-  operations_text_ += value_json;
-  operations_text_.push_back('}');
+  AddSerialized(path, {}, value_json);
 }
 
-void JsonPatch::Reserve(std::size_t bytes) { operations_text_.reserve(bytes); }
+void JsonPatch::AddSerialized(const JsonPointer& path, std::initializer_list<std::string_view> tail,
+                              std::string_view value_json) {
+  const std::string_view values[] = {value_json};
+  AddEachSerialized(path, tail, values);
+}
+
+void JsonPatch::AddEachSerialized(const JsonPointer& path,
+                                  std::initializer_list<std::string_view> tail,
+                                  std::span<const std::string_view> values_json) {
+  std::size_t head_start = 0;  // where the first operation's text up to its value starts
+  std::size_t head_size = 0;
+  for (const std::string_view value_json : values_json) {
+    // The array stays closed: its ']' becomes the ',' before the new operation.
+    if (count_++ > 0) {
+      text_.back() = ',';
+    } else {
+      text_.push_back('[');
+    }
+    if (head_size == 0) {
+      head_start = text_.size();
+      text_ += kOperationHead;
+      AppendJsonStringBody(text_, path.str());
+      for (const std::string_view token : tail) {
+        text_.push_back('/');
+        if (NeedsPointerEscape(token)) {
+          AppendJsonStringBody(text_, EscapeJsonPointerToken(token));
+        } else {
+          AppendJsonStringBody(text_, token);
+        }
+      }
+      text_ += kOperationValue;
+      head_size = text_.size() - head_start;
+      // Sized for the rest now, so the copies of the head below never reallocate their source.
+      std::size_t rest = 0;
+      for (const std::string_view v : values_json) rest += head_size + v.size() + 3;
+      text_.reserve(text_.size() + rest);
+    } else {
+      text_.append(text_, head_start, head_size);  // the same path: copied, not escaped again
+    }
+    text_ += value_json;
+    text_ += kOperationEnd;
+  }
+}
+
+void JsonPatch::Reserve(std::size_t bytes) { text_.reserve(bytes); }
 
 void JsonPatch::Append(JsonPatch&& other) {
   if (other.count_ == 0) return;
-  if (count_ > 0) operations_text_.push_back(',');
-  operations_text_ += other.operations_text_;
+  if (count_ == 0) {
+    text_ = std::move(other.text_);
+  } else {
+    text_.back() = ',';
+    text_.append(other.text_, 1);  // without its '['
+  }
   count_ += other.count_;
-  other.operations_text_.clear();
+  other.text_.clear();
   other.count_ = 0;
 }
 
-std::string JsonPatch::Serialize() const {
-  std::string out;
-  out.reserve(operations_text_.size() + 2);
-  out.push_back('[');
-  out += operations_text_;
-  out.push_back(']');
-  return out;
+std::string_view JsonPatch::text() const {
+  return count_ == 0 ? std::string_view(kEmptyPatch) : std::string_view(text_);
 }
+
+std::string JsonPatch::Serialize() const { return std::string(text()); }
 
 nlohmann::json JsonPatch::operations() const { return nlohmann::json::parse(Serialize()); }
 

@@ -106,17 +106,29 @@ Result<LabelSelector> LabelSelector::Parse(const json& selector, std::string_vie
   return out;
 }
 
-bool LabelSelector::Matches(const Labels& labels) const {
+std::optional<std::string_view> LabelsView::Find(std::string_view key) const {
+  if (map_ != nullptr) {
+    const auto it = map_->find(key);
+    if (it == map_->end()) return std::nullopt;
+    return it->second;
+  }
+  if (pairs_ == nullptr) return std::nullopt;
+  for (auto it = pairs_->rbegin(); it != pairs_->rend(); ++it) {
+    if (it->first == key) return it->second;
+  }
+  return std::nullopt;
+}
+
+bool LabelSelector::Matches(LabelsView labels) const {
   for (const auto& [key, value] : match_labels_) {
-    const auto it = labels.find(key);
-    if (it == labels.end() || it->second != value) return false;
+    const std::optional<std::string_view> found = labels.Find(key);
+    if (!found || *found != value) return false;
   }
   for (const auto& req : requirements_) {
-    const auto it = labels.find(req.key);
-    const bool present = it != labels.end();
+    const std::optional<std::string_view> found = labels.Find(req.key);
+    const bool present = found.has_value();
     const auto in_values = [&] {
-      return present &&
-             std::find(req.values.begin(), req.values.end(), it->second) != req.values.end();
+      return present && std::find(req.values.begin(), req.values.end(), *found) != req.values.end();
     };
     switch (req.op) {
       case LabelSelectorRequirement::Operator::kIn:

@@ -14,14 +14,14 @@
 
 namespace irsa::internal {
 
-// Appends `items` (each one JSON text) to the list at `path`: one "add .../-" per item when the
-// list exists, else one "add" that creates it. Never rewrites an existing list.
-inline void AppendAll(JsonPatch& patch, const JsonPointer& path, bool list_exists,
-                      std::span<const std::string_view> items) {
+// Appends `items` (each one JSON text) to the list `field` of the object at `parent`: one
+// "add .../-" per item when the list exists, else one "add" that creates it. Never rewrites an
+// existing list.
+inline void AppendAll(JsonPatch& patch, const JsonPointer& parent, std::string_view field,
+                      bool list_exists, std::span<const std::string_view> items) {
   if (items.empty()) return;
   if (list_exists) {
-    const JsonPointer end = path.End();
-    for (const auto& item : items) patch.AddSerialized(end, item);
+    patch.AddEachSerialized(parent, {field, "-"}, items);
     return;
   }
   std::string list = "[";
@@ -30,7 +30,7 @@ inline void AppendAll(JsonPatch& patch, const JsonPointer& path, bool list_exist
     list.append(items[i]);
   }
   list.push_back(']');
-  patch.AddSerialized(path, list);
+  patch.AddSerialized(parent, {field}, list);
 }
 
 }  // namespace irsa::internal

@@ -22,6 +22,12 @@ using nlohmann::json;
 // role ARN and a region).
 constexpr std::size_t kPatchBytesPerPod = 512;
 constexpr std::size_t kPatchBytesPerContainer = 1024;
+// The JSON text around the strings of one env or volumeMounts item (at most 40 bytes), with
+// room for a few escapes: its buffer is sized once.
+constexpr std::size_t kJsonItemBytes = 48;
+// Env vars one container can get: AWS_STS_REGIONAL_ENDPOINTS, AWS_DEFAULT_REGION, AWS_REGION,
+// AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_SESSION_NAME.
+constexpr std::size_t kMaxInjectedEnvVars = 6;
 
 // Settings in force for one pod after precedence (pod > ServiceAccount > config).
 struct TokenSettings {
@@ -111,7 +117,9 @@ std::string TokenFilePath(std::string_view mount_dir, bool windows) {
 
 // {"name":<name>,"value":<value>}
 std::string EnvVar(std::string_view name, std::string_view value) {
-  std::string out = R"({"name":)";
+  std::string out;
+  out.reserve(kJsonItemBytes + name.size() + value.size());
+  out += R"({"name":)";
   AppendJsonString(out, name);
   out += R"(,"value":)";
   AppendJsonString(out, value);
@@ -126,7 +134,9 @@ std::string RoleSessionNameEnv() {
 }
 
 std::string TokenMount(std::string_view mount_dir) {
-  std::string out = R"({"name":)";
+  std::string out;
+  out.reserve(kJsonItemBytes + kTokenVolumeName.size() + mount_dir.size());
+  out += R"({"name":)";
   AppendJsonString(out, kTokenVolumeName);
   out += R"(,"mountPath":)";
   AppendJsonString(out, mount_dir);
@@ -202,7 +212,7 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
                        const ServiceAccountLookup* service_accounts) {
   Mutation m;
   m.outcome = Outcome::kSkipped;
-  if (view.labels.count(config.keys.skip_pod_label) != 0) {
+  if (LabelsView(view.labels).Find(config.keys.skip_pod_label)) {
     m.reason = "pod has the " + config.keys.skip_pod_label + " label";
     return m;
   }
@@ -234,15 +244,17 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
       session_env;
   std::string own_token_env;  // for a container with its own token mount
   std::vector<std::string_view> env;
-  const JsonPointer init_containers = JsonPointer().Child("spec").Child("initContainers");
-  const JsonPointer containers = JsonPointer().Child("spec").Child("containers");
+  env.reserve(kMaxInjectedEnvVars);
+  const JsonPointer spec = JsonPointer().Child("spec");
+  const JsonPointer init_containers = spec.Child("initContainers");
+  const JsonPointer containers = spec.Child("containers");
 
   // The volume comes first; the patch is dropped below if no container is eligible.
   if (view.token_volume == TokenVolume::kAbsent) {
     const std::string volume = TokenVolumeSource(settings);
     const std::string_view volumes[] = {volume};
     m.patch.Reserve(kPatchBytesPerPod + view.containers.size() * kPatchBytesPerContainer);
-    AppendAll(m.patch, JsonPointer().Child("spec").Child("volumes"), view.has_volume_list, volumes);
+    AppendAll(m.patch, spec, "volumes", view.has_volume_list, volumes);
   }
   std::size_t eligible = 0;
   for (const ContainerView& c : view.containers) {
@@ -294,10 +306,10 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
       if (m.patch.empty())
         m.patch.Reserve(kPatchBytesPerPod + view.containers.size() * kPatchBytesPerContainer);
       const JsonPointer base = (c.init ? init_containers : containers).Index(c.index);
-      AppendAll(m.patch, base.Child("env"), c.has_env_list, env);
+      AppendAll(m.patch, base, "env", c.has_env_list, env);
       if (!existing_mount) {
         const std::string_view mount[] = {once(mount_text, [&] { return TokenMount(mount_dir); })};
-        AppendAll(m.patch, base.Child("volumeMounts"), c.has_mount_list, mount);
+        AppendAll(m.patch, base, "volumeMounts", c.has_mount_list, mount);
       }
     }
     if (c.HasEnv(kEnvAccessKeyId)) {

@@ -1,8 +1,8 @@
 // ReadPod: the one pod reader (see pod_view.h for the contract).
 #include <algorithm>
 #include <array>
-#include <set>
 #include <string>
+#include <vector>
 
 #include "irsa/constants.h"
 #include "json_dom.h"
@@ -15,9 +15,9 @@ using simdjson::dom::array;
 using simdjson::dom::element;
 using simdjson::dom::object;
 
-// A container's env and volumeMounts lists are sized from the DOM (which knows their length)
-// up to this many items; a longer (or hostile) list grows as it is read, so nothing is reserved
-// for items that were never checked.
+// A pod's containers and labels and a container's env and volumeMounts lists are sized from the
+// DOM (which knows their length) up to this many items; a longer (or hostile) list grows as it
+// is read, so nothing is reserved for items that were never checked.
 constexpr std::size_t kMaxPresizedItems = 64;
 
 bool IsObject(element e, object& out) { return e.get_object().get(out) == simdjson::SUCCESS; }
@@ -46,59 +46,75 @@ std::string ItemPath(std::string_view list, std::size_t index) {
   return std::string(list) + "[" + std::to_string(index) + "]";
 }
 
-Status ReadContainer(element item, std::string_view list, std::size_t index, ContainerView& c) {
-  const auto error = [&](std::string_view suffix, std::string_view problem) {
-    return Status::Error(ItemPath(list, index) + std::string(suffix) + ": " + std::string(problem));
-  };
-  object container;
-  if (!IsObject(item, container)) return error("", "must be an object");
-  enum { kName, kEnv, kVolumeMounts };
-  const Members members(container, {"name", "env", "volumeMounts"});
-  element name;
-  if (!members.Find(kName, name) || !IsString(name, c.name))
-    return error(".name", "must be a string");
+// "<list>[<index>]<suffix>: <problem>"
+Status ContainerError(std::string_view list, std::size_t index, std::string_view suffix,
+                      std::string_view problem) {
+  return Status::Error(ItemPath(list, index) + std::string(suffix) + ": " + std::string(problem));
+}
 
-  element env;
-  if (members.Find(kEnv, env)) {
-    array vars;
-    if (!IsArray(env, vars)) return error(".env", "must be a list");
-    c.has_env_list = true;
-    c.env_names.reserve(std::min(vars.size(), kMaxPresizedItems));
-    std::size_t i = 0;
-    for (const element var : vars) {
-      object var_object;
-      if (!IsObject(var, var_object)) return error(ItemPath(".env", i), "must be an object");
-      element var_name;
-      std::string_view value;
-      if (!FindMember(var_object, "name", var_name) || !IsString(var_name, value))
-        return error(ItemPath(".env", i) + ".name", "must be a string");
-      c.env_names.push_back(value);
-      ++i;
-    }
-  }
-  element mounts;
-  if (members.Find(kVolumeMounts, mounts)) {
-    array mount_list;
-    if (!IsArray(mounts, mount_list)) return error(".volumeMounts", "must be a list");
-    c.has_mount_list = true;
-    c.mounts.reserve(std::min(mount_list.size(), kMaxPresizedItems));
-    std::size_t i = 0;
-    for (const element mount : mount_list) {
-      object mount_object;
-      if (!IsObject(mount, mount_object))
-        return error(ItemPath(".volumeMounts", i), "must be an object");
-      MountView view;
-      const Members mount_members(mount_object, {"name", "mountPath"});
-      element value;
-      if (mount_members.Find(0, value) && !IsString(value, view.name))
-        return error(ItemPath(".volumeMounts", i) + ".name", "must be a string");
-      if (mount_members.Find(1, value) && !IsString(value, view.mount_path))
-        return error(ItemPath(".volumeMounts", i) + ".mountPath", "must be a string");
-      c.mounts.push_back(view);
-      ++i;
-    }
+// Reads the list `field` of a container (".env", ".volumeMounts"; `value` is its value) into
+// `out`: every item must be an object, and read_item(object, item) names the member of it that
+// is not a string ("" when every member it reads is one).
+template <typename Item, typename ReadItem>
+Status ReadObjectList(element value, std::string_view list, std::size_t index,
+                      std::string_view field, std::vector<Item>& out, const ReadItem& read_item) {
+  array items;
+  if (!IsArray(value, items)) return ContainerError(list, index, field, "must be a list");
+  out.reserve(std::min(items.size(), kMaxPresizedItems));
+  std::size_t i = 0;
+  for (const element item : items) {
+    object item_object;
+    if (!IsObject(item, item_object))
+      return ContainerError(list, index, ItemPath(field, i), "must be an object");
+    Item read;
+    if (const std::string_view bad = read_item(item_object, read); !bad.empty())
+      return ContainerError(list, index, ItemPath(field, i) + std::string(bad), "must be a string");
+    out.push_back(read);
+    ++i;
   }
   return Status::Ok();
+}
+
+// env[i]: its name.
+std::string_view ReadEnvName(object var, std::string_view& name) {
+  element value;
+  return FindMember(var, "name", value) && IsString(value, name) ? "" : ".name";
+}
+
+// volumeMounts[i]: its name and mountPath, where present.
+std::string_view ReadMount(object mount, MountView& view) {
+  const Members members(mount, {"name", "mountPath"});
+  element value;
+  if (members.Find(0, value) && !IsString(value, view.name)) return ".name";
+  if (members.Find(1, value) && !IsString(value, view.mount_path)) return ".mountPath";
+  return "";
+}
+
+Status ReadContainer(element item, std::string_view list, std::size_t index, ContainerView& c) {
+  object container;
+  if (!IsObject(item, container)) return ContainerError(list, index, "", "must be an object");
+  enum { kName, kEnv, kVolumeMounts };
+  const Members members(container, {"name", "env", "volumeMounts"});
+  element value;
+  if (!members.Find(kName, value) || !IsString(value, c.name))
+    return ContainerError(list, index, ".name", "must be a string");
+  if (members.Find(kEnv, value)) {
+    c.has_env_list = true;
+    if (auto s = ReadObjectList(value, list, index, ".env", c.env_names, ReadEnvName); !s.ok())
+      return s;
+  }
+  if (members.Find(kVolumeMounts, value)) {
+    c.has_mount_list = true;
+    if (auto s = ReadObjectList(value, list, index, ".volumeMounts", c.mounts, ReadMount); !s.ok())
+      return s;
+  }
+  return Status::Ok();
+}
+
+// Items in `list_element` when it is a list, else 0.
+std::size_t ListSize(const element* list_element) {
+  array list;
+  return list_element != nullptr && IsArray(*list_element, list) ? list.size() : 0;
 }
 
 // spec.initContainers or spec.containers (`list_element`, when present).
@@ -158,20 +174,21 @@ bool IsWindows(const element* node_selector, const element* os_element) {
 // of several bad keys the first in key order is named (as a parsed nlohmann::json object has
 // them).
 Status ReadLabels(object labels, PodView& view) {
-  std::set<std::string, std::less<>> bad;
+  view.labels.reserve(std::min(labels.size(), kMaxPresizedItems));
+  std::vector<std::string_view> bad;  // keys whose last value so far is not a string
   for (const auto field : labels) {
     std::string_view value;
     if (IsString(field.value, value)) {
-      view.labels.insert_or_assign(std::string(field.key), std::string(value));
-      if (!bad.empty()) bad.erase(std::string(field.key));
-    } else {
-      bad.emplace(field.key);
-      if (const auto it = view.labels.find(field.key); it != view.labels.end())
-        view.labels.erase(it);
+      view.labels.emplace_back(field.key, value);
+      if (!bad.empty()) std::erase(bad, field.key);
+    } else if (std::find(bad.begin(), bad.end(), field.key) == bad.end()) {
+      bad.push_back(field.key);
     }
   }
   if (bad.empty()) return Status::Ok();
-  return Status::Error("metadata.labels[\"" + *bad.begin() + "\"]: must be a string");
+  return Status::Error("metadata.labels[\"" +
+                       std::string(*std::min_element(bad.begin(), bad.end())) +
+                       "\"]: must be a string");
 }
 
 Status ReadMetadata(element metadata_element, PodView& view) {
@@ -254,6 +271,8 @@ Result<PodView> ReadPod(element pod_element) {
     return s;
   if (!name.empty()) view.service_account = name;
 
+  view.containers.reserve(std::min(
+      ListSize(present[kInitContainers]) + ListSize(present[kContainers]), kMaxPresizedItems));
   if (auto s = ReadContainerList(present[kInitContainers], true, view); !s.ok()) return s;
   const std::size_t init_count = view.containers.size();
   if (auto s = ReadContainerList(present[kContainers], false, view); !s.ok()) return s;

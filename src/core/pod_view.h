@@ -48,7 +48,7 @@ enum class TokenVolume { kAbsent, kProjectedToken, kForeign };
 struct PodView {
   std::string_view name;
   std::string_view generate_name;
-  Labels labels;
+  LabelPairs labels;  // string values only (a pod with another is not read)
   std::vector<std::pair<std::string_view, std::string_view>> annotations;  // string values only
   std::string_view service_account;       // spec.serviceAccountName > spec.serviceAccount > default
   std::vector<ContainerView> containers;  // initContainers first, then containers

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <string_view>
+#include <vector>
+
 namespace irsa {
 namespace {
 
@@ -43,6 +47,60 @@ TEST(JsonPatchTest, OnlyAddOperationsAndTheyApply) {
   EXPECT_EQ(
       patch.Serialize(),
       R"([{"op":"add","path":"/metadata/annotations/a~1b~0c","value":"v"},{"op":"add","path":"/list/-","value":2}])");
+}
+
+TEST(JsonPatchTest, TailTokensWriteTheSamePathAsChild) {
+  const JsonPointer base = JsonPointer().Child("spec").Child("containers").Index(2);
+  JsonPatch built;
+  built.AddSerialized(base.Child("env").End(), "1");
+  built.AddSerialized(base.Child("a/b~c\"\n"), "2");
+  built.AddSerialized(base, "3");
+  JsonPatch tail;
+  tail.AddSerialized(base, {"env", "-"}, "1");
+  tail.AddSerialized(base, {"a/b~c\"\n"}, "2");
+  tail.AddSerialized(base, {}, "3");
+  EXPECT_EQ(tail.Serialize(), built.Serialize());
+  EXPECT_EQ(tail.operations()[1]["path"], "/spec/containers/2/a~1b~0c\"\n");
+}
+
+TEST(JsonPatchTest, AddEachWritesOneOperationPerValueInOrder) {
+  const JsonPointer base = JsonPointer().Child("spec").Child("a~b");
+  JsonPatch one_by_one;
+  JsonPatch each;
+  one_by_one.AddSerialized(JsonPointer().Child("x"), "0");
+  each.AddSerialized(JsonPointer().Child("x"), "0");
+  // Enough values that the buffer grows while the head of the first is copied.
+  std::vector<std::string> values;
+  for (int i = 0; i < 40; ++i) values.push_back(R"({"name":"v)" + std::to_string(i) + R"("})");
+  std::vector<std::string_view> views(values.begin(), values.end());
+  for (const auto& v : views) one_by_one.AddSerialized(base.Child("env/x").End(), v);
+  each.AddEachSerialized(base, {"env/x", "-"}, views);
+  each.AddEachSerialized(base, {"none"}, {});
+  EXPECT_EQ(each.Serialize(), one_by_one.Serialize());
+  EXPECT_EQ(each.size(), 41U);
+  EXPECT_EQ(each.operations()[40]["path"], "/spec/a~0b/env~1x/-");
+}
+
+TEST(JsonPatchTest, TextIsTheSerializedArray) {
+  JsonPatch patch;
+  EXPECT_EQ(patch.text(), "[]");
+  EXPECT_EQ(patch.Serialize(), "[]");
+  patch.AddSerialized(JsonPointer().Child("x"), "1");
+  EXPECT_EQ(patch.text(), R"([{"op":"add","path":"/x","value":1}])");
+  JsonPatch other;
+  other.AddSerialized(JsonPointer().Child("y"), "2");
+  other.AddSerialized(JsonPointer().Child("z"), "3");
+  patch.Append(std::move(other));
+  EXPECT_EQ(
+      patch.text(),
+      R"([{"op":"add","path":"/x","value":1},{"op":"add","path":"/y","value":2},{"op":"add","path":"/z","value":3}])");
+  EXPECT_EQ(patch.size(), 3U);
+  EXPECT_TRUE(other.empty());
+  EXPECT_EQ(other.text(), "[]");
+  JsonPatch empty;
+  empty.Append(std::move(patch));
+  EXPECT_EQ(empty.size(), 3U);
+  EXPECT_EQ(empty.operations().size(), 3U);
 }
 
 TEST(JsonPatchTest, AppendMovesOperations) {

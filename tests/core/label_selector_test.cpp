@@ -21,6 +21,9 @@ TEST_P(LabelSelectorMatchTest, MatchesLikeKubernetes) {
   auto selector = LabelSelector::Parse(testing::Doc(GetParam().selector), "podSelector");
   ASSERT_TRUE(selector.ok()) << selector.error();
   EXPECT_EQ(selector->Matches(GetParam().labels), GetParam().matches);
+  // The same labels as pairs read from a document (the pod reader's form).
+  const LabelPairs pairs(GetParam().labels.begin(), GetParam().labels.end());
+  EXPECT_EQ(selector->Matches(pairs), GetParam().matches);
 }
 
 const Labels kDb = {{"app", "db"}, {"tier", "backend"}};
@@ -101,6 +104,15 @@ TEST(LabelSelectorTest, NullSelectorMatchesEverything) {
   ASSERT_TRUE(selector.ok());
   EXPECT_TRUE(selector->empty());
   EXPECT_TRUE(selector->Matches(kDb));
+}
+
+TEST(LabelSelectorTest, LabelPairsLastDuplicateCounts) {
+  auto selector = LabelSelector::Parse(testing::Doc("matchLabels: {app: db}"), "podSelector");
+  ASSERT_TRUE(selector.ok()) << selector.error();
+  EXPECT_TRUE(selector->Matches(LabelPairs{{"app", "web"}, {"tier", "x"}, {"app", "db"}}));
+  EXPECT_FALSE(selector->Matches(LabelPairs{{"app", "db"}, {"app", "web"}}));
+  EXPECT_EQ(LabelsView(LabelPairs{{"a", "1"}, {"a", "2"}}).Find("a"), "2");
+  EXPECT_FALSE(LabelsView(LabelPairs{{"a", "1"}}).Find("b").has_value());
 }
 
 TEST(KubeNamesTest, LabelKeysAndValues) {

@@ -56,6 +56,22 @@ TEST(TextTest, Base64DecodeAcceptsPaddingOrNoneAndRejectsGarbage) {
   EXPECT_FALSE(Base64Decode("aGVsbG8===").has_value());
 }
 
+TEST(TextTest, AppendBase64AppendsWhatBase64EncodeReturns) {
+  // Lengths around the six-byte steps and the one- and two-byte tails, after existing text.
+  std::string bytes;
+  for (int i = 0; i < 64; ++i) bytes.push_back(static_cast<char>(i * 37 + 200));
+  for (std::size_t n = 0; n <= bytes.size(); ++n) {
+    const std::string data = bytes.substr(0, n);
+    std::string out = "prefix:";
+    AppendBase64(out, data);
+    EXPECT_EQ(out, "prefix:" + Base64Encode(data)) << n << " bytes";
+    EXPECT_EQ(Base64Decode(out.substr(7)), data) << n << " bytes";
+  }
+  std::string out = "x";
+  AppendBase64(out, "foobar+");
+  EXPECT_EQ(out, "xZm9vYmFyKw==");
+}
+
 TEST(TextTest, Base64RoundTripsEveryByteAndLength) {
   std::string bytes;
   for (int i = 0; i < 256; ++i) bytes.push_back(static_cast<char>(i));
