@@ -13,6 +13,7 @@
 #include "kube/kube_config.h"
 #include "kube/service_account_cache.h"
 #include "server/serve.h"
+#include "server/shutdown_signal.h"
 
 namespace irsa::cli {
 namespace {
@@ -130,6 +131,11 @@ CommandStatus RunServe(const std::vector<std::string>& args) {
 
   auto logger = std::make_shared<server::Logger>(*format, *level);
 
+  // SIGTERM and SIGINT become a shutdown request from here on, also while the ServiceAccount
+  // cache starts: Serve() then drains at once. Installed here, in the binary, not by the server.
+  server::ShutdownSignal signals;
+  if (auto s = signals.Install(); !s.ok()) return CommandStatus::Runtime(s.message());
+
   // Kubernetes access (docs/reference.md section 7): --kubeconfig, else in-cluster config when this
   // runs in a pod, else config-only mode. The ServiceAccount cache answers the pod rules' lookups
   // (the role-arn annotation path, and the audience/STS/expiration annotations) and gates /readyz.
@@ -158,7 +164,7 @@ CommandStatus RunServe(const std::vector<std::string>& args) {
         ", annotation prefix " + config->annotation_prefix + ")";
   }
 
-  auto outcome = server::Serve(options, kubernetes, logger);
+  auto outcome = server::Serve(options, kubernetes, logger, signals);
   if (!outcome.ok()) return CommandStatus::Runtime(outcome.error());
   // Serve() has joined every thread that could call the cache.
   if (cache) cache->Stop();

@@ -75,10 +75,7 @@ void ReloadTls(Runtime& rt) {
 }  // namespace
 
 Result<ServeOutcome> Serve(const ServeOptions& options, const KubernetesAccess& kubernetes,
-                           const std::shared_ptr<Logger>& logger) {
-  ShutdownSignal signals;
-  if (auto s = signals.Install(); !s.ok()) return s;
-
+                           const std::shared_ptr<Logger>& logger, ShutdownSignal& signals) {
   auto runtime = std::make_unique<Runtime>(options, kubernetes, logger);
   Runtime& rt = *runtime;
   if (auto s = rt.config.Reload(); !s.ok()) return s;

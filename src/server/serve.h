@@ -1,7 +1,8 @@
 // `irsa-webhook serve` as a library call: load config and certificates, serve until SIGTERM or
 // SIGINT, reload files on change, drain on shutdown (docs/reference.md sections 2, 6, 7).
 //
-// Owns: the process-level order of things: signal handling, first load (a startup error is
+// Owns: the process-level order of things: waiting for the shutdown signal (the binary installs
+// the handlers, src/cli/serve_command.cpp), first load (a startup error is
 // returned, not served around), the housekeeping loop on the calling thread (file polling
 // ~1/s, stalled-connection checks, listener health, the TLS self-probe) and the shutdown
 // sequence: readiness off while still serving for the delay, then stop accepting, close idle
@@ -19,6 +20,7 @@
 #include "irsa/service_account.h"
 #include "irsa/status.h"
 #include "logging.h"
+#include "shutdown_signal.h"
 #include "tls_credentials.h"
 #include "webhook_server.h"
 
@@ -49,10 +51,11 @@ struct ServeOutcome {
   bool drained = true;
 };
 
-// Serves until SIGTERM/SIGINT. Returns an error for startup failures (bad config, bad
+// Serves until `signals` reports SIGTERM/SIGINT (the caller installed it: process-wide signal
+// handling belongs to the binary). Returns an error for startup failures (bad config, bad
 // certificate, port in use; the message names the file or address) and when a listener stops
 // without being asked to.
 Result<ServeOutcome> Serve(const ServeOptions& options, const KubernetesAccess& kubernetes,
-                           const std::shared_ptr<Logger>& logger);
+                           const std::shared_ptr<Logger>& logger, ShutdownSignal& signals);
 
 }  // namespace irsa::server
