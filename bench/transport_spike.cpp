@@ -156,7 +156,7 @@ class ConstantAnswer : public irsa::server::WebhookHandler {
   std::optional<Response> Screen(const RequestHead& /*head*/) const override {
     return std::nullopt;
   }
-  Response Handle(const RequestHead& head, std::string_view /*body*/) override {
+  Response Handle(const RequestHead& head, const std::string& /*body*/) override {
     Response res;
     if (head.method == "POST") {
       res.content_type = kJson;

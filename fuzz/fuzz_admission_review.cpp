@@ -3,10 +3,12 @@
 // never crash, and every response must be valid JSON with allowed: true. Both share the parser,
 // the envelope validation and the pod reader; what differs is that `mutate`'s path carries
 // request.object through nlohmann::json and its JSON text back to the reader, which must change
-// nothing the rules see (duplicate keys, nulls, numbers, escapes, nesting).
+// nothing the rules see (duplicate keys, nulls, numbers, escapes, nesting). The reviewer also
+// reads a padded copy in place, as `serve` does, and must answer it the same.
 #include <cstdint>
 #include <cstdlib>
 #include <iostream>
+#include <string>
 #include <string_view>
 
 #include "fuzz_support.h"
@@ -50,6 +52,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto request = irsa::DecodeAdmissionReview(body);
   if (fast.ok() != request.ok())
     irsa::fuzzing::Fail("one path accepted the body, the other did not", body);
+  // As serve reviews a body: read in place, with spare capacity after it.
+  std::string padded(body);
+  padded.reserve(body.size() + irsa::kReviewBodyPadding);
+  auto in_place =
+      reviewer.Review(FuzzConfig(), padded, &FuzzServiceAccounts(), irsa::ReadablePastEnd(padded));
+  if (in_place.ok() != fast.ok() ||
+      (fast.ok() ? in_place->response != fast->response : in_place.error() != fast.error()))
+    irsa::fuzzing::Fail("the body read in place was answered differently", body);
   if (!request.ok()) {
     if (fast.error() != request.error()) irsa::fuzzing::Fail("different errors", body);
     return 0;

@@ -64,6 +64,14 @@ AdmissionResult Admit(const Config& config, const AdmissionRequest& request,
 nlohmann::json AdmissionResponseJson(const AdmissionRequest& request, const Mutation& mutation);
 std::string EncodeAdmissionResponse(const AdmissionRequest& request, const Mutation& mutation);
 
+// Spare bytes after a body that let AdmissionReviewer parse it in place (the parser reads up to
+// this far past the end, and ignores what it finds there). A server that reserves this much
+// beyond Content-Length saves a copy of every body.
+inline constexpr std::size_t kReviewBodyPadding = 64;
+
+// The bytes after `s`'s end that are part of its allocation.
+inline std::size_t ReadablePastEnd(const std::string& s) { return s.capacity() - s.size(); }
+
 // The server's path: AdmissionReview bytes in, response bytes out, parsed once: the same
 // envelope validation and routing as DecodeAdmissionReview + Admit, on the request's own parse
 // (a pod is read straight from it; a ServiceAccount or PerconaServerMongoDB is converted to
@@ -85,9 +93,11 @@ class AdmissionReviewer {
 
   // Error: the body is not an acceptable AdmissionReview (HTTP 400, message for the body).
   // Buffers grown for a body over 1 MiB are released before it returns, so an idle reviewer
-  // (servers keep a few) never pins the memory of one huge request.
+  // (servers keep a few) never pins the memory of one huge request. `readable_past_end`: bytes
+  // after `body` that may be read (never written): with at least kReviewBodyPadding, the body is
+  // parsed where it lies instead of being copied first (ReadablePastEnd gives a string's).
   Result<Reviewed> Review(const Config& config, std::string_view body,
-                          const ServiceAccountLookup* lookup);
+                          const ServiceAccountLookup* lookup, std::size_t readable_past_end = 0);
 
   // Bytes of input the parser's buffers are sized for now (for tests).
   std::size_t parser_capacity() const;

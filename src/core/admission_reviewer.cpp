@@ -24,14 +24,15 @@ std::size_t AdmissionReviewer::parser_capacity() const { return parser_->dom.cap
 
 Result<AdmissionReviewer::Reviewed> AdmissionReviewer::Review(const Config& config,
                                                               std::string_view body,
-                                                              const ServiceAccountLookup* lookup) {
+                                                              const ServiceAccountLookup* lookup,
+                                                              std::size_t readable_past_end) {
   // Runs after the result is built (it copies what it needs out of the parsed document).
   struct ReleaseOversized {
     internal::JsonDom& dom;
     ~ReleaseOversized() { dom.ReleaseIfOver(kRetainedParserCapacity); }
   } release{parser_->dom};
 
-  auto root = parser_->dom.Parse(body);
+  auto root = parser_->dom.Parse(body, readable_past_end);
   if (!root.ok()) return root.status();
   Reviewed out;
   std::optional<simdjson::dom::element> object;

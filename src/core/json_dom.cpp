@@ -36,7 +36,10 @@ void JsonDom::ReleaseIfOver(std::size_t bytes) {
   if (parser_->capacity() > bytes) Reset();
 }
 
-Result<element> JsonDom::Parse(std::string_view text) {
+static_assert(kReviewBodyPadding >= simdjson::SIMDJSON_PADDING,
+              "the padding promised to callers covers what simdjson reads past the end");
+
+Result<element> JsonDom::Parse(std::string_view text, std::size_t readable_past_end) {
   if (text.starts_with(kUtf8ByteOrderMark)) text.remove_prefix(kUtf8ByteOrderMark.size());
   // Without its depth limit the parser is never used.
   if (!ready_) {
@@ -49,7 +52,9 @@ Result<element> JsonDom::Parse(std::string_view text) {
   }
   element root;
   // Growing the buffers keeps the depth limit (simdjson reallocates with max_depth()).
-  const simdjson::error_code error = parser_->parse(text.data(), text.size(), true).get(root);
+  const bool in_place = readable_past_end >= kReviewBodyPadding;
+  const simdjson::error_code error =
+      parser_->parse(text.data(), text.size(), /*realloc_if_needed=*/!in_place).get(root);
   if (error == simdjson::SUCCESS) return root;
   if (error == simdjson::MEMALLOC) Reset();  // a failed growth: start afresh next time
   if (error == simdjson::DEPTH_ERROR) {

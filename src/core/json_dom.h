@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "irsa/admission.h"
 #include "irsa/status.h"
 
 namespace irsa::internal {
@@ -33,8 +34,10 @@ class JsonDom {
   JsonDom& operator=(const JsonDom&) = delete;
 
   // The root of `text`; valid until the next Parse or Release. Errors: "parse error: ..." or
-  // "JSON nests deeper than 512 levels".
-  Result<simdjson::dom::element> Parse(std::string_view text);
+  // "JSON nests deeper than 512 levels". `readable_past_end`: bytes after `text` the caller
+  // guarantees are readable (a string's spare capacity); with at least kReviewBodyPadding the
+  // text is parsed where it lies, otherwise it is copied into the parser first.
+  Result<simdjson::dom::element> Parse(std::string_view text, std::size_t readable_past_end = 0);
 
   // Bytes of input the buffers are sized for now.
   std::size_t capacity() const;

@@ -81,7 +81,7 @@ asio::awaitable<bool> Connection::Receive(std::size_t max_buffered) {
   }
   if (capacity_ - end_ < kReadChunk && capacity_ < max_buffered) {
     const std::size_t grown = std::min(max_buffered, std::max(end_ + kReadChunk, capacity_ * 2));
-    auto bigger = std::make_unique<char[]>(grown);
+    auto bigger = std::make_unique_for_overwrite<char[]>(grown);
     if (end_ > 0) std::memcpy(bigger.get(), buffer_.get(), end_);
     buffer_ = std::move(bigger);
     capacity_ = grown;

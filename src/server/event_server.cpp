@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "connection.h"
+#include "irsa/admission.h"
 #include "logging.h"
 #include "metrics.h"
 
@@ -84,7 +85,9 @@ struct CappedBody {
     reader(http::header<kIsRequest, Fields>& /*head*/, value_type& body) : body_(body) {}
 
     void init(const boost::optional<std::uint64_t>& length, boost::system::error_code& ec) {
-      if (length && *length <= body_.limit) body_.data.reserve(static_cast<std::size_t>(*length));
+      // With room for the parser to read past the end, the review reads the body in place.
+      if (length && *length <= body_.limit)
+        body_.data.reserve(static_cast<std::size_t>(*length) + kReviewBodyPadding);
       ec = {};
     }
 

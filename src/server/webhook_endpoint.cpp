@@ -136,7 +136,7 @@ Response WebhookEndpoint::HeadTooLarge(std::size_t limit) {
   return Plain(431, "431 request line and headers larger than " + std::to_string(limit) + " bytes");
 }
 
-Response WebhookEndpoint::Handle(const RequestHead& head, std::string_view body) {
+Response WebhookEndpoint::Handle(const RequestHead& head, const std::string& body) {
   if (auto refusal = Screen(head)) return std::move(*refusal);
   if (head.path() == kHealthzPath) return Plain(200, "ok");
   if (body.size() > max_request_bytes_) return BodyTooLarge();
@@ -150,7 +150,7 @@ Response WebhookEndpoint::Handle(const RequestHead& head, std::string_view body)
   return Plain(500, "500 internal error");
 }
 
-Response WebhookEndpoint::Review(const RequestHead& head, std::string_view body) {
+Response WebhookEndpoint::Review(const RequestHead& head, const std::string& body) {
   const auto started = Clock::now();
   const std::shared_ptr<const Config> config = config_.Current();
   std::unique_ptr<AdmissionReviewer> reviewer;
@@ -162,7 +162,8 @@ Response WebhookEndpoint::Review(const RequestHead& head, std::string_view body)
     }
   }
   if (!reviewer) reviewer = std::make_unique<AdmissionReviewer>();
-  Result<AdmissionReviewer::Reviewed> reviewed = reviewer->Review(*config, body, lookup_);
+  Result<AdmissionReviewer::Reviewed> reviewed =
+      reviewer->Review(*config, body, lookup_, ReadablePastEnd(body));
   {
     std::lock_guard<std::mutex> lock(reviewers_mutex_);
     if (idle_reviewers_.size() < kMaxIdleReviewers) idle_reviewers_.push_back(std::move(reviewer));

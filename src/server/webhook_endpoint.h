@@ -42,7 +42,7 @@ class WebhookEndpoint : public WebhookHandler {
   WebhookEndpoint& operator=(const WebhookEndpoint&) = delete;
 
   std::optional<Response> Screen(const RequestHead& head) const override;
-  Response Handle(const RequestHead& head, std::string_view body) override;
+  Response Handle(const RequestHead& head, const std::string& body) override;
   Response BodyTooLarge() const override;
   // The request could not be parsed as HTTP/1.1 (`reason` says where).
   static Response Malformed(std::string_view reason);
@@ -56,7 +56,7 @@ class WebhookEndpoint : public WebhookHandler {
  private:
   Response Refuse(const RequestHead& head, int status, std::string message,
                   std::string allow = {}) const;
-  Response Review(const RequestHead& head, std::string_view body);
+  Response Review(const RequestHead& head, const std::string& body);
 
   std::size_t max_request_bytes_;
   const ConfigStore& config_;

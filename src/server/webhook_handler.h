@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "http_message.h"
@@ -23,8 +24,9 @@ class WebhookHandler {
   // The answer the head alone decides, or nullopt: read the body (at most
   // max_request_bytes()) and call Handle().
   virtual std::optional<Response> Screen(const RequestHead& head) const = 0;
-  // The answer to a whole request; Screen() first.
-  virtual Response Handle(const RequestHead& head, std::string_view body) = 0;
+  // The answer to a whole request; Screen() first. A body with kReviewBodyPadding bytes of spare
+  // capacity (irsa/admission.h) is reviewed where it lies.
+  virtual Response Handle(const RequestHead& head, const std::string& body) = 0;
   // A body that turned out larger than the limit while it arrived (chunked).
   virtual Response BodyTooLarge() const = 0;
   // The most body bytes Handle() accepts.
