@@ -5,6 +5,11 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define IRSA_BASE64_AVX2 1
+#endif
+
 namespace irsa {
 namespace {
 
@@ -34,6 +39,56 @@ const char* PairAt(std::uint64_t bits) {
   return &kBase64Pairs[2 * (bits & ((std::uint64_t{1} << kPairBits) - 1))];
 }
 
+#ifdef IRSA_BASE64_AVX2
+// 24 bytes in, 32 characters out per step, with AVX2 (W. Mula and D. Lemire, "Faster Base64
+// Encoding and Decoding Using AVX2 Instructions", 2018): each 128-bit lane takes 12 bytes,
+// spreads every 3 of them over a 32-bit word, cuts the word into four 6-bit indices with two
+// multiplies, and turns the indices into characters with one 16-entry table of offsets. Reads
+// 4 bytes past the 24 of a step (so it stops 28 bytes before the end) and returns the bytes it
+// encoded; the caller encodes the rest.
+__attribute__((target("avx2"))) std::size_t EncodeBase64Avx2(const unsigned char* in,
+                                                             std::size_t size, char* out) {
+  // Per lane, bytes b0 b1 b2 of each group as the word [b1 b0 b2 b1] (little-endian).
+  const __m256i spread = _mm256_setr_epi8(1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10,  //
+                                          1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10);
+  // Added to an index to make its character, picked by the index's range (see below).
+  const __m256i offsets =
+      _mm256_setr_epi8('a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+                       '0' - 52, '0' - 52, '0' - 52, '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0,  //
+                       'a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+                       '0' - 52, '0' - 52, '0' - 52, '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0);
+  std::size_t i = 0;
+  for (; i + 28 <= size; i += 24, out += 32) {
+    const __m128i low = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i));
+    const __m128i high = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i + 12));
+    __m256i words = _mm256_inserti128_si256(_mm256_castsi128_si256(low), high, 1);
+    words = _mm256_shuffle_epi8(words, spread);
+    // Indices 0 and 2 of each word (b0 >> 2, and b1's low 4 bits with b2's top 2), moved to
+    // the bottom of their 16-bit halves by a high multiply...
+    const __m256i first = _mm256_mulhi_epu16(_mm256_and_si256(words, _mm256_set1_epi32(0x0fc0fc00)),
+                                             _mm256_set1_epi32(0x04000040));
+    // ...indices 1 and 3 (b0's low 2 bits with b1's top 4, and b2's low 6) to the top byte of
+    // theirs by a low one.
+    const __m256i second = _mm256_mullo_epi16(
+        _mm256_and_si256(words, _mm256_set1_epi32(0x003f03f0)), _mm256_set1_epi32(0x01000010));
+    const __m256i indices = _mm256_or_si256(first, second);
+    // The offset's slot: 13 for 0-25 (A-Z), 0 for 26-51 (a-z), 1-10 for 52-61 (0-9), 11 for 62
+    // (+), 12 for 63 (/).
+    __m256i slot = _mm256_subs_epu8(indices, _mm256_set1_epi8(51));
+    const __m256i upper = _mm256_cmpgt_epi8(_mm256_set1_epi8(26), indices);
+    slot = _mm256_or_si256(slot, _mm256_and_si256(upper, _mm256_set1_epi8(13)));
+    const __m256i text = _mm256_add_epi8(_mm256_shuffle_epi8(offsets, slot), indices);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), text);
+  }
+  return i;
+}
+
+bool HasAvx2() {
+  static const bool has = __builtin_cpu_supports("avx2") != 0;
+  return has;
+}
+#endif
+
 }  // namespace
 
 std::string Quote(std::string_view value) {
@@ -57,6 +112,12 @@ void AppendBase64(std::string& out, std::string_view data) {
   const auto* in = reinterpret_cast<const unsigned char*>(data.data());
   char* o = out.data() + start;
   std::size_t i = 0;
+#ifdef IRSA_BASE64_AVX2
+  if (HasAvx2()) {
+    i = EncodeBase64Avx2(in, data.size(), o);
+    o += i / 3 * 4;
+  }
+#endif
   // Six bytes (two 24-bit groups) per step from one unaligned 64-bit read, written as four
   // two-character pairs; the two bytes read past the six are ignored, and never past the end.
   for (; i + sizeof(std::uint64_t) <= data.size(); i += 6, o += 8) {
