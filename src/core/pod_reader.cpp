@@ -60,7 +60,9 @@ Status ReadObjectList(element value, std::string_view list, std::size_t index,
                       std::string_view field, std::vector<Item>& out, const ReadItem& read_item) {
   array items;
   if (!IsArray(value, items)) return ContainerError(list, index, field, "must be a list");
-  out.reserve(std::min(items.size(), kMaxPresizedItems));
+  // Room for the list (the pool of the whole pod grows geometrically, never item by item).
+  const std::size_t wanted = out.size() + std::min(items.size(), kMaxPresizedItems);
+  if (wanted > out.capacity()) out.reserve(std::max(wanted, 2 * out.capacity()));
   std::size_t i = 0;
   for (const element item : items) {
     object item_object;
@@ -90,7 +92,16 @@ std::string_view ReadMount(object mount, MountView& view) {
   return "";
 }
 
-Status ReadContainer(element item, std::string_view list, std::size_t index, ContainerView& c) {
+// Where a container's env names and mounts lie in the pod's pools, until the pools stop growing.
+struct PoolRanges {
+  std::size_t env_begin = 0;
+  std::size_t env_end = 0;
+  std::size_t mount_begin = 0;
+  std::size_t mount_end = 0;
+};
+
+Status ReadContainer(element item, std::string_view list, std::size_t index, ContainerView& c,
+                     PodView& pod, PoolRanges& ranges) {
   object container;
   if (!IsObject(item, container)) return ContainerError(list, index, "", "must be an object");
   enum { kName, kEnv, kVolumeMounts };
@@ -98,15 +109,21 @@ Status ReadContainer(element item, std::string_view list, std::size_t index, Con
   element value;
   if (!members.Find(kName, value) || !IsString(value, c.name))
     return ContainerError(list, index, ".name", "must be a string");
+  ranges.env_begin = ranges.env_end = pod.env_name_pool.size();
+  ranges.mount_begin = ranges.mount_end = pod.mount_pool.size();
   if (members.Find(kEnv, value)) {
     c.has_env_list = true;
-    if (auto s = ReadObjectList(value, list, index, ".env", c.env_names, ReadEnvName); !s.ok())
+    if (auto s = ReadObjectList(value, list, index, ".env", pod.env_name_pool, ReadEnvName);
+        !s.ok())
       return s;
+    ranges.env_end = pod.env_name_pool.size();
   }
   if (members.Find(kVolumeMounts, value)) {
     c.has_mount_list = true;
-    if (auto s = ReadObjectList(value, list, index, ".volumeMounts", c.mounts, ReadMount); !s.ok())
+    if (auto s = ReadObjectList(value, list, index, ".volumeMounts", pod.mount_pool, ReadMount);
+        !s.ok())
       return s;
+    ranges.mount_end = pod.mount_pool.size();
   }
   return Status::Ok();
 }
@@ -117,8 +134,10 @@ std::size_t ListSize(const element* list_element) {
   return list_element != nullptr && IsArray(*list_element, list) ? list.size() : 0;
 }
 
-// spec.initContainers or spec.containers (`list_element`, when present).
-Status ReadContainerList(const element* list_element, bool init, PodView& pod) {
+// spec.initContainers or spec.containers (`list_element`, when present); `ranges` gets one entry
+// per container read.
+Status ReadContainerList(const element* list_element, bool init, PodView& pod,
+                         std::vector<PoolRanges>& ranges) {
   const std::string_view path = init ? "spec.initContainers" : "spec.containers";
   if (list_element == nullptr) return Status::Ok();
   array list;
@@ -128,11 +147,24 @@ Status ReadContainerList(const element* list_element, bool init, PodView& pod) {
     ContainerView c;
     c.init = init;
     c.index = index;
-    if (auto s = ReadContainer(item, path, index, c); !s.ok()) return s;
-    pod.containers.push_back(std::move(c));
+    PoolRanges range;
+    if (auto s = ReadContainer(item, path, index, c, pod, range); !s.ok()) return s;
+    pod.containers.push_back(c);
+    ranges.push_back(range);
     ++index;
   }
   return Status::Ok();
+}
+
+// Points each container's views into the pools, now that they no longer grow.
+void PointIntoPools(const std::vector<PoolRanges>& ranges, PodView& pod) {
+  for (std::size_t i = 0; i < pod.containers.size(); ++i) {
+    const PoolRanges& r = ranges[i];
+    pod.containers[i].env_names = std::span<const std::string_view>(pod.env_name_pool)
+                                      .subspan(r.env_begin, r.env_end - r.env_begin);
+    pod.containers[i].mounts = std::span<const MountView>(pod.mount_pool)
+                                   .subspan(r.mount_begin, r.mount_end - r.mount_begin);
+  }
 }
 
 // The first volume named kTokenVolumeName decides.
@@ -271,14 +303,18 @@ Result<PodView> ReadPod(element pod_element) {
     return s;
   if (!name.empty()) view.service_account = name;
 
-  view.containers.reserve(std::min(
-      ListSize(present[kInitContainers]) + ListSize(present[kContainers]), kMaxPresizedItems));
-  if (auto s = ReadContainerList(present[kInitContainers], true, view); !s.ok()) return s;
+  const std::size_t container_count = std::min(
+      ListSize(present[kInitContainers]) + ListSize(present[kContainers]), kMaxPresizedItems);
+  view.containers.reserve(container_count);
+  std::vector<PoolRanges> ranges;
+  ranges.reserve(container_count);
+  if (auto s = ReadContainerList(present[kInitContainers], true, view, ranges); !s.ok()) return s;
   const std::size_t init_count = view.containers.size();
-  if (auto s = ReadContainerList(present[kContainers], false, view); !s.ok()) return s;
+  if (auto s = ReadContainerList(present[kContainers], false, view, ranges); !s.ok()) return s;
   if (view.containers.size() == init_count) {
     return Status::Error("spec.containers: required (a Pod needs at least one container)");
   }
+  PointIntoPools(ranges, view);
   if (present[kVolumes] != nullptr) {
     array volumes;
     if (!IsArray(*present[kVolumes], volumes)) return Status::Error("spec.volumes: must be a list");

@@ -14,6 +14,7 @@
 #include <simdjson.h>
 
 #include <optional>
+#include <span>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -36,8 +37,9 @@ struct ContainerView {
   std::string_view name;
   bool has_env_list = false;    // env is an array (else absent or null: created by the patch)
   bool has_mount_list = false;  // volumeMounts is an array
-  std::vector<std::string_view> env_names;
-  std::vector<MountView> mounts;
+  // Views into the pod's pools (PodView::env_name_pool, mount_pool).
+  std::span<const std::string_view> env_names;
+  std::span<const MountView> mounts;
 
   bool HasEnv(std::string_view env_name) const;
 };
@@ -55,6 +57,17 @@ struct PodView {
   bool has_volume_list = false;
   TokenVolume token_volume = TokenVolume::kAbsent;
   bool windows = false;
+  // Every container's env names and mounts, one after another: two allocations per pod instead
+  // of two per container. Moving a PodView keeps the containers' views valid; copying would not.
+  std::vector<std::string_view> env_name_pool;
+  std::vector<MountView> mount_pool;
+
+  PodView() = default;
+  PodView(PodView&&) = default;
+  PodView& operator=(PodView&&) = default;
+  PodView(const PodView&) = delete;
+  PodView& operator=(const PodView&) = delete;
+  ~PodView() = default;
 
   std::optional<std::string_view> Annotation(std::string_view key) const;
 };
