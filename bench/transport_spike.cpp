@@ -6,8 +6,9 @@
 //   libevent  libevent 2.1's evhttp over bufferevent_openssl, laid out like ours: one event_base,
 //             thread and SO_REUSEPORT listener per core.
 // Both take the same SSL_CTX settings as `serve` (TlsCredentials, SSL_MODE_RELEASE_BUFFERS), the
-// same number of loops (min(CPUs this process may run on, kMaxShards)), the same head and body
-// limits and a 10 s timeout. A benchmark tool, not a product: it stops on SIGINT or SIGTERM.
+// same number of loops (DefaultShards(): the CPUs this process may run on, at most 4), the same
+// head and body limits and a 10 s timeout. A benchmark tool, not a product: it stops on SIGINT or
+// SIGTERM.
 //
 // Usage: transport_spike asio|libevent --cert FILE --key FILE --response FILE --port N
 //                        [--bind 127.0.0.1] [--loops N]
@@ -23,7 +24,6 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -116,17 +116,6 @@ std::optional<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// The loop count of `serve`: one per CPU this process may run on, at most kMaxShards.
-std::size_t DefaultLoops() {
-  cpu_set_t cpus;
-  CPU_ZERO(&cpus);
-  std::size_t n = 1;
-  if (::sched_getaffinity(0, sizeof(cpus), &cpus) == 0) {
-    n = static_cast<std::size_t>(CPU_COUNT(&cpus));
-  }
-  return std::clamp<std::size_t>(n, 1, irsa::server::kMaxShards);
 }
 
 // Waits for SIGINT or SIGTERM (blocked in every thread by BlockStopSignals()).
@@ -271,7 +260,7 @@ int RunLibevent(const Options& options, SSL_CTX* ctx, std::string body) {
     return 1;
   }
   LibeventAnswer answer{std::move(body)};
-  const std::size_t count = options.loops == 0 ? DefaultLoops() : options.loops;
+  const std::size_t count = options.loops == 0 ? irsa::server::DefaultShards() : options.loops;
   std::vector<std::unique_ptr<LibeventLoop>> loops;
   for (std::size_t i = 0; i < count; ++i) {
     auto loop = std::make_unique<LibeventLoop>();

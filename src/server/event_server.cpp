@@ -151,16 +151,6 @@ std::string RemoteOf(const tcp::socket& socket) {
   return endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
 }
 
-std::size_t DefaultShards() {
-  cpu_set_t cpus;
-  CPU_ZERO(&cpus);
-  std::size_t n = 1;
-  if (::sched_getaffinity(0, sizeof(cpus), &cpus) == 0) {
-    n = static_cast<std::size_t>(CPU_COUNT(&cpus));
-  }
-  return std::clamp<std::size_t>(n, 1, kMaxShards);
-}
-
 // What reading one request ended with.
 struct Exchange {
   enum class End { kAnswer, kGone };
@@ -686,6 +676,16 @@ class EventServer::Impl {
   bool started_ = false;  // owning thread only
   bool stopped_ = false;  // owning thread only
 };
+
+std::size_t DefaultShards() {
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  std::size_t n = 1;
+  if (::sched_getaffinity(0, sizeof(cpus), &cpus) == 0) {
+    n = static_cast<std::size_t>(CPU_COUNT(&cpus));
+  }
+  return std::clamp<std::size_t>(n, 1, kMaxShards);
+}
 
 EventServer::EventServer(EventServerOptions options, SSL_CTX* tls, WebhookHandler& webhook,
                          OperationsState operations, Metrics& metrics, Logger& logger)

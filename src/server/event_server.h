@@ -42,6 +42,9 @@ struct EventServerOptions {
 
 // Most event loops `serve` starts on its own (a webhook pod rarely gets more than a few cores).
 inline constexpr std::size_t kMaxShards = 4;
+// The loops EventServerOptions::shards = 0 starts: one per CPU this process may run on (its
+// affinity mask, so a container's cpuset counts), at most kMaxShards.
+std::size_t DefaultShards();
 // The request line and headers of one request (webhook port). Go's net/http allows 1 MB; the
 // kube-apiserver sends a few hundred bytes.
 inline constexpr std::size_t kMaxRequestHeadBytes = std::size_t{64} * 1024;
