@@ -86,3 +86,19 @@ measure() {
       printf "%d %s %.0f %.2f %.2f %d/%d %.3f %s %s\n", c, name, r / s, p50, p99, e, t, (cpu / tck) / (r / 1000), ri, re }'
   sleep 2
 }
+
+# Waits (at most 60 s) until the machine is at least 90% idle over one second: a control plane
+# or server that just started settles before anything is measured, so the first run is not
+# charged for it.
+wait_for_quiet() {
+  local _ busy total last_busy last_total
+  read -r last_busy last_total < <(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat)
+  for _ in $(seq 1 60); do
+    sleep 1
+    read -r busy total < <(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat)
+    if [ $(((busy - last_busy) * 10)) -le $((total - last_total)) ]; then return 0; fi
+    last_busy=$busy
+    last_total=$total
+  done
+  echo "wait_for_quiet: the machine stayed busy for 60 s; measuring anyway" >&2
+}

@@ -107,6 +107,7 @@ sleep 2
 ref_rss_idle=$(rss_mb "$ref_pid")
 nginx_rss_idle=$(rss_mb "$nginx_pid")
 
+wait_for_quiet
 rows=()
 for c in 16 256; do
   serve_row=$(measure serve "$server_pid" "https://127.0.0.1:$port/mutate" "$c" "$rss_idle")

@@ -109,6 +109,7 @@ sleep 2
 nginx_rss_idle=$(rss_mb "$nginx_pid")
 libevent_rss_idle=$(rss_mb "$libevent_pid")
 asio_rss_idle=$(rss_mb "$asio_pid")
+wait_for_quiet
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 rows=()

@@ -84,8 +84,8 @@ __attribute__((target("avx2"))) std::size_t EncodeBase64Avx2(const unsigned char
 }
 
 bool HasAvx2() {
-  static const bool has = __builtin_cpu_supports("avx2") != 0;
-  return has;
+  static const bool kHasAvx2 = __builtin_cpu_supports("avx2") != 0;
+  return kHasAvx2;
 }
 #endif
 
