@@ -162,7 +162,10 @@ class ConstantAnswer : public irsa::server::WebhookHandler {
     return res;
   }
   std::size_t max_request_bytes() const override { return kMaxBodyBytes; }
-  bool ReviewMayWait() const override { return false; }
+  std::optional<Response> HandleWithoutWaiting(const RequestHead& head,
+                                               const std::string& body) override {
+    return Handle(head, body);
+  }
 
  private:
   std::string body_;

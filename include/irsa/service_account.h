@@ -31,6 +31,13 @@ struct ServiceAccountInfo {
 Result<ServiceAccountInfo> ReadServiceAccount(const nlohmann::json& service_account,
                                               std::string_view annotation_prefix);
 
+// What a lookup can tell without waiting: `known` false when only a wait (a GET to the API)
+// could tell; otherwise `account` is what Find() answers.
+struct ImmediateLookup {
+  bool known = true;
+  std::optional<ServiceAccountInfo> account;
+};
+
 class ServiceAccountLookup {
  public:
   virtual ~ServiceAccountLookup() = default;
@@ -38,6 +45,11 @@ class ServiceAccountLookup {
   // then handled from the config alone). May block for a bounded time (a cache miss GET).
   virtual std::optional<ServiceAccountInfo> Find(std::string_view ns,
                                                  std::string_view name) const = 0;
+  // Find()'s answer when it is at hand (never blocks). The default, for lookups that never
+  // wait: Find() itself.
+  virtual ImmediateLookup FindWithoutWaiting(std::string_view ns, std::string_view name) const {
+    return {true, Find(ns, name)};
+  }
 };
 
 }  // namespace irsa

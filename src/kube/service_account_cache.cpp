@@ -336,6 +336,18 @@ std::optional<ServiceAccountInfo> ServiceAccountCache::Find(std::string_view ns,
   return value;
 }
 
+ImmediateLookup ServiceAccountCache::FindWithoutWaiting(std::string_view ns,
+                                                        std::string_view name) const {
+  if (auto cached = FindCached(ns, name)) return {true, std::move(cached)};
+  const std::string key = Key(ns, name);
+  std::lock_guard<std::mutex> lock(miss_mu_);
+  if (const auto it = remembered_.find(key);
+      it != remembered_.end() && it->second.expires > std::chrono::steady_clock::now()) {
+    return {true, it->second.value};
+  }
+  return {false, std::nullopt};
+}
+
 std::optional<ServiceAccountInfo> ServiceAccountCache::FetchMiss(const std::string& key,
                                                                  std::string_view ns,
                                                                  std::string_view name) const {

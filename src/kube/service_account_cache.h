@@ -84,6 +84,9 @@ class ServiceAccountCache final : public ServiceAccountLookup {
   bool synced() const { return synced_.load(std::memory_order_acquire); }
 
   std::optional<ServiceAccountInfo> Find(std::string_view ns, std::string_view name) const override;
+  // The store's answer, or a miss GET's answer still remembered; `known` false when Find() would
+  // send (or wait for) a GET.
+  ImmediateLookup FindWithoutWaiting(std::string_view ns, std::string_view name) const override;
   // What the list+watch store holds, without a miss GET (tests and diagnostics).
   std::optional<ServiceAccountInfo> FindCached(std::string_view ns, std::string_view name) const;
 

@@ -599,16 +599,17 @@ class EventServer::Impl {
     c.Enter(Phase::kHandling);
     const std::string body = std::move(parser.get().body().data);
     Exchange e;
-    if (webhook_.ReviewMayWait()) {
-      // Run where a wait on the Kubernetes API holds up no other connection of this loop.
+    if (std::optional<Response> at_once = webhook_.HandleWithoutWaiting(head, body)) {
+      e.response = std::move(*at_once);
+    } else {
+      // It needs the Kubernetes API (a ServiceAccount not cached yet): run it where the wait
+      // holds up no other connection of this loop.
       e.response = co_await asio::co_spawn(
           review_pool_,
           [this, &head, &body]() -> asio::awaitable<Response> {
             co_return webhook_.Handle(head, body);
           },
           asio::use_awaitable);
-    } else {
-      e.response = webhook_.Handle(head, body);
     }
     e.end = Exchange::End::kAnswer;
     e.close = !keep_alive;

@@ -7,8 +7,9 @@
 // request reading with size limits, answer writing), the deadlines (a sweeper per loop closes a
 // handshake or request that did not arrive within the request deadline and counts it as
 // stalled; idle keep-alive and slow answers get their own timeouts), the small thread pool
-// where reviews that may wait on the Kubernetes API run, and the shutdown order (stop
-// accepting, close idle connections, let requests in flight finish, stop the loops).
+// where the reviews that must wait on the Kubernetes API run (a ServiceAccount not cached yet;
+// every other review runs on its connection's loop), and the shutdown order (stop accepting,
+// close idle connections, let requests in flight finish, stop the loops).
 // Never: decides an answer (a WebhookHandler does, webhook_handler.h), reads files, or touches a
 // connection from a thread other than its loop's.
 // Thread-safety: Bind/Start/Begin*/Wait*/StopOperations from the owning (main) thread; the

@@ -42,6 +42,28 @@ Response Plain(int status, std::string message, std::string allow = {}) {
   return res;
 }
 
+// A lookup that never waits: the inner lookup's answer when it is at hand; otherwise nullopt,
+// and `gave_up` is set so the review's answer is not used.
+class LookupWithoutWaiting final : public ServiceAccountLookup {
+ public:
+  explicit LookupWithoutWaiting(const ServiceAccountLookup& inner) : inner_(inner) {}
+
+  std::optional<ServiceAccountInfo> Find(std::string_view ns,
+                                         std::string_view name) const override {
+    ImmediateLookup answer = inner_.FindWithoutWaiting(ns, name);
+    if (!answer.known) gave_up_ = true;
+    return std::move(answer.account);
+  }
+  ImmediateLookup FindWithoutWaiting(std::string_view ns, std::string_view name) const override {
+    return inner_.FindWithoutWaiting(ns, name);
+  }
+  const bool* gave_up() const { return &gave_up_; }
+
+ private:
+  const ServiceAccountLookup& inner_;
+  mutable bool gave_up_ = false;  // one review on one thread
+};
+
 }  // namespace
 
 WebhookEndpoint::WebhookEndpoint(std::size_t max_request_bytes, const ConfigStore& config,
@@ -137,11 +159,24 @@ Response WebhookEndpoint::HeadTooLarge(std::size_t limit) {
 }
 
 Response WebhookEndpoint::Handle(const RequestHead& head, const std::string& body) {
+  return *Answer(head, body, lookup_, nullptr);
+}
+
+std::optional<Response> WebhookEndpoint::HandleWithoutWaiting(const RequestHead& head,
+                                                              const std::string& body) {
+  if (lookup_ == nullptr) return Handle(head, body);
+  const LookupWithoutWaiting lookup(*lookup_);
+  return Answer(head, body, &lookup, lookup.gave_up());
+}
+
+std::optional<Response> WebhookEndpoint::Answer(const RequestHead& head, const std::string& body,
+                                                const ServiceAccountLookup* lookup,
+                                                const bool* gave_up) {
   if (auto refusal = Screen(head)) return std::move(*refusal);
   if (head.path() == kHealthzPath) return Plain(200, "ok");
   if (body.size() > max_request_bytes_) return BodyTooLarge();
   try {
-    return Review(head, body);
+    return Review(head, body, lookup, gave_up);
   } catch (const std::exception& e) {
     logger_.Error("internal error", {{"path", head.path()}, {"error", e.what()}});
   } catch (...) {
@@ -150,7 +185,9 @@ Response WebhookEndpoint::Handle(const RequestHead& head, const std::string& bod
   return Plain(500, "500 internal error");
 }
 
-Response WebhookEndpoint::Review(const RequestHead& head, const std::string& body) {
+std::optional<Response> WebhookEndpoint::Review(const RequestHead& head, const std::string& body,
+                                                const ServiceAccountLookup* lookup,
+                                                const bool* gave_up) {
   const auto started = Clock::now();
   const std::shared_ptr<const Config> config = config_.Current();
   std::unique_ptr<AdmissionReviewer> reviewer;
@@ -163,11 +200,12 @@ Response WebhookEndpoint::Review(const RequestHead& head, const std::string& bod
   }
   if (!reviewer) reviewer = std::make_unique<AdmissionReviewer>();
   Result<AdmissionReviewer::Reviewed> reviewed =
-      reviewer->Review(*config, body, lookup_, ReadablePastEnd(body));
+      reviewer->Review(*config, body, lookup, ReadablePastEnd(body));
   {
     std::lock_guard<std::mutex> lock(reviewers_mutex_);
     if (idle_reviewers_.size() < kMaxIdleReviewers) idle_reviewers_.push_back(std::move(reviewer));
   }
+  if (gave_up != nullptr && *gave_up) return std::nullopt;
   if (!reviewed.ok()) {
     logger_.LogPerRequest(LogLevel::kWarn, "invalid AdmissionReview",
                           {{"status", 400}, {"remote", head.remote}, {"error", reviewed.error()}});

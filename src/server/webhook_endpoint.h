@@ -50,13 +50,20 @@ class WebhookEndpoint : public WebhookHandler {
   static Response HeadTooLarge(std::size_t limit);
 
   std::size_t max_request_bytes() const override { return max_request_bytes_; }
-  // A review may wait on the Kubernetes API (a ServiceAccount cache miss).
-  bool ReviewMayWait() const override { return lookup_ != nullptr; }
+  // Reviews with the ServiceAccounts the lookup holds now; nullopt when one it needs would take
+  // a GET (a cache miss).
+  std::optional<Response> HandleWithoutWaiting(const RequestHead& head,
+                                               const std::string& body) override;
 
  private:
   Response Refuse(const RequestHead& head, int status, std::string message,
                   std::string allow = {}) const;
-  Response Review(const RequestHead& head, const std::string& body);
+  // Handle() with `lookup` for the ServiceAccounts. nullopt when `gave_up` (set by the lookup
+  // during the review) is true afterwards: the answer is dropped before it is counted or logged.
+  std::optional<Response> Answer(const RequestHead& head, const std::string& body,
+                                 const ServiceAccountLookup* lookup, const bool* gave_up);
+  std::optional<Response> Review(const RequestHead& head, const std::string& body,
+                                 const ServiceAccountLookup* lookup, const bool* gave_up);
 
   std::size_t max_request_bytes_;
   const ConfigStore& config_;

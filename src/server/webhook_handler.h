@@ -31,9 +31,11 @@ class WebhookHandler {
   virtual Response BodyTooLarge() const = 0;
   // The most body bytes Handle() accepts.
   virtual std::size_t max_request_bytes() const = 0;
-  // True when Handle() may wait (on the Kubernetes API), so the transport runs it where waiting
-  // blocks no other connection.
-  virtual bool ReviewMayWait() const = 0;
+  // Handle()'s answer when it can be had without waiting (on the Kubernetes API: a ServiceAccount
+  // the cache does not hold yet); nullopt when it cannot, and then the transport calls Handle()
+  // where waiting blocks no other connection. Nothing is counted or logged for a nullopt.
+  virtual std::optional<Response> HandleWithoutWaiting(const RequestHead& head,
+                                                       const std::string& body) = 0;
 };
 
 }  // namespace irsa::server

@@ -251,6 +251,33 @@ TEST_F(ServiceAccountCacheTest, MissDoesOneGetAndRemembersTheAnswer) {
   cache->Stop();
 }
 
+TEST_F(ServiceAccountCacheTest, FindWithoutWaitingAnswersFromMemoryOnly) {
+  auto cache = NewCache(api_.Config());
+  cache->Start();
+  ASSERT_TRUE(Eventually([&] { return cache->synced(); }));
+  api_.Control("POST", "/fake/reset-log");
+
+  // In the store: known at once, with its annotations.
+  const ImmediateLookup app = cache->FindWithoutWaiting("apps", "app");
+  EXPECT_TRUE(app.known);
+  ASSERT_TRUE(app.account.has_value());
+  EXPECT_EQ(app.account->name, "app");
+  // Not in the store and never asked for: only a GET could tell, and none is sent.
+  const ImmediateLookup ghost = cache->FindWithoutWaiting("apps", "ghost");
+  EXPECT_FALSE(ghost.known);
+  EXPECT_FALSE(ghost.account.has_value());
+  EXPECT_EQ(CountRequests(api_.Requests(), "GET", "/api/v1/namespaces/apps/serviceaccounts/ghost"),
+            0u);
+  EXPECT_EQ(cache->stats().miss_gets, 0u);
+  // Once Find() has asked, the remembered answer (it does not exist) is known at once.
+  EXPECT_FALSE(cache->Find("apps", "ghost").has_value());
+  const ImmediateLookup remembered = cache->FindWithoutWaiting("apps", "ghost");
+  EXPECT_TRUE(remembered.known);
+  EXPECT_FALSE(remembered.account.has_value());
+  EXPECT_EQ(cache->stats().miss_gets, 1u);
+  cache->Stop();
+}
+
 TEST_F(ServiceAccountCacheTest, MissGetFindsAnSaTheStoreDoesNotHaveYet) {
   // Never started: every lookup is a miss, answered by a GET (as before the first list).
   auto cache = NewCache(api_.Config());

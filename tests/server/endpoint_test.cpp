@@ -152,6 +152,73 @@ TEST_F(EndpointTest, ReviewsAnAdmissionReviewAndRefusesAnythingElse) {
   EXPECT_EQ(endpoint_->Handle(chunked, std::string(kLimit + 1, ' ')).status, 413);
 }
 
+// Knows psmdb/annotated (with a role) at once; any other ServiceAccount would take a GET.
+class PartlyCachedLookup final : public ServiceAccountLookup {
+ public:
+  std::optional<ServiceAccountInfo> Find(std::string_view ns,
+                                         std::string_view name) const override {
+    ++finds;
+    return Known(ns, name);
+  }
+  ImmediateLookup FindWithoutWaiting(std::string_view ns, std::string_view name) const override {
+    if (name != "annotated") return {false, std::nullopt};
+    return {true, Known(ns, name)};
+  }
+  mutable int finds = 0;
+
+ private:
+  static std::optional<ServiceAccountInfo> Known(std::string_view ns, std::string_view name) {
+    if (ns != "psmdb" || name != "annotated") return std::nullopt;
+    ServiceAccountInfo info;
+    info.ns = "psmdb";
+    info.name = "annotated";
+    info.annotations["eks.amazonaws.com/role-arn"] = "arn:aws:iam::111122223333:role/annotated";
+    return info;
+  }
+};
+
+TEST_F(EndpointTest, ReviewsWithoutWaitingOnlyWhatTheLookupHoldsAlready) {
+  PartlyCachedLookup lookup;
+  WebhookEndpoint endpoint(kLimit * 10, config_, &lookup, metrics_, logger_);
+  const auto body_for = [](std::string_view service_account) {
+    return test::Review("admission.k8s.io/v1", "uid-2",
+                        {{"apiVersion", "v1"},
+                         {"kind", "Pod"},
+                         {"metadata", {{"name", "p"}, {"namespace", "psmdb"}}},
+                         {"spec",
+                          {{"serviceAccountName", service_account},
+                           {"containers", {{{"name", "c"}, {"image", "i"}}}}}}},
+                        "Pod")
+        .dump();
+  };
+
+  // Held: answered at once, as Handle() answers it (the SA's role is injected).
+  const std::string cached = body_for("annotated");
+  const auto at_once =
+      endpoint.HandleWithoutWaiting(Post("/mutate", std::to_string(cached.size())), cached);
+  ASSERT_TRUE(at_once.has_value());
+  EXPECT_EQ(at_once->status, 200);
+  EXPECT_NE(at_once->body.find("\"patch\""), std::string::npos) << at_once->body;
+  EXPECT_EQ(lookup.finds, 0);  // Find(), which may wait, was not called
+  EXPECT_EQ(at_once->body,
+            endpoint.Handle(Post("/mutate", std::to_string(cached.size())), cached).body);
+
+  // Not held: no answer, nothing counted; Handle() then looks it up (and may wait).
+  const std::string missing = body_for("elsewhere");
+  const std::string metrics_before = metrics_.Render();
+  EXPECT_FALSE(
+      endpoint.HandleWithoutWaiting(Post("/mutate", std::to_string(missing.size())), missing));
+  EXPECT_EQ(metrics_.Render(), metrics_before);
+  const int finds_before = lookup.finds;
+  const Response waited = endpoint.Handle(Post("/mutate", std::to_string(missing.size())), missing);
+  EXPECT_EQ(waited.status, 200);
+  EXPECT_EQ(lookup.finds, finds_before + 1);
+  EXPECT_NE(metrics_.Render(), metrics_before);
+
+  // Refusals and probes never wait.
+  EXPECT_EQ(endpoint.HandleWithoutWaiting(Post("/validate"), "{}")->status, 404);
+}
+
 TEST_F(EndpointTest, TransportAnswersHaveTheirStatus) {
   EXPECT_EQ(WebhookEndpoint::Malformed("bad method").status, 400);
   EXPECT_EQ(WebhookEndpoint::Malformed("bad method").body,
