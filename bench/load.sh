@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Load harness: three servers on 127.0.0.1 with the same certificate and the same request (the
+# Load harness: four servers on 127.0.0.1 with the same certificate and the same request (the
 # ~10 KB rs0 Percona AdmissionReview, bench/data/psmdb-rs0-review.json), wrk at 16 and 256
 # keep-alive connections, bounded in time:
-#   serve      `irsa-webhook serve` (release preset) on examples/config.yaml;
+#   serve      `irsa-webhook serve` (release preset) on examples/config.yaml, config only;
+#   serve-kube the same with --kubeconfig: its ServiceAccount cache lists and watches the control
+#              plane below (psmdb/default annotated with the role), as in a cluster;
 #   reference  aws/amazon-eks-pod-identity-webhook (scripts/reference-webhook.sh), what EKS runs,
 #              with the same region and regional-STS settings; it injects by ServiceAccount
 #              annotation only, read through the API, so a real control plane runs beside it
@@ -29,6 +31,8 @@ metrics_port=${BENCH_METRICS_PORT:-19190}
 nginx_port=${BENCH_NGINX_PORT:-18544}
 ref_port=${BENCH_REFERENCE_PORT:-18545}
 ref_metrics_port=${BENCH_REFERENCE_METRICS_PORT:-19191}
+kube_port=${BENCH_KUBE_PORT:-18546}
+kube_metrics_port=${BENCH_KUBE_METRICS_PORT:-19192}
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 
 cmake --preset release >/dev/null
@@ -42,8 +46,10 @@ chmod 755 "$work"  # nginx workers (user nobody when started as root) read respo
 server_pid=""
 nginx_pid=""
 ref_pid=""
+kube_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill -KILL "$server_pid" 2>/dev/null || true
+  [ -n "$kube_pid" ] && kill -KILL "$kube_pid" 2>/dev/null || true
   [ -n "$ref_pid" ] && kill -KILL "$ref_pid" 2>/dev/null || true
   [ -d "$work/control-plane" ] && "$root/scripts/control-plane.sh" stop "$work/control-plane"
   # TERM, not KILL: the nginx master stops its workers (KILL would orphan them).
@@ -103,19 +109,30 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ -n "$ref_ok" ] || { tail -n 20 "$work/reference.log" >&2; echo "the reference webhook did not mutate the review" >&2; exit 1; }
+# serve in Kubernetes mode, ready once its ServiceAccount cache has listed the control plane.
+"$bin" serve --config "$root/examples/config.yaml" --tls-cert-file "$work/tls.crt" --tls-key-file "$work/tls.key" \
+  --kubeconfig "$work/control-plane/admin.kubeconfig" --bind-address 127.0.0.1 --port "$kube_port" \
+  --metrics-port "$kube_metrics_port" --log-level "$log_level" 2>"$work/serve-kube.log" &
+kube_pid=$!
+for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$kube_metrics_port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fsS --cacert "$work/ca.crt" -H 'Content-Type: application/json' --data-binary @"$review" \
+  "https://127.0.0.1:$kube_port/mutate" | grep -q '"patchType":"JSONPatch"' ||
+  { tail -n 20 "$work/serve-kube.log" >&2; echo "serve in Kubernetes mode did not mutate the review" >&2; exit 1; }
 sleep 2
 ref_rss_idle=$(rss_mb "$ref_pid")
 nginx_rss_idle=$(rss_mb "$nginx_pid")
+kube_rss_idle=$(rss_mb "$kube_pid")
 
 wait_for_quiet
 rows=()
 for c in 16 256; do
   serve_row=$(measure serve "$server_pid" "https://127.0.0.1:$port/mutate" "$c" "$rss_idle")
+  kube_row=$(measure serve-kube "$kube_pid" "https://127.0.0.1:$kube_port/mutate" "$c" "$kube_rss_idle")
   ref_row=$(measure reference "$ref_pid" "https://127.0.0.1:$ref_port/mutate" "$c" "$ref_rss_idle")
   nginx_row=$(measure nginx "$nginx_pid" "https://127.0.0.1:$nginx_port/" "$c" "$nginx_rss_idle")
   nginx_rps=$(cut -d' ' -f3 <<<"$nginx_row")
   serve_rps=$(cut -d' ' -f3 <<<"$serve_row")
-  for row in "$serve_row" "$ref_row" "$nginx_row"; do
+  for row in "$serve_row" "$kube_row" "$ref_row" "$nginx_row"; do
     rows+=("$(awk -v n="$nginx_rps" -v s="$serve_rps" '{
       printf "| %s | %s | %s | %s | %s | %s | %.0f%% | %s | %s | %s | %s |", $1, $2, $3, $4, $5, $6, 100 * $3 / n,
         ($2 == "serve" ? "1.00x" : sprintf("%.2fx", $3 / s)), $7, $8, $9 }' <<<"$row")")
@@ -132,6 +149,11 @@ printf '%s\n' "${rows[@]}"
 kill -TERM "$ref_pid"
 wait "$ref_pid" 2>/dev/null || true
 ref_pid=""
+kill -TERM "$kube_pid"
+kube_status=0
+wait "$kube_pid" || kube_status=$?
+kube_pid=""
+[ "$kube_status" -eq 0 ] || { echo "serve in Kubernetes mode exited with status $kube_status" >&2; exit 1; }
 kill -TERM "$nginx_pid"
 wait "$nginx_pid" 2>/dev/null || true
 nginx_pid=""
