@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "irsa/config.h"
+#include "irsa/constants.h"
 #include "irsa/mutation.h"
 #include "irsa/service_account.h"
 #include "irsa/status.h"
@@ -64,12 +65,8 @@ AdmissionResult Admit(const Config& config, const AdmissionRequest& request,
 nlohmann::json AdmissionResponseJson(const AdmissionRequest& request, const Mutation& mutation);
 std::string EncodeAdmissionResponse(const AdmissionRequest& request, const Mutation& mutation);
 
-// Spare bytes after a body that let AdmissionReviewer parse it in place (the parser reads up to
-// this far past the end, and ignores what it finds there). A server that reserves this much
-// beyond Content-Length saves a copy of every body.
-inline constexpr std::size_t kReviewBodyPadding = 64;
-
-// The bytes after `s`'s end that are part of its allocation.
+// The bytes after `s`'s end that are part of its allocation: with at least kReviewBodyPadding
+// (irsa/constants.h), AdmissionReviewer::Review parses `s` in place.
 inline std::size_t ReadablePastEnd(const std::string& s) { return s.capacity() - s.size(); }
 
 // The server's path: AdmissionReview bytes in, response bytes out, parsed once: the same

@@ -4,6 +4,7 @@
 // Never: holds state. Thread-safety: compile-time constants.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -96,5 +97,9 @@ inline constexpr std::size_t kMaxWarnings = 5;
 // Deepest JSON/YAML nesting accepted; real Kubernetes objects stay far below it, and a limit
 // keeps recursive code (serializers, converters) safe from hostile input.
 inline constexpr std::size_t kMaxNestingDepth = 512;
+// Spare bytes after a body that let the parser read it in place (it reads up to this far past
+// the end, and ignores what it finds there). A server that reserves this much beyond
+// Content-Length saves a copy of every body (AdmissionReviewer::Review, ReadablePastEnd).
+inline constexpr std::size_t kReviewBodyPadding = 64;
 
 }  // namespace irsa

@@ -309,11 +309,7 @@ std::optional<ServiceAccountInfo> ServiceAccountCache::Find(std::string_view ns,
   std::shared_future<std::optional<ServiceAccountInfo>> shared;
   {
     std::lock_guard<std::mutex> lock(miss_mu_);
-    const auto now = std::chrono::steady_clock::now();
-    if (const auto it = remembered_.find(key); it != remembered_.end()) {
-      if (it->second.expires > now) return it->second.value;
-      remembered_.erase(it);
-    }
+    if (auto remembered = RememberedAnswer(key)) return *std::move(remembered);
     if (const auto it = in_flight_.find(key); it != in_flight_.end()) {
       shared = it->second;
     } else {
@@ -339,13 +335,18 @@ std::optional<ServiceAccountInfo> ServiceAccountCache::Find(std::string_view ns,
 ImmediateLookup ServiceAccountCache::FindWithoutWaiting(std::string_view ns,
                                                         std::string_view name) const {
   if (auto cached = FindCached(ns, name)) return {true, std::move(cached)};
-  const std::string key = Key(ns, name);
   std::lock_guard<std::mutex> lock(miss_mu_);
-  if (const auto it = remembered_.find(key);
-      it != remembered_.end() && it->second.expires > std::chrono::steady_clock::now()) {
-    return {true, it->second.value};
-  }
+  if (auto remembered = RememberedAnswer(Key(ns, name))) return {true, *std::move(remembered)};
   return {false, std::nullopt};
+}
+
+std::optional<std::optional<ServiceAccountInfo>> ServiceAccountCache::RememberedAnswer(
+    const std::string& key) const {
+  const auto it = remembered_.find(key);
+  if (it == remembered_.end()) return std::nullopt;
+  if (it->second.expires > std::chrono::steady_clock::now()) return it->second.value;
+  remembered_.erase(it);
+  return std::nullopt;
 }
 
 std::optional<ServiceAccountInfo> ServiceAccountCache::FetchMiss(const std::string& key,

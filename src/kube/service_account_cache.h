@@ -123,6 +123,9 @@ class ServiceAccountCache final : public ServiceAccountLookup {
   // Waits up to `delay` unless stopping; false when stopping.
   bool Sleep(std::chrono::milliseconds delay);
   std::chrono::milliseconds NextBackoff();
+  // A miss GET's answer for `key` while it is remembered (an expired one is forgotten here);
+  // the outer nullopt when there is none. Called with miss_mu_ held.
+  std::optional<std::optional<ServiceAccountInfo>> RememberedAnswer(const std::string& key) const;
   std::optional<ServiceAccountInfo> FetchMiss(const std::string& key, std::string_view ns,
                                               std::string_view name) const;
   void Log(LogLevel level, const std::string& message) const;

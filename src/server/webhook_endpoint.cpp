@@ -12,8 +12,6 @@
 namespace irsa::server {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 constexpr std::string_view kMutatePath = "/mutate";
 constexpr std::string_view kHealthzPath = "/healthz";
 constexpr std::string_view kMetricsPath = "/metrics";
@@ -43,7 +41,7 @@ Response Plain(int status, std::string message, std::string allow = {}) {
 }
 
 // A lookup that never waits: the inner lookup's answer when it is at hand; otherwise nullopt,
-// and `gave_up` is set so the review's answer is not used.
+// and gave_up() is true from then on, so the review's answer is not used.
 class LookupWithoutWaiting final : public ServiceAccountLookup {
  public:
   explicit LookupWithoutWaiting(const ServiceAccountLookup& inner) : inner_(inner) {}
@@ -57,12 +55,25 @@ class LookupWithoutWaiting final : public ServiceAccountLookup {
   ImmediateLookup FindWithoutWaiting(std::string_view ns, std::string_view name) const override {
     return inner_.FindWithoutWaiting(ns, name);
   }
-  const bool* gave_up() const { return &gave_up_; }
+  bool gave_up() const { return gave_up_; }
 
  private:
   const ServiceAccountLookup& inner_;
   mutable bool gave_up_ = false;  // one review on one thread
 };
+
+// answer(), or a 500 when it throws (logged; the request is not lost silently).
+template <typename Answer>
+std::optional<Response> Guarded(Logger& logger, const RequestHead& head, const Answer& answer) {
+  try {
+    return answer();
+  } catch (const std::exception& e) {
+    logger.Error("internal error", {{"path", head.path()}, {"error", e.what()}});
+  } catch (...) {
+    logger.Error("internal error", {{"path", head.path()}, {"error", "unknown exception"}});
+  }
+  return Plain(500, "500 internal error");
+}
 
 }  // namespace
 
@@ -159,36 +170,36 @@ Response WebhookEndpoint::HeadTooLarge(std::size_t limit) {
 }
 
 Response WebhookEndpoint::Handle(const RequestHead& head, const std::string& body) {
-  return *Answer(head, body, lookup_, nullptr);
+  if (auto early = AnswerWithoutReview(head, body)) return *std::move(early);
+  return *Guarded(logger_, head, [&]() -> std::optional<Response> {
+    const auto started = Clock::now();
+    return Report(head, Review(body, lookup_), started);
+  });
 }
 
 std::optional<Response> WebhookEndpoint::HandleWithoutWaiting(const RequestHead& head,
                                                               const std::string& body) {
   if (lookup_ == nullptr) return Handle(head, body);
-  const LookupWithoutWaiting lookup(*lookup_);
-  return Answer(head, body, &lookup, lookup.gave_up());
+  if (auto early = AnswerWithoutReview(head, body)) return early;
+  return Guarded(logger_, head, [&]() -> std::optional<Response> {
+    const auto started = Clock::now();
+    const LookupWithoutWaiting lookup(*lookup_);
+    Result<AdmissionReviewer::Reviewed> reviewed = Review(body, &lookup);
+    if (lookup.gave_up()) return std::nullopt;  // dropped before it is counted or logged
+    return Report(head, std::move(reviewed), started);
+  });
 }
 
-std::optional<Response> WebhookEndpoint::Answer(const RequestHead& head, const std::string& body,
-                                                const ServiceAccountLookup* lookup,
-                                                const bool* gave_up) {
-  if (auto refusal = Screen(head)) return std::move(*refusal);
+std::optional<Response> WebhookEndpoint::AnswerWithoutReview(const RequestHead& head,
+                                                             const std::string& body) const {
+  if (auto refusal = Screen(head)) return refusal;
   if (head.path() == kHealthzPath) return Plain(200, "ok");
   if (body.size() > max_request_bytes_) return BodyTooLarge();
-  try {
-    return Review(head, body, lookup, gave_up);
-  } catch (const std::exception& e) {
-    logger_.Error("internal error", {{"path", head.path()}, {"error", e.what()}});
-  } catch (...) {
-    logger_.Error("internal error", {{"path", head.path()}, {"error", "unknown exception"}});
-  }
-  return Plain(500, "500 internal error");
+  return std::nullopt;
 }
 
-std::optional<Response> WebhookEndpoint::Review(const RequestHead& head, const std::string& body,
-                                                const ServiceAccountLookup* lookup,
-                                                const bool* gave_up) {
-  const auto started = Clock::now();
+Result<AdmissionReviewer::Reviewed> WebhookEndpoint::Review(const std::string& body,
+                                                            const ServiceAccountLookup* lookup) {
   const std::shared_ptr<const Config> config = config_.Current();
   std::unique_ptr<AdmissionReviewer> reviewer;
   {
@@ -205,7 +216,12 @@ std::optional<Response> WebhookEndpoint::Review(const RequestHead& head, const s
     std::lock_guard<std::mutex> lock(reviewers_mutex_);
     if (idle_reviewers_.size() < kMaxIdleReviewers) idle_reviewers_.push_back(std::move(reviewer));
   }
-  if (gave_up != nullptr && *gave_up) return std::nullopt;
+  return reviewed;
+}
+
+Response WebhookEndpoint::Report(const RequestHead& head,
+                                 Result<AdmissionReviewer::Reviewed> reviewed,
+                                 Clock::time_point started) {
   if (!reviewed.ok()) {
     logger_.LogPerRequest(LogLevel::kWarn, "invalid AdmissionReview",
                           {{"status", 400}, {"remote", head.remote}, {"error", reviewed.error()}});

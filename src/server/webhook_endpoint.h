@@ -13,6 +13,7 @@
 // Thread-safety: all methods from any number of threads at once.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -58,12 +59,17 @@ class WebhookEndpoint : public WebhookHandler {
  private:
   Response Refuse(const RequestHead& head, int status, std::string message,
                   std::string allow = {}) const;
-  // Handle() with `lookup` for the ServiceAccounts. nullopt when `gave_up` (set by the lookup
-  // during the review) is true afterwards: the answer is dropped before it is counted or logged.
-  std::optional<Response> Answer(const RequestHead& head, const std::string& body,
-                                 const ServiceAccountLookup* lookup, const bool* gave_up);
-  std::optional<Response> Review(const RequestHead& head, const std::string& body,
-                                 const ServiceAccountLookup* lookup, const bool* gave_up);
+  using Clock = std::chrono::steady_clock;
+  // The answer when the request needs no review (refused, /healthz, a body over the limit).
+  std::optional<Response> AnswerWithoutReview(const RequestHead& head,
+                                              const std::string& body) const;
+  // The review of `body` by a pooled AdmissionReviewer, with `lookup` for the ServiceAccounts;
+  // counts and logs nothing.
+  Result<AdmissionReviewer::Reviewed> Review(const std::string& body,
+                                             const ServiceAccountLookup* lookup);
+  // Counts, logs and answers a review that started at `started` (400 when it failed).
+  Response Report(const RequestHead& head, Result<AdmissionReviewer::Reviewed> reviewed,
+                  Clock::time_point started);
 
   std::size_t max_request_bytes_;
   const ConfigStore& config_;
