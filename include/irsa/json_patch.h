@@ -34,10 +34,14 @@ class JsonPointer {
   JsonPointer Index(std::size_t index) const;
   JsonPointer End() const { return Child("-"); }  // "append to this array"
   const std::string& str() const { return path_; }
+  // Whether str() goes into a JSON string as it is (no '"', '\\' or control character in it).
+  bool json_plain() const { return json_plain_; }
 
  private:
-  explicit JsonPointer(std::string path) : path_(std::move(path)) {}
+  JsonPointer(std::string path, bool json_plain)
+      : path_(std::move(path)), json_plain_(json_plain) {}
   std::string path_;
+  bool json_plain_ = true;
 };
 
 class JsonPatch {

@@ -17,7 +17,8 @@ using simdjson::dom::object;
 // for a few escapes and a short warning; longer warnings grow the buffer.
 constexpr std::size_t kResponseEnvelopeBytes = 192;
 
-Status ReadString(const internal::Members& members, std::size_t key, std::string_view path,
+template <std::size_t N>
+Status ReadString(const internal::Members<N>& members, std::size_t key, std::string_view path,
                   bool required, std::string& out) {
   element value;
   if (!members.Find(key, value)) {

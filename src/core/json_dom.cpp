@@ -63,41 +63,6 @@ Result<element> JsonDom::Parse(std::string_view text, std::size_t readable_past_
   return Status::Error(std::string("parse error: ") + simdjson::error_message(error));
 }
 
-// (The loops below read a member's value only when its key matches: most members are skipped.)
-
-bool FindMember(simdjson::dom::object obj, std::string_view key, element& out) {
-  bool found = false;
-  for (auto it = obj.begin(), end = obj.end(); it != end; ++it) {
-    if (it.key() == key) {
-      const element value = it.value();
-      found = !value.is_null();
-      if (found) out = value;
-    }
-  }
-  return found;
-}
-
-Members::Members(simdjson::dom::object obj, std::initializer_list<std::string_view> keys) {
-  const std::size_t count = std::min(keys.size(), kMaxKeys);
-  const std::string_view* key = keys.begin();
-  for (auto it = obj.begin(), end = obj.end(); it != end; ++it) {
-    const std::string_view name = it.key();
-    for (std::size_t i = 0; i < count; ++i) {
-      if (name != key[i]) continue;
-      const element value = it.value();
-      found_[i] = !value.is_null();  // the last one wins; a null one means absent
-      if (found_[i]) values_[i] = value;
-      break;
-    }
-  }
-}
-
-bool Members::Find(std::size_t key, element& out) const {
-  if (key >= kMaxKeys || !found_[key]) return false;
-  out = values_[key];
-  return true;
-}
-
 nlohmann::json ToJson(element value) {
   switch (value.type()) {
     case element_type::ARRAY: {

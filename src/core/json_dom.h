@@ -14,14 +14,16 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
-#include <initializer_list>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "irsa/admission.h"
+#include "irsa/constants.h"
 #include "irsa/status.h"
 
 namespace irsa::internal {
@@ -51,21 +53,75 @@ class JsonDom {
   bool ready_ = false;  // allocated, with the depth limit
 };
 
+// Whether a member's name is `key`. Inlined, in word-sized loads that never leave either
+// string: the readers compare every member of the objects they read with a few short keys, and
+// a call to memcmp for each costs more than the comparison itself.
+inline bool SameKey(std::string_view name, std::string_view key) {
+  const std::size_t n = key.size();
+  if (name.size() != n) return false;
+  const char* a = name.data();
+  const char* b = key.data();
+  const auto load64 = [](const char* p) {
+    std::uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  };
+  const auto load32 = [](const char* p) {
+    std::uint32_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  };
+  if (n > 16) return std::memcmp(a, b, n) == 0;
+  if (n >= 8) return load64(a) == load64(b) && load64(a + n - 8) == load64(b + n - 8);
+  if (n >= 4) return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 // The last member named `key` of `obj`; false when there is none or the last one is null.
-bool FindMember(simdjson::dom::object obj, std::string_view key, simdjson::dom::element& out);
+// (The loops below read a member's value only when its key matches: most members are skipped.)
+inline bool FindMember(simdjson::dom::object obj, std::string_view key,
+                       simdjson::dom::element& out) {
+  bool found = false;
+  for (auto it = obj.begin(), end = obj.end(); it != end; ++it) {
+    if (SameKey(it.key(), key)) {
+      const simdjson::dom::element value = it.value();
+      found = !value.is_null();
+      if (found) out = value;
+    }
+  }
+  return found;
+}
 
 // FindMember for several keys in one pass over `obj` (the readers look up most keys of an
-// object, and each FindMember walks all of it): Find(i) is FindMember(obj, keys[i]).
+// object, and each FindMember walks all of it): Find(i) is FindMember(obj, keys[i]). Sized by
+// its keys: `Members m(obj, {"name", "env"})` holds two values.
+template <std::size_t N>
 class Members {
  public:
-  static constexpr std::size_t kMaxKeys = 8;
-  // At most kMaxKeys keys.
-  Members(simdjson::dom::object obj, std::initializer_list<std::string_view> keys);
-  bool Find(std::size_t key, simdjson::dom::element& out) const;
+  Members(simdjson::dom::object obj, const std::string_view (&keys)[N]) {
+    for (auto it = obj.begin(), end = obj.end(); it != end; ++it) {
+      const std::string_view name = it.key();
+      for (std::size_t i = 0; i < N; ++i) {
+        if (!SameKey(name, keys[i])) continue;
+        const simdjson::dom::element value = it.value();
+        found_[i] = !value.is_null();  // the last one wins; a null one means absent
+        if (found_[i]) values_[i] = value;
+        break;
+      }
+    }
+  }
+  bool Find(std::size_t key, simdjson::dom::element& out) const {
+    if (key >= N || !found_[key]) return false;
+    out = values_[key];
+    return true;
+  }
 
  private:
-  std::array<simdjson::dom::element, kMaxKeys> values_;
-  std::array<bool, kMaxKeys> found_{};
+  std::array<simdjson::dom::element, N> values_;
+  std::array<bool, N> found_{};
 };
 
 // The same value as nlohmann::json::parse of the element's text gives (duplicate keys collapse

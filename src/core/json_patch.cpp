@@ -22,6 +22,13 @@ bool NeedsPointerEscape(std::string_view token) {
   return std::any_of(token.begin(), token.end(), [](char c) { return c == '~' || c == '/'; });
 }
 
+// Whether `s` goes into a JSON string literal as it is.
+bool IsJsonPlain(std::string_view s) {
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\';
+  });
+}
+
 }  // namespace
 
 std::string EscapeJsonPointerToken(std::string_view token) {
@@ -122,7 +129,7 @@ JsonPointer JsonPointer::Child(std::string_view token) const {
   } else {
     path.append(token);  // nothing to escape: the common case, without a temporary
   }
-  return JsonPointer(std::move(path));
+  return JsonPointer(std::move(path), json_plain_ && IsJsonPlain(token));
 }
 
 JsonPointer JsonPointer::Index(std::size_t index) const {
@@ -132,7 +139,7 @@ JsonPointer JsonPointer::Index(std::size_t index) const {
   path.reserve(path_.size() + 1 + static_cast<std::size_t>(end - digits));
   path.append(path_).push_back('/');
   path.append(digits, end);
-  return JsonPointer(std::move(path));
+  return JsonPointer(std::move(path), json_plain_);
 }
 
 void JsonPatch::Add(const JsonPointer& path, const nlohmann::json& value) {
@@ -164,11 +171,17 @@ void JsonPatch::AddEachSerialized(const JsonPointer& path,
     if (head_size == 0) {
       head_start = text_.size();
       text_ += kOperationHead;
-      AppendJsonStringBody(text_, path.str());
+      if (path.json_plain()) {
+        text_ += path.str();
+      } else {
+        AppendJsonStringBody(text_, path.str());
+      }
       for (const std::string_view token : tail) {
         text_.push_back('/');
         if (NeedsPointerEscape(token)) {
           AppendJsonStringBody(text_, EscapeJsonPointerToken(token));
+        } else if (IsJsonPlain(token)) {
+          text_ += token;  // the common case ("env", "-"): copied as it is
         } else {
           AppendJsonStringBody(text_, token);
         }

@@ -19,6 +19,10 @@ using simdjson::dom::object;
 // DOM (which knows their length) up to this many items; a longer (or hostile) list grows as it
 // is read, so nothing is reserved for items that were never checked.
 constexpr std::size_t kMaxPresizedItems = 64;
+// The pools of a pod's env names and mounts start with room for this many per container (real
+// pods have a few of each; the Percona mongod container has 10 env vars and 6 mounts), so they
+// rarely grow while containers are read.
+constexpr std::size_t kPresizedPoolItemsPerContainer = 8;
 
 bool IsObject(element e, object& out) { return e.get_object().get(out) == simdjson::SUCCESS; }
 bool IsArray(element e, array& out) { return e.get_array().get(out) == simdjson::SUCCESS; }
@@ -27,7 +31,8 @@ bool IsString(element e, std::string_view& out) {
 }
 
 // Optional string member: absent or null leaves `out`; another type is an error naming `path`.
-Status ReadOptionalString(const Members& members, std::size_t key, std::string_view path,
+template <std::size_t N>
+Status ReadOptionalString(const Members<N>& members, std::size_t key, std::string_view path,
                           std::string_view& out) {
   element value;
   if (!members.Find(key, value)) return Status::Ok();
@@ -244,6 +249,7 @@ Status ReadMetadata(element metadata_element, PodView& view) {
     object annotations;
     if (!IsObject(e, annotations))
       return Status::Error("metadata.annotations: must be a mapping of strings");
+    view.annotations.reserve(std::min(annotations.size(), kMaxPresizedItems));
     for (const auto field : annotations) {
       std::string_view value;
       if (IsString(field.value, value)) {
@@ -306,6 +312,8 @@ Result<PodView> ReadPod(element pod_element) {
   const std::size_t container_count = std::min(
       ListSize(present[kInitContainers]) + ListSize(present[kContainers]), kMaxPresizedItems);
   view.containers.reserve(container_count);
+  view.env_name_pool.reserve(container_count * kPresizedPoolItemsPerContainer);
+  view.mount_pool.reserve(container_count * kPresizedPoolItemsPerContainer);
   std::vector<PoolRanges> ranges;
   ranges.reserve(container_count);
   if (auto s = ReadContainerList(present[kInitContainers], true, view, ranges); !s.ok()) return s;

@@ -63,6 +63,20 @@ TEST(JsonPatchTest, TailTokensWriteTheSamePathAsChild) {
   EXPECT_EQ(tail.operations()[1]["path"], "/spec/containers/2/a~1b~0c\"\n");
 }
 
+TEST(JsonPatchTest, APointerWithCharactersJsonEscapesIsEscapedInTheOperation) {
+  EXPECT_TRUE(JsonPointer().Child("spec").Child("containers").Index(0).json_plain());
+  EXPECT_TRUE(JsonPointer().Child("a/b~c").json_plain());  // "~1" and "~0" need no JSON escape
+  const JsonPointer quoted = JsonPointer().Child("a\"b\\c\x01").Index(1);
+  EXPECT_FALSE(quoted.json_plain());
+  EXPECT_FALSE(quoted.Child("env").json_plain());  // once escaped, every child is
+  JsonPatch patch;
+  patch.AddSerialized(quoted, {"env", "-"}, "1");
+  patch.AddSerialized(quoted.Child("x"), "2");
+  const nlohmann::json operations = patch.operations();  // parses: the text is valid JSON
+  EXPECT_EQ(operations[0]["path"], "/a\"b\\c\x01/1/env/-");
+  EXPECT_EQ(operations[1]["path"], "/a\"b\\c\x01/1/x");
+}
+
 TEST(JsonPatchTest, AddEachWritesOneOperationPerValueInOrder) {
   const JsonPointer base = JsonPointer().Child("spec").Child("a~b");
   JsonPatch one_by_one;
