@@ -14,6 +14,17 @@
 
 namespace irsa::internal {
 
+// `items` (each one JSON text) as one JSON array.
+inline std::string ListOf(std::span<const std::string_view> items) {
+  std::string list = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) list.push_back(',');
+    list.append(items[i]);
+  }
+  list.push_back(']');
+  return list;
+}
+
 // Appends `items` (each one JSON text) to the list `field` of the object at `parent`: one
 // "add .../-" per item when the list exists, else one "add" that creates it. Never rewrites an
 // existing list.
@@ -22,15 +33,22 @@ inline void AppendAll(JsonPatch& patch, const JsonPointer& parent, std::string_v
   if (items.empty()) return;
   if (list_exists) {
     patch.AddEachSerialized(parent, {field, "-"}, items);
-    return;
+  } else {
+    patch.AddSerialized(parent, {field}, ListOf(items));
   }
-  std::string list = "[";
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) list.push_back(',');
-    list.append(items[i]);
+}
+
+// The same for the list `field` of item `index` of the list at `parent` ("/spec/containers",
+// "2", "env"), without building that item's pointer (an allocation per container).
+inline void AppendAll(JsonPatch& patch, const JsonPointer& parent, std::string_view index,
+                      std::string_view field, bool list_exists,
+                      std::span<const std::string_view> items) {
+  if (items.empty()) return;
+  if (list_exists) {
+    patch.AddEachSerialized(parent, {index, field, "-"}, items);
+  } else {
+    patch.AddSerialized(parent, {index, field}, ListOf(items));
   }
-  list.push_back(']');
-  patch.AddSerialized(parent, {field}, list);
 }
 
 }  // namespace irsa::internal

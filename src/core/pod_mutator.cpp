@@ -1,6 +1,7 @@
 // Pod CREATE mutation (docs/reference.md section 4).
 #include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <optional>
 
 #include "irsa/constants.h"
@@ -305,11 +306,15 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
     if (!env.empty() || !existing_mount) {
       if (m.patch.empty())
         m.patch.Reserve(kPatchBytesPerPod + view.containers.size() * kPatchBytesPerContainer);
-      const JsonPointer base = (c.init ? init_containers : containers).Index(c.index);
-      AppendAll(m.patch, base, "env", c.has_env_list, env);
+      const JsonPointer& list = c.init ? init_containers : containers;
+      char digits[24];
+      const std::string_view index(
+          digits, static_cast<std::size_t>(
+                      std::to_chars(std::begin(digits), std::end(digits), c.index).ptr - digits));
+      AppendAll(m.patch, list, index, "env", c.has_env_list, env);
       if (!existing_mount) {
         const std::string_view mount[] = {once(mount_text, [&] { return TokenMount(mount_dir); })};
-        AppendAll(m.patch, base, "volumeMounts", c.has_mount_list, mount);
+        AppendAll(m.patch, list, index, "volumeMounts", c.has_mount_list, mount);
       }
     }
     if (c.HasEnv(kEnvAccessKeyId)) {

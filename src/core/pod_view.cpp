@@ -2,10 +2,13 @@
 
 #include <algorithm>
 
+#include "json_dom.h"
+
 namespace irsa::internal {
 
 bool ContainerView::HasEnv(std::string_view env_name) const {
-  return std::find(env_names.begin(), env_names.end(), env_name) != env_names.end();
+  return std::any_of(env_names.begin(), env_names.end(),
+                     [&](std::string_view listed) { return SameKey(listed, env_name); });
 }
 
 std::optional<std::string_view> PodView::Annotation(std::string_view key) const {
