@@ -14,7 +14,6 @@ constexpr std::string_view kEmptyPatch = "[]";
 // An operation's text around its path and value: {"op":"add","path":"<path>","value":<value>}.
 constexpr std::string_view kOperationHead = R"({"op":"add","path":")";
 constexpr std::string_view kOperationValue = R"(","value":)";
-constexpr std::string_view kOperationEnd = "}]";  // with the array's end
 
 // Whether `token` has a character RFC 6901 escapes in a JSON Pointer ('~' or '/').
 bool NeedsPointerEscape(std::string_view token) {
@@ -159,45 +158,53 @@ void JsonPatch::AddSerialized(const JsonPointer& path, std::initializer_list<std
 void JsonPatch::AddEachSerialized(const JsonPointer& path,
                                   std::initializer_list<std::string_view> tail,
                                   std::span<const std::string_view> values_json) {
-  std::size_t head_start = 0;  // where the first operation's text up to its value starts
-  std::size_t head_size = 0;
-  for (const std::string_view value_json : values_json) {
-    // The array stays closed: its ']' becomes the ',' before the new operation.
-    if (count_++ > 0) {
-      text_.back() = ',';
-    } else {
-      text_.push_back('[');
-    }
-    if (head_size == 0) {
-      head_start = text_.size();
-      text_ += kOperationHead;
-      if (path.json_plain()) {
-        text_ += path.str();
-      } else {
-        AppendJsonStringBody(text_, path.str());
-      }
-      for (const std::string_view token : tail) {
-        text_.push_back('/');
-        if (NeedsPointerEscape(token)) {
-          AppendJsonStringBody(text_, EscapeJsonPointerToken(token));
-        } else if (IsJsonPlain(token)) {
-          text_ += token;  // the common case ("env", "-"): copied as it is
-        } else {
-          AppendJsonStringBody(text_, token);
-        }
-      }
-      text_ += kOperationValue;
-      head_size = text_.size() - head_start;
-      // Sized for the rest now, so the copies of the head below never reallocate their source.
-      std::size_t rest = 0;
-      for (const std::string_view v : values_json) rest += head_size + v.size() + 3;
-      text_.reserve(text_.size() + rest);
-    } else {
-      text_.append(text_, head_start, head_size);  // the same path: copied, not escaped again
-    }
-    text_ += value_json;
-    text_ += kOperationEnd;
+  if (values_json.empty()) return;
+  // The array stays closed: its ']' becomes the ',' before the new operations.
+  if (count_ > 0) {
+    text_.back() = ',';
+  } else {
+    text_.push_back('[');
   }
+  // The first operation's text up to its value, escaped once; the others copy it.
+  const std::size_t head_start = text_.size();
+  text_ += kOperationHead;
+  if (path.json_plain()) {
+    text_ += path.str();
+  } else {
+    AppendJsonStringBody(text_, path.str());
+  }
+  for (const std::string_view token : tail) {
+    text_.push_back('/');
+    if (NeedsPointerEscape(token)) {
+      AppendJsonStringBody(text_, EscapeJsonPointerToken(token));
+    } else if (IsJsonPlain(token)) {
+      text_ += token;  // the common case ("env", "-"): copied as it is
+    } else {
+      AppendJsonStringBody(text_, token);
+    }
+  }
+  text_ += kOperationValue;
+  const std::size_t head_size = text_.size() - head_start;
+  // The rest in one piece: each value and its '}', before every value but the first ',' and
+  // the head, and the closing ']'. Written in place after one resize: no capacity check per
+  // copy.
+  std::size_t rest = 1 + (values_json.size() - 1) * (1 + head_size);
+  for (const std::string_view value : values_json) rest += value.size() + 1;
+  std::size_t at = text_.size();
+  text_.resize(at + rest);
+  char* out = text_.data();
+  for (std::size_t i = 0; i < values_json.size(); ++i) {
+    if (i > 0) {
+      out[at++] = ',';
+      std::memcpy(out + at, out + head_start, head_size);
+      at += head_size;
+    }
+    std::memcpy(out + at, values_json[i].data(), values_json[i].size());
+    at += values_json[i].size();
+    out[at++] = '}';
+  }
+  out[at] = ']';
+  count_ += values_json.size();
 }
 
 void JsonPatch::Reserve(std::size_t bytes) { text_.reserve(bytes); }

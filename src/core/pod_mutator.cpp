@@ -1,8 +1,10 @@
 // Pod CREATE mutation (docs/reference.md section 4).
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <iterator>
 #include <optional>
+#include <span>
 
 #include "irsa/constants.h"
 #include "irsa/kube_names.h"
@@ -159,7 +161,7 @@ std::string TokenVolumeSource(const TokenSettings& settings) {
 }
 
 struct RoleChoice {
-  std::string role_arn;
+  std::string_view role_arn;         // in the config or the ServiceAccount found, both outliving it
   const Binding* binding = nullptr;  // nullptr: the role came from the ServiceAccount annotation
 };
 
@@ -244,11 +246,14 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
   std::string mount_text, sts_env, default_region_env, region_env, role_env, default_token_env,
       session_env;
   std::string own_token_env;  // for a container with its own token mount
-  std::vector<std::string_view> env;
-  env.reserve(kMaxInjectedEnvVars);
-  const JsonPointer spec = JsonPointer().Child("spec");
-  const JsonPointer init_containers = spec.Child("initContainers");
-  const JsonPointer containers = spec.Child("containers");
+  // The env vars one container gets (at most kMaxInjectedEnvVars), in order.
+  std::array<std::string_view, kMaxInjectedEnvVars> env_storage;
+  std::size_t env_count = 0;
+  const auto add_env = [&](std::string_view text) { env_storage[env_count++] = text; };
+  // Built once per process (every pod has the same ones).
+  static const JsonPointer spec = JsonPointer().Child("spec");
+  static const JsonPointer init_containers = spec.Child("initContainers");
+  static const JsonPointer containers = spec.Child("containers");
 
   // The volume comes first; the patch is dropped below if no container is eligible.
   if (view.token_volume == TokenVolume::kAbsent) {
@@ -279,30 +284,29 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
     }
     ++eligible;
 
-    env.clear();
+    env_count = 0;
     if (settings.sts_regional && !c.HasEnv(kEnvStsRegionalEndpoints)) {
-      env.push_back(
-          once(sts_env, [&] { return EnvVar(kEnvStsRegionalEndpoints, kStsRegionalValue); }));
+      add_env(once(sts_env, [&] { return EnvVar(kEnvStsRegionalEndpoints, kStsRegionalValue); }));
     }
     if (!config.region.empty() && !c.HasEnv(kEnvDefaultRegion) && !c.HasEnv(kEnvRegion)) {
-      env.push_back(
-          once(default_region_env, [&] { return EnvVar(kEnvDefaultRegion, config.region); }));
-      env.push_back(once(region_env, [&] { return EnvVar(kEnvRegion, config.region); }));
+      add_env(once(default_region_env, [&] { return EnvVar(kEnvDefaultRegion, config.region); }));
+      add_env(once(region_env, [&] { return EnvVar(kEnvRegion, config.region); }));
     }
     if (!c.HasEnv(kEnvRoleArn) && !c.HasEnv(kEnvWebIdentityTokenFile)) {
-      env.push_back(once(role_env, [&] { return EnvVar(kEnvRoleArn, role->role_arn); }));
+      add_env(once(role_env, [&] { return EnvVar(kEnvRoleArn, role->role_arn); }));
       if (existing_mount) {
         own_token_env =
             EnvVar(kEnvWebIdentityTokenFile, TokenFilePath(*existing_mount, view.windows));
-        env.push_back(own_token_env);
+        add_env(own_token_env);
       } else {
-        env.push_back(once(default_token_env, [&] {
+        add_env(once(default_token_env, [&] {
           return EnvVar(kEnvWebIdentityTokenFile, TokenFilePath(mount_dir, view.windows));
         }));
       }
     }
     if (config.role_session_name && !c.HasEnv(kEnvRoleSessionName))
-      env.push_back(once(session_env, RoleSessionNameEnv));
+      add_env(once(session_env, RoleSessionNameEnv));
+    const std::span<const std::string_view> env(env_storage.data(), env_count);
     if (!env.empty() || !existing_mount) {
       if (m.patch.empty())
         m.patch.Reserve(kPatchBytesPerPod + view.containers.size() * kPatchBytesPerContainer);
