@@ -16,7 +16,11 @@ namespace irsa::internal {
 
 // `items` (each one JSON text) as one JSON array.
 inline std::string ListOf(std::span<const std::string_view> items) {
-  std::string list = "[";
+  std::size_t size = 2 + items.size();
+  for (const std::string_view item : items) size += item.size();
+  std::string list;
+  list.reserve(size);
+  list.push_back('[');
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (i > 0) list.push_back(',');
     list.append(items[i]);

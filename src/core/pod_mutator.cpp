@@ -148,7 +148,9 @@ std::string TokenMount(std::string_view mount_dir) {
 }
 
 std::string TokenVolumeSource(const TokenSettings& settings) {
-  std::string out = R"({"name":)";
+  std::string out;
+  out.reserve(4 * kJsonItemBytes + settings.audience.size());  // about 150 bytes of JSON around it
+  out += R"({"name":)";
   AppendJsonString(out, kTokenVolumeName);
   out += R"(,"projected":{"sources":[{"serviceAccountToken":{"audience":)";
   AppendJsonString(out, settings.audience);
