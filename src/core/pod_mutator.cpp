@@ -253,16 +253,16 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
   std::size_t env_count = 0;
   const auto add_env = [&](std::string_view text) { env_storage[env_count++] = text; };
   // Built once per process (every pod has the same ones).
-  static const JsonPointer spec = JsonPointer().Child("spec");
-  static const JsonPointer init_containers = spec.Child("initContainers");
-  static const JsonPointer containers = spec.Child("containers");
+  static const JsonPointer kSpec = JsonPointer().Child("spec");
+  static const JsonPointer kInitContainers = kSpec.Child("initContainers");
+  static const JsonPointer kContainers = kSpec.Child("containers");
 
   // The volume comes first; the patch is dropped below if no container is eligible.
   if (view.token_volume == TokenVolume::kAbsent) {
     const std::string volume = TokenVolumeSource(settings);
     const std::string_view volumes[] = {volume};
     m.patch.Reserve(kPatchBytesPerPod + view.containers.size() * kPatchBytesPerContainer);
-    AppendAll(m.patch, spec, "volumes", view.has_volume_list, volumes);
+    AppendAll(m.patch, kSpec, "volumes", view.has_volume_list, volumes);
   }
   std::size_t eligible = 0;
   for (const ContainerView& c : view.containers) {
@@ -312,7 +312,7 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
     if (!env.empty() || !existing_mount) {
       if (m.patch.empty())
         m.patch.Reserve(kPatchBytesPerPod + view.containers.size() * kPatchBytesPerContainer);
-      const JsonPointer& list = c.init ? init_containers : containers;
+      const JsonPointer& list = c.init ? kInitContainers : kContainers;
       char digits[24];
       const std::string_view index(
           digits, static_cast<std::size_t>(
