@@ -10,11 +10,18 @@
 //                         body: patch serialized, base64, envelope)
 // Inputs: the ~10 KB rs0 Percona review (bench/data), the operator pod, a 50-container pod, an
 // already-mutated rs0 pod (empty patch), and a ServiceAccount.
+//
+// `core_bench --reviews=N` runs exactly N rs0 reviews as BM_Reviewer does and exits, for
+// counting instructions (the clock of a shared VM drifts; an instruction count does not):
+//   for n in 100 200; do valgrind --tool=callgrind --callgrind-out-file=/dev/null
+//     build/release/bench/core_bench --reviews=$n; done          (one line)
+// then (Collected at 200 - Collected at 100) / 100 is the instructions of one review.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <string_view>
 
 #include "admission_dom.h"
 #include "irsa/admission.h"
@@ -159,9 +166,28 @@ void BM_Stage(benchmark::State& state, const std::string& stage) {
   }
 }
 
+// --reviews=N: N rs0 reviews, nothing else (see the top of this file).
+int RunReviews(long count) {
+  const Fixtures& f = GetFixtures();
+  std::string body = f.bodies.at("rs0");
+  body.reserve(body.size() + irsa::kReviewBodyPadding);
+  irsa::AdmissionReviewer reviewer;
+  std::size_t answered = 0;
+  for (long i = 0; i < count; ++i) {
+    auto reviewed = reviewer.Review(f.config, body, nullptr, irsa::ReadablePastEnd(body));
+    if (!reviewed.ok()) return 1;
+    answered += reviewed->response.size();
+  }
+  std::cout << count << " rs0 reviews, " << answered << " response bytes\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  constexpr std::string_view kReviews = "--reviews=";
+  if (argc == 2 && std::string_view(argv[1]).starts_with(kReviews))
+    return RunReviews(std::strtol(argv[1] + kReviews.size(), nullptr, 10));
   for (const char* input :
        {"rs0", "operator", "50-containers", "already-mutated", "serviceaccount"}) {
     benchmark::RegisterBenchmark((std::string("BM_Floor/") + input).c_str(), BM_Floor,
