@@ -38,15 +38,24 @@ cmake --build "$root/build/release" --target core_bench >/dev/null
 new_bench=$root/build/release/bench/core_bench
 
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+run=$(mktemp)
+trap 'rm -f "$out" "$run" "$run.err"' EXIT
 for _ in $(seq "$rounds"); do
   for build in old new; do
     bench=$old_bench
     [[ $build == new ]] && bench=$new_bench
-    "$bench" --benchmark_repetitions=5 --benchmark_filter="$filter" 2>/dev/null |
-      awk -v build="$build" '$1 ~ /^BM_/ && $1 !~ /_(mean|median|stddev|cv)$/ {print build, $1, $2}'
+    if ! "$bench" --benchmark_repetitions=5 --benchmark_filter="$filter" >"$run" 2>"$run.err"; then
+      echo "core_versus.sh: $bench failed:" >&2
+      cat "$run.err" >&2
+      exit 1
+    fi
+    awk -v build="$build" '$1 ~ /^BM_/ && $1 !~ /_(mean|median|stddev|cv)$/ {print build, $1, $2}' "$run"
   done
 done >"$out"
+if [[ ! -s $out ]]; then
+  echo "core_versus.sh: no benchmark matched '$filter' (ROUNDS=$rounds)" >&2
+  exit 1
+fi
 
 python3 - "$out" "${rev}" <<'PY'
 import collections, statistics, sys
@@ -59,10 +68,10 @@ stats = {}
 for (name, build), values in sorted(times.items()):
     values.sort()
     stats[(name, build)] = (values[0], values[len(values) // 4], statistics.median(values))
-print(f"{'benchmark':32} {'build':8} {'min':>10} {'p25':>10} {'median':>10}   (ns, {len(values)} runs)")
+print(f"{'benchmark':32} {'build':8} {'min':>10} {'p25':>10} {'median':>10} {'runs':>5}   (ns)")
 for (name, build), (low, p25, median) in stats.items():
     label = sys.argv[2] if build == "old" else "this"
-    print(f"{name:32} {label:8} {low:10.0f} {p25:10.0f} {median:10.0f}")
+    print(f"{name:32} {label:8} {low:10.0f} {p25:10.0f} {median:10.0f} {len(times[(name, build)]):5}")
 for name in sorted({name for name, _ in stats}):
     if (name, "old") in stats and (name, "new") in stats:
         ratio = [n / o for n, o in zip(stats[(name, "new")], stats[(name, "old")])]

@@ -7,7 +7,7 @@
 // resolves it (the last member wins, and a null member is absent), and the conversion of a DOM
 // value to nlohmann::json for the rules that take one (ServiceAccount, PerconaServerMongoDB).
 // Never: part of the public headers (include/irsa): simdjson is a private dependency of the
-// core, and only the core and its benchmark include this.
+// core, and only the core, its benchmark and its json_dom_test include this.
 // Thread-safety: a JsonDom is not thread-safe (it reuses its buffers); keep one per thread.
 // The free functions are pure.
 #pragma once

@@ -251,7 +251,8 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
   // The env vars one container gets (at most kMaxInjectedEnvVars), in order.
   std::array<std::string_view, kMaxInjectedEnvVars> env_storage;
   std::size_t env_count = 0;
-  const auto add_env = [&](std::string_view text) { env_storage[env_count++] = text; };
+  // Each injected name is added at most once per container; at() guards a seventh.
+  const auto add_env = [&](std::string_view text) { env_storage.at(env_count++) = text; };
   // Built once per process (every pod has the same ones).
   static const JsonPointer kSpec = JsonPointer().Child("spec");
   static const JsonPointer kInitContainers = kSpec.Child("initContainers");
