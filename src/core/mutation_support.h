@@ -29,29 +29,19 @@ inline std::string ListOf(std::span<const std::string_view> items) {
   return list;
 }
 
-// Appends `items` (each one JSON text) to the list `field` of the object at `parent`: one
-// "add .../-" per item when the list exists, else one "add" that creates it. Never rewrites an
-// existing list.
-inline void AppendAll(JsonPatch& patch, const JsonPointer& parent, std::string_view field,
-                      bool list_exists, std::span<const std::string_view> items) {
-  if (items.empty()) return;
-  if (list_exists) {
-    patch.AddEachSerialized(parent, {field, "-"}, items);
-  } else {
-    patch.AddSerialized(parent, {field}, ListOf(items));
-  }
-}
-
-// The same for the list `field` of item `index` of the list at `parent` ("/spec/containers",
-// "2", "env"), without building that item's pointer (an allocation per container).
-inline void AppendAll(JsonPatch& patch, const JsonPointer& parent, std::string_view index,
+// Appends `items` (each one JSON text) to the list `field` of the object at `parent` + `child`
+// (`child` a member name or a list index: ("/spec/containers", "2", "env"), or ("", "spec",
+// "volumes")): one "add .../-" per item when the list exists, else one "add" that creates it.
+// Never rewrites an existing list, and builds no pointer for `child` (an allocation per
+// container).
+inline void AppendAll(JsonPatch& patch, const JsonPointer& parent, std::string_view child,
                       std::string_view field, bool list_exists,
                       std::span<const std::string_view> items) {
   if (items.empty()) return;
   if (list_exists) {
-    patch.AddEachSerialized(parent, {index, field, "-"}, items);
+    patch.AddEachSerialized(parent, {child, field, "-"}, items);
   } else {
-    patch.AddSerialized(parent, {index, field}, ListOf(items));
+    patch.AddSerialized(parent, {child, field}, ListOf(items));
   }
 }
 

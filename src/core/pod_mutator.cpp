@@ -254,16 +254,15 @@ Mutation MutatePodView(const Config& config, const PodView& view, std::string_vi
   // Each injected name is added at most once per container; at() guards a seventh.
   const auto add_env = [&](std::string_view text) { env_storage.at(env_count++) = text; };
   // Built once per process (every pod has the same ones).
-  static const JsonPointer kSpec = JsonPointer().Child("spec");
-  static const JsonPointer kInitContainers = kSpec.Child("initContainers");
-  static const JsonPointer kContainers = kSpec.Child("containers");
+  static const JsonPointer kInitContainers = JsonPointer().Child("spec").Child("initContainers");
+  static const JsonPointer kContainers = JsonPointer().Child("spec").Child("containers");
 
   // The volume comes first; the patch is dropped below if no container is eligible.
   if (view.token_volume == TokenVolume::kAbsent) {
     const std::string volume = TokenVolumeSource(settings);
     const std::string_view volumes[] = {volume};
     m.patch.Reserve(kPatchBytesPerPod + view.containers.size() * kPatchBytesPerContainer);
-    AppendAll(m.patch, kSpec, "volumes", view.has_volume_list, volumes);
+    AppendAll(m.patch, JsonPointer(), "spec", "volumes", view.has_volume_list, volumes);
   }
   std::size_t eligible = 0;
   for (const ContainerView& c : view.containers) {
